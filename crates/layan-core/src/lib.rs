@@ -1,0 +1,23 @@
+//! Layan's domain: identifiers, checked values, conversations, messages and the events the
+//! pipeline emits. This crate does no I/O and knows nothing of HTTP, JSON framing or SQL; every
+//! other crate speaks in these types.
+
+pub mod ids;
+pub mod model;
+pub mod values;
+
+pub use ids::*;
+pub use model::*;
+pub use values::*;
+
+/// Milliseconds since the Unix epoch (UTC). Stored as a plain integer in every backend so that
+/// SQLite and PostgreSQL sort and compare it the same way.
+pub type Millis = i64;
+
+/// The current time in [`Millis`].
+pub fn now_millis() -> Millis {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}

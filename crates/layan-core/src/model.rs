@@ -1,0 +1,361 @@
+//! Records and the rules between them: what a conversation is, what a message is, how a
+//! conversation's status moves, and the events the pipeline emits after it has stored something.
+
+use serde::Serialize;
+
+use crate::{
+    AgentId, ClientMessageId, ContactId, ConversationId, InboxId, Locale, MessageBody, MessageId,
+    Millis, TicketNumber,
+};
+
+/// Which way a message goes, and who can see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the customer.
+    Incoming,
+    /// From an agent to the customer.
+    Outgoing,
+    /// From the answer bot to the customer.
+    Bot,
+    /// A private note between agents: never shown to the customer.
+    Note,
+    /// Something that happened (resolved, reopened…), shown to both sides.
+    System,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incoming => "incoming",
+            Self::Outgoing => "outgoing",
+            Self::Bot => "bot",
+            Self::Note => "note",
+            Self::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "incoming" => Self::Incoming,
+            "outgoing" => Self::Outgoing,
+            "bot" => Self::Bot,
+            "note" => Self::Note,
+            "system" => Self::System,
+            _ => return None,
+        })
+    }
+
+    /// Whether the customer may see a message of this direction.
+    pub fn visible_to_customer(self) -> bool {
+        !matches!(self, Self::Note)
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Author {
+    Contact(ContactId),
+    Agent(AgentId),
+    Bot,
+    System,
+}
+
+impl Author {
+    pub fn kind_str(self) -> &'static str {
+        match self {
+            Self::Contact(_) => "contact",
+            Self::Agent(_) => "agent",
+            Self::Bot => "bot",
+            Self::System => "system",
+        }
+    }
+
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Self::Contact(id) => Some(id.0),
+            Self::Agent(id) => Some(id.0),
+            Self::Bot | Self::System => None,
+        }
+    }
+
+    pub fn from_parts(kind: &str, id: Option<i64>) -> Option<Self> {
+        Some(match (kind, id) {
+            ("contact", Some(id)) => Self::Contact(ContactId(id)),
+            ("agent", Some(id)) => Self::Agent(AgentId(id)),
+            ("bot", _) => Self::Bot,
+            ("system", _) => Self::System,
+            _ => return None,
+        })
+    }
+}
+
+/// The status of a conversation (a ticket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Pending,
+    Snoozed,
+    Resolved,
+    Closed,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Pending => "pending",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => Self::Open,
+            "pending" => Self::Pending,
+            "snoozed" => Self::Snoozed,
+            "resolved" => Self::Resolved,
+            "closed" => Self::Closed,
+            _ => return None,
+        })
+    }
+
+    /// The status after the customer writes: anything but closed comes back to the queue as open.
+    /// A closed conversation is final; the customer's next message starts a new one (decided by
+    /// [`Self::accepts_customer_messages`]).
+    pub fn after_customer_message(self) -> Self {
+        match self {
+            Self::Closed => Self::Closed,
+            _ => Self::Open,
+        }
+    }
+
+    pub fn accepts_customer_messages(self) -> bool {
+        self != Self::Closed
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "agent" => Some(Self::Agent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Agent {
+    pub id: AgentId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Millis,
+}
+
+/// Which kind of channel an inbox is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    WebWidget,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WebWidget => "web_widget",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web_widget" => Some(Self::WebWidget),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inbox {
+    pub id: InboxId,
+    pub name: String,
+    pub channel: ChannelKind,
+    /// The public key a shop puts in its widget `<script>` tag. Not a secret: it only names the
+    /// inbox a visitor writes to.
+    pub widget_key: String,
+    /// The greeting the widget shows before anyone has written.
+    pub greeting: String,
+    /// The colour of the widget's launcher and header, `#rrggbb`.
+    pub color: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contact {
+    pub id: ContactId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub locale: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub number: TicketNumber,
+    pub inbox_id: InboxId,
+    pub contact_id: ContactId,
+    pub status: ConversationStatus,
+    pub assignee_id: Option<AgentId>,
+    /// The sequence number of the newest message; 0 when there is none.
+    pub last_seq: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub last_message_at: Millis,
+    /// When the customer's oldest unanswered message arrived; `None` when the last word is ours.
+    pub waiting_since: Option<Millis>,
+}
+
+/// A conversation as the agents' list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationSummary {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub inbox_name: String,
+    pub assignee_name: Option<String>,
+    pub last_message: Option<Message>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// Position in the conversation, from 1, without gaps. Clients resume from the last one they saw.
+    pub seq: i64,
+    pub direction: Direction,
+    pub author: Author,
+    /// The author's display name at the time of writing.
+    pub author_name: Option<String>,
+    pub body: String,
+    pub client_message_id: Option<String>,
+    pub created_at: Millis,
+}
+
+/// Where an inbound or outbound message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// An existing conversation.
+    Conversation(ConversationId),
+    /// The contact's current conversation in the inbox (reopened if resolved), or a new one when
+    /// there is none or it is closed.
+    CurrentOrNew {
+        inbox_id: InboxId,
+        contact_id: ContactId,
+    },
+}
+
+/// The one shape every channel turns what it receives into, and every agent reply too: the
+/// pipeline stores it, then emits [`Event::MessageCreated`].
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub target: Target,
+    pub direction: Direction,
+    pub author: Author,
+    pub author_name: Option<String>,
+    pub body: MessageBody,
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// A customer's language preference, as far as we know it.
+pub fn preferred_locale(contact: &Contact) -> Locale {
+    contact
+        .locale
+        .as_deref()
+        .and_then(Locale::from_tag)
+        .unwrap_or(Locale::En)
+}
+
+/// What happened, after it was stored. Realtime fan-out, and later bot, rules, routing and SLA
+/// timers, react to these.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A message was stored. `conversation` is the conversation as it is after the message.
+    MessageCreated {
+        conversation: Box<ConversationSummary>,
+        message: Message,
+    },
+    /// A conversation changed (status, assignee) without a new message.
+    ConversationUpdated {
+        conversation: Box<ConversationSummary>,
+    },
+    /// Someone is typing (not stored).
+    Typing {
+        conversation_id: ConversationId,
+        inbox_id: InboxId,
+        contact_id: ContactId,
+        who: TypingWho,
+        on: bool,
+    },
+    /// The number of agents online changed.
+    Presence { agents_online: usize },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypingWho {
+    Contact,
+    Agent { id: AgentId, name: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_message_reopens_all_but_closed() {
+        use ConversationStatus::*;
+        for s in [Open, Pending, Snoozed, Resolved] {
+            assert_eq!(s.after_customer_message(), Open);
+            assert!(s.accepts_customer_messages());
+        }
+        assert!(!Closed.accepts_customer_messages());
+    }
+
+    #[test]
+    fn notes_are_private() {
+        assert!(!Direction::Note.visible_to_customer());
+        assert!(Direction::Outgoing.visible_to_customer());
+        for d in ["incoming", "outgoing", "bot", "note", "system"] {
+            assert_eq!(Direction::parse(d).map(Direction::as_str), Some(d));
+        }
+    }
+
+    #[test]
+    fn author_round_trips() {
+        let a = Author::Agent(AgentId(7));
+        assert_eq!(Author::from_parts(a.kind_str(), a.id()), Some(a));
+        assert_eq!(Author::from_parts("contact", None), None);
+    }
+}

@@ -1,0 +1,309 @@
+//! Layan's storage: one narrow async API, dispatched by a concrete enum to a backend (SQLite now;
+//! PostgreSQL is added beside it without touching the layers above). Each backend owns its SQL and
+//! its embedded migrations under `migrations/<backend>/`; migrations are never edited once released.
+
+mod sqlite;
+
+use layan_core::{
+    Agent, AgentId, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
+    ConversationSummary, Inbox, InboxId, Message, Millis, NewMessage, Role,
+};
+
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// What can go wrong in storage. Small on purpose: callers branch on `NotFound` and `Conflict`;
+/// everything else is a 5xx for the web layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; the string names it (e.g. `email_taken`).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database to use.
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    Sqlite(SqliteOptions),
+}
+
+pub struct NewAgent<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+pub struct NewInbox<'a> {
+    pub name: &'a str,
+    pub widget_key: &'a str,
+    pub greeting: &'a str,
+    pub color: &'a str,
+}
+
+#[derive(Default)]
+pub struct InboxChanges<'a> {
+    pub name: Option<&'a str>,
+    pub greeting: Option<&'a str>,
+    pub color: Option<&'a str>,
+}
+
+#[derive(Default)]
+pub struct NewContact<'a> {
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub locale: Option<&'a str>,
+}
+
+/// A new session for an agent; the token itself stays with the browser, we keep its hash.
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub agent_id: AgentId,
+    pub csrf_token: &'a str,
+    pub expires_at: Millis,
+}
+
+pub struct SessionRecord {
+    pub agent: Agent,
+    pub csrf_token: String,
+}
+
+/// The result of storing a message.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: Message,
+    pub conversation: Conversation,
+    /// True when this call opened the conversation.
+    pub created_conversation: bool,
+    /// True when a message with the same author and client message id was already stored: nothing
+    /// was written and `message` is the stored one.
+    pub duplicate: bool,
+    /// The status before this message, when it changed it (e.g. `resolved` → `open`).
+    pub previous_status: Option<ConversationStatus>,
+}
+
+/// Which conversations to list.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub statuses: Vec<ConversationStatus>,
+    /// `None`: all inboxes.
+    pub inbox_ids: Option<Vec<InboxId>>,
+    /// `Some(None)`: unassigned only; `Some(Some(a))`: assigned to `a`.
+    pub assignee: Option<Option<AgentId>>,
+    /// Conversations whose last message is older than this (the previous page's last one).
+    pub before: Option<(Millis, ConversationId)>,
+    pub limit: u32,
+}
+
+/// Changes an agent makes to a conversation.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationChanges {
+    pub status: Option<ConversationStatus>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<AgentId>>,
+}
+
+/// The storage API. Every method is one transaction; handlers are not generic over the backend.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(config: &DatabaseConfig) -> StoreResult<Self> {
+        match config {
+            DatabaseConfig::Sqlite(opts) => Ok(Self::Sqlite(SqliteStore::open(opts).await?)),
+        }
+    }
+
+    /// A short name of the backend for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        dispatch!(self, _s => "sqlite")
+    }
+
+    /// Checks the database answers (for readiness probes).
+    pub async fn ping(&self) -> StoreResult<()> {
+        dispatch!(self, s => s.ping().await)
+    }
+
+    /// Waits for in-flight writes and closes the pools; on SQLite this also checkpoints the WAL.
+    pub async fn close(&self) {
+        dispatch!(self, s => s.close().await)
+    }
+
+    // ---- agents and sessions -------------------------------------------------------------
+
+    pub async fn agent_count(&self) -> StoreResult<i64> {
+        dispatch!(self, s => s.agent_count().await)
+    }
+
+    /// Fails with `Conflict("email_taken")` when the (lower-cased) email exists.
+    pub async fn create_agent(&self, new: NewAgent<'_>) -> StoreResult<Agent> {
+        dispatch!(self, s => s.create_agent(new).await)
+    }
+
+    /// The agent with this lower-cased email and their password hash.
+    pub async fn agent_credentials(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
+        dispatch!(self, s => s.agent_credentials(email).await)
+    }
+
+    pub async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
+        dispatch!(self, s => s.agent(id).await)
+    }
+
+    pub async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+        dispatch!(self, s => s.list_agents().await)
+    }
+
+    pub async fn create_session(&self, new: NewSession<'_>) -> StoreResult<()> {
+        dispatch!(self, s => s.create_session(new).await)
+    }
+
+    /// The live (unexpired at `now`) session with this token hash.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<SessionRecord>> {
+        dispatch!(self, s => s.session(token_hash, now).await)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.delete_session(token_hash).await)
+    }
+
+    // ---- inboxes -------------------------------------------------------------------------
+
+    pub async fn create_inbox(&self, new: NewInbox<'_>) -> StoreResult<Inbox> {
+        dispatch!(self, s => s.create_inbox(new).await)
+    }
+
+    pub async fn update_inbox(&self, id: InboxId, changes: InboxChanges<'_>) -> StoreResult<Inbox> {
+        dispatch!(self, s => s.update_inbox(id, changes).await)
+    }
+
+    pub async fn inbox(&self, id: InboxId) -> StoreResult<Option<Inbox>> {
+        dispatch!(self, s => s.inbox(id).await)
+    }
+
+    pub async fn inbox_by_widget_key(&self, key: &str) -> StoreResult<Option<Inbox>> {
+        dispatch!(self, s => s.inbox_by_widget_key(key).await)
+    }
+
+    pub async fn list_inboxes(&self) -> StoreResult<Vec<Inbox>> {
+        dispatch!(self, s => s.list_inboxes().await)
+    }
+
+    // ---- contacts ------------------------------------------------------------------------
+
+    /// Creates a contact together with one identity, atomically.
+    pub async fn create_contact_with_identity(
+        &self,
+        new: NewContact<'_>,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Contact> {
+        dispatch!(self, s => s.create_contact_with_identity(new, kind, value).await)
+    }
+
+    pub async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
+        dispatch!(self, s => s.contact(id).await)
+    }
+
+    pub async fn contact_by_identity(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Option<Contact>> {
+        dispatch!(self, s => s.contact_by_identity(kind, value).await)
+    }
+
+    /// Sets the given fields (others are kept).
+    pub async fn update_contact(
+        &self,
+        id: ContactId,
+        changes: NewContact<'_>,
+    ) -> StoreResult<Contact> {
+        dispatch!(self, s => s.update_contact(id, changes).await)
+    }
+
+    // ---- conversations and messages ------------------------------------------------------
+
+    /// Stores a message in one transaction: recognises a retried send by its client message id,
+    /// finds or opens the conversation, moves its status, allocates the next sequence number.
+    pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
+        dispatch!(self, s => s.append_message(new).await)
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        dispatch!(self, s => s.conversation(id).await)
+    }
+
+    pub async fn conversation_summary(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        dispatch!(self, s => s.conversation_summary(id).await)
+    }
+
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        dispatch!(self, s => s.list_conversations(filter).await)
+    }
+
+    /// The contact's newest conversation in the inbox that is not closed.
+    pub async fn current_conversation(
+        &self,
+        inbox_id: InboxId,
+        contact_id: ContactId,
+    ) -> StoreResult<Option<Conversation>> {
+        dispatch!(self, s => s.current_conversation(inbox_id, contact_id).await)
+    }
+
+    pub async fn update_conversation(
+        &self,
+        id: ConversationId,
+        changes: &ConversationChanges,
+    ) -> StoreResult<Conversation> {
+        dispatch!(self, s => s.update_conversation(id, changes).await)
+    }
+
+    /// Messages with `seq > after_seq`, oldest first, at most `limit`. Private notes only when
+    /// `include_notes`.
+    pub async fn messages_after(
+        &self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+        limit: u32,
+        include_notes: bool,
+    ) -> StoreResult<Vec<Message>> {
+        dispatch!(self, s => s.messages_after(conversation_id, after_seq, limit, include_notes).await)
+    }
+
+    /// Messages with `after_seq < seq < before_seq` (a gap a live connection must fill).
+    pub async fn messages_between(
+        &self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+        before_seq: i64,
+        include_notes: bool,
+    ) -> StoreResult<Vec<Message>> {
+        dispatch!(self, s => s.messages_between(conversation_id, after_seq, before_seq, include_notes).await)
+    }
+}
