@@ -10,6 +10,7 @@ use crate::{
 
 /// Which way a message goes, and who can see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// From the customer.
@@ -54,6 +55,7 @@ impl Direction {
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Author {
     Contact(ContactId),
@@ -93,6 +95,7 @@ impl Author {
 
 /// The status of a conversation (a ticket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Open,
@@ -140,6 +143,7 @@ impl ConversationStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -164,6 +168,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: AgentId,
     pub email: String,
@@ -174,6 +179,7 @@ pub struct Agent {
 
 /// Which kind of channel an inbox is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     WebWidget,
@@ -195,6 +201,7 @@ impl ChannelKind {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inbox {
     pub id: InboxId,
     pub name: String,
@@ -210,6 +217,7 @@ pub struct Inbox {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub id: ContactId,
     pub name: Option<String>,
@@ -219,6 +227,7 @@ pub struct Contact {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: ConversationId,
     pub number: TicketNumber,
@@ -237,6 +246,7 @@ pub struct Conversation {
 
 /// A conversation as the agents' list shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     #[serde(flatten)]
     pub conversation: Conversation,
@@ -248,6 +258,7 @@ pub struct ConversationSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
@@ -299,6 +310,7 @@ pub fn preferred_locale(contact: &Contact) -> Locale {
 /// What happened, after it was stored. Realtime fan-out, and later bot, rules, routing and SLA
 /// timers, react to these.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A message was stored. `conversation` is the conversation as it is after the message.
@@ -323,6 +335,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TypingWho {
     Contact,

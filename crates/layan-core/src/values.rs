@@ -185,6 +185,7 @@ impl std::fmt::Debug for NewPassword {
 
 /// The human-readable number of a conversation, unique per shop, shown as `#1042`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct TicketNumber(pub i64);
 
@@ -196,6 +197,7 @@ impl std::fmt::Display for TicketNumber {
 
 /// A language tag we have UI text for. Anything else falls back to English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     En,

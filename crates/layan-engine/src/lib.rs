@@ -1,1 +1,560 @@
+//! Layan's engine: the one pipeline every message goes through (store first, then emit an event),
+//! agent authentication, widget visitors and agent presence. It knows storage and the hub, not HTTP.
 
+pub mod auth;
+pub mod hub;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use layan_core::{
+    Agent, AgentId, Author, ClientMessageId, Contact, ContactId, Conversation, ConversationId,
+    ConversationStatus, ConversationSummary, Direction, EmailAddress, Event, Inbox, InvalidValue,
+    MessageBody, Millis, NewMessage, NewPassword, PersonName, Role, Target, TypingWho, now_millis,
+};
+use layan_store::{
+    Appended, ConversationChanges, NewAgent, NewContact, NewSession, SessionRecord, Store,
+    StoreError,
+};
+
+pub use hub::{Hub, Subscription, Topic};
+
+/// The identity kind under which a widget visitor's token hash is stored.
+pub const WIDGET_VISITOR: &str = "widget_visitor";
+
+/// How long an agent stays logged in without logging in again.
+pub const SESSION_LIFETIME_MS: Millis = 14 * 24 * 60 * 60 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(c) => Self::Conflict(c),
+            other => Self::Store(other),
+        }
+    }
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// A logged-in agent, as handlers see them.
+#[derive(Debug, Clone)]
+pub struct AgentSession {
+    pub agent: Agent,
+    pub csrf_token: String,
+}
+
+/// What the browser keeps after a login.
+pub struct Login {
+    pub agent: Agent,
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at: Millis,
+}
+
+/// A widget visitor after the handshake.
+pub struct Visitor {
+    pub inbox: Inbox,
+    pub contact: Contact,
+    /// Present when a new visitor was created: the browser must keep it.
+    pub new_token: Option<String>,
+    pub conversation: Option<Conversation>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    hub: Hub,
+    presence: Arc<Mutex<HashMap<AgentId, usize>>>,
+}
+
+impl Engine {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            hub: Hub::new(),
+            presence: Arc::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    // ---- agents ----------------------------------------------------------------------------
+
+    /// Creates an agent account. Used by the first-run page, the `layan agent create` command and
+    /// the demo.
+    pub async fn create_agent(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> EngineResult<Agent> {
+        let email = EmailAddress::parse(email)?;
+        let name = PersonName::parse(name)?;
+        let password = NewPassword::parse(password)?;
+        let hash = hash_blocking(password).await?;
+        Ok(self
+            .store
+            .create_agent(NewAgent {
+                email: &email.normalized(),
+                name: name.as_str(),
+                role,
+                password_hash: &hash,
+            })
+            .await?)
+    }
+
+    /// Checks the credentials and opens a session. Unknown email and wrong password fail the same
+    /// way, in the same time.
+    pub async fn login(&self, email: &str, password: &str) -> EngineResult<Login> {
+        let found = match EmailAddress::parse(email) {
+            Ok(e) => self.store.agent_credentials(&e.normalized()).await?,
+            Err(_) => None,
+        };
+        let (agent, hash) = match found {
+            Some((agent, hash)) => (Some(agent), hash),
+            None => (None, auth::dummy_hash().to_owned()),
+        };
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let agent = match (agent, ok) {
+            (Some(agent), true) => agent,
+            _ => return Err(EngineError::InvalidCredentials),
+        };
+        let token = auth::random_token();
+        let csrf_token = auth::random_token();
+        let expires_at = now_millis() + SESSION_LIFETIME_MS;
+        self.store
+            .create_session(NewSession {
+                token_hash: &auth::token_hash(&token),
+                agent_id: agent.id,
+                csrf_token: &csrf_token,
+                expires_at,
+            })
+            .await?;
+        Ok(Login {
+            agent,
+            token,
+            csrf_token,
+            expires_at,
+        })
+    }
+
+    /// The agent behind a session cookie, if the session is live.
+    pub async fn authenticate(&self, token: &str) -> EngineResult<Option<AgentSession>> {
+        let record = self
+            .store
+            .session(&auth::token_hash(token), now_millis())
+            .await?;
+        Ok(record.map(|SessionRecord { agent, csrf_token }| AgentSession { agent, csrf_token }))
+    }
+
+    pub async fn logout(&self, token: &str) -> EngineResult<()> {
+        Ok(self.store.delete_session(&auth::token_hash(token)).await?)
+    }
+
+    // ---- presence --------------------------------------------------------------------------
+
+    /// Marks the agent online for as long as the returned guard lives (one per open connection).
+    pub fn agent_online(&self, agent: AgentId) -> PresenceGuard {
+        let changed = {
+            let mut map = lock(&self.presence);
+            let n = map.entry(agent).or_insert(0);
+            *n += 1;
+            (*n == 1).then_some(map.len())
+        };
+        if let Some(count) = changed {
+            self.publish_presence(count);
+        }
+        PresenceGuard {
+            engine: self.clone(),
+            agent,
+        }
+    }
+
+    /// How many agents have at least one live connection.
+    pub fn agents_online(&self) -> usize {
+        lock(&self.presence).len()
+    }
+
+    fn publish_presence(&self, agents_online: usize) {
+        self.hub
+            .publish(Topic::Visitors, Arc::new(Event::Presence { agents_online }));
+    }
+
+    // ---- widget visitors -------------------------------------------------------------------
+
+    /// Recognises a returning visitor by their token, or creates a new anonymous contact.
+    pub async fn widget_visitor(
+        &self,
+        widget_key: &str,
+        token: Option<&str>,
+        locale: Option<&str>,
+    ) -> EngineResult<Visitor> {
+        let inbox = self
+            .store
+            .inbox_by_widget_key(widget_key)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let known = match token {
+            Some(t) if !t.is_empty() => {
+                self.store
+                    .contact_by_identity(WIDGET_VISITOR, &auth::token_hash(t))
+                    .await?
+            }
+            _ => None,
+        };
+        let (contact, new_token) = match known {
+            Some(c) => (c, None),
+            None => {
+                let token = auth::random_token();
+                let locale = locale
+                    .and_then(layan_core::Locale::from_tag)
+                    .map(|l| l.as_str());
+                let contact = self
+                    .store
+                    .create_contact_with_identity(
+                        NewContact {
+                            locale,
+                            ..NewContact::default()
+                        },
+                        WIDGET_VISITOR,
+                        &auth::token_hash(&token),
+                    )
+                    .await?;
+                (contact, Some(token))
+            }
+        };
+        let conversation = self
+            .store
+            .current_conversation(inbox.id, contact.id)
+            .await?;
+        Ok(Visitor {
+            inbox,
+            contact,
+            new_token,
+            conversation,
+        })
+    }
+
+    /// The contact behind a visitor token, for a given inbox key.
+    pub async fn visitor_by_token(
+        &self,
+        widget_key: &str,
+        token: &str,
+    ) -> EngineResult<(Inbox, Contact)> {
+        let inbox = self
+            .store
+            .inbox_by_widget_key(widget_key)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let contact = self
+            .store
+            .contact_by_identity(WIDGET_VISITOR, &auth::token_hash(token))
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        Ok((inbox, contact))
+    }
+
+    /// A message from the shopper in the widget: into their current conversation (reopened if
+    /// resolved) or a new one.
+    pub async fn visitor_message(
+        &self,
+        inbox: &Inbox,
+        contact: &Contact,
+        body: &str,
+        client_message_id: Option<&str>,
+    ) -> EngineResult<Appended> {
+        let message = NewMessage {
+            target: Target::CurrentOrNew {
+                inbox_id: inbox.id,
+                contact_id: contact.id,
+            },
+            direction: Direction::Incoming,
+            author: Author::Contact(contact.id),
+            author_name: contact.name.clone(),
+            body: MessageBody::parse(body)?,
+            client_message_id: client_message_id.map(ClientMessageId::parse).transpose()?,
+        };
+        self.ingest(message).await
+    }
+
+    /// "Leave a message" when no agent is online: remembers the shopper's name and email, then
+    /// stores the message like any other.
+    pub async fn offline_message(
+        &self,
+        inbox: &Inbox,
+        contact: &Contact,
+        name: &str,
+        email: &str,
+        body: &str,
+        client_message_id: Option<&str>,
+    ) -> EngineResult<Appended> {
+        let name = PersonName::parse(name)?;
+        let email = EmailAddress::parse(email)?;
+        // Check the body before touching the contact, so bad input changes nothing.
+        MessageBody::parse(body)?;
+        let contact = self
+            .store
+            .update_contact(
+                contact.id,
+                NewContact {
+                    name: Some(name.as_str()),
+                    email: Some(email.as_str()),
+                    locale: None,
+                },
+            )
+            .await?;
+        self.visitor_message(inbox, &contact, body, client_message_id)
+            .await
+    }
+
+    /// The shopper (or an agent) is typing. Not stored; dropped when nobody listens.
+    pub fn typing(&self, conversation: &Conversation, who: TypingWho, on: bool) {
+        let event = Arc::new(Event::Typing {
+            conversation_id: conversation.id,
+            inbox_id: conversation.inbox_id,
+            contact_id: conversation.contact_id,
+            who: who.clone(),
+            on,
+        });
+        match who {
+            TypingWho::Contact => self.hub.publish(Topic::Inbox(conversation.inbox_id), event),
+            TypingWho::Agent { .. } => {
+                self.hub
+                    .publish(Topic::Inbox(conversation.inbox_id), Arc::clone(&event));
+                self.hub
+                    .publish(Topic::Contact(conversation.contact_id), event);
+            }
+        }
+    }
+
+    // ---- agents working conversations ------------------------------------------------------
+
+    /// An agent's reply (or private note when `note`). An unassigned conversation is assigned to
+    /// the agent who first answers it.
+    pub async fn agent_message(
+        &self,
+        agent: &Agent,
+        conversation_id: ConversationId,
+        body: &str,
+        client_message_id: Option<&str>,
+        note: bool,
+    ) -> EngineResult<Appended> {
+        let body = MessageBody::parse(body)?;
+        let client_message_id = client_message_id.map(ClientMessageId::parse).transpose()?;
+        let appended = self
+            .ingest(NewMessage {
+                target: Target::Conversation(conversation_id),
+                direction: if note {
+                    Direction::Note
+                } else {
+                    Direction::Outgoing
+                },
+                author: Author::Agent(agent.id),
+                author_name: Some(agent.name.clone()),
+                body,
+                client_message_id,
+            })
+            .await?;
+        if !note && !appended.duplicate && appended.conversation.assignee_id.is_none() {
+            self.change_conversation(
+                conversation_id,
+                ConversationChanges {
+                    status: None,
+                    assignee: Some(Some(agent.id)),
+                },
+            )
+            .await?;
+        }
+        Ok(appended)
+    }
+
+    /// Sets the status; records who did it as a system message both sides see.
+    pub async fn set_status(
+        &self,
+        agent: &Agent,
+        conversation_id: ConversationId,
+        status: ConversationStatus,
+    ) -> EngineResult<Conversation> {
+        let before = self
+            .store
+            .conversation(conversation_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        if before.status == status {
+            return Ok(before);
+        }
+        let updated = self
+            .change_conversation(
+                conversation_id,
+                ConversationChanges {
+                    status: Some(status),
+                    assignee: None,
+                },
+            )
+            .await?;
+        let text = match status {
+            ConversationStatus::Open => format!("{} reopened the conversation", agent.name),
+            ConversationStatus::Resolved => format!("{} resolved the conversation", agent.name),
+            other => format!("{} set the status to {}", agent.name, other.as_str()),
+        };
+        self.ingest(NewMessage {
+            target: Target::Conversation(conversation_id),
+            direction: Direction::System,
+            author: Author::System,
+            author_name: None,
+            body: MessageBody::parse(&text)?,
+            client_message_id: None,
+        })
+        .await?;
+        Ok(updated)
+    }
+
+    /// Assigns (or with `None` unassigns) a conversation.
+    pub async fn assign(
+        &self,
+        conversation_id: ConversationId,
+        assignee: Option<AgentId>,
+    ) -> EngineResult<Conversation> {
+        if let Some(a) = assignee {
+            self.store.agent(a).await?.ok_or(EngineError::NotFound)?;
+        }
+        self.change_conversation(
+            conversation_id,
+            ConversationChanges {
+                status: None,
+                assignee: Some(assignee),
+            },
+        )
+        .await
+    }
+
+    async fn change_conversation(
+        &self,
+        id: ConversationId,
+        changes: ConversationChanges,
+    ) -> EngineResult<Conversation> {
+        let updated = self.store.update_conversation(id, &changes).await?;
+        if let Some(summary) = self.store.conversation_summary(id).await? {
+            self.hub.publish(
+                Topic::Inbox(updated.inbox_id),
+                Arc::new(Event::ConversationUpdated {
+                    conversation: Box::new(summary),
+                }),
+            );
+        }
+        Ok(updated)
+    }
+
+    /// The one pipeline: persist, then tell whoever listens. A retried send (same author and
+    /// client message id) returns the stored message and emits nothing new.
+    pub async fn ingest(&self, message: NewMessage) -> EngineResult<Appended> {
+        let appended = self.store.append_message(&message).await?;
+        if appended.duplicate {
+            return Ok(appended);
+        }
+        let summary = match self
+            .store
+            .conversation_summary(appended.conversation.id)
+            .await?
+        {
+            Some(s) => s,
+            None => return Ok(appended),
+        };
+        self.emit_message(summary, &appended);
+        Ok(appended)
+    }
+
+    fn emit_message(&self, summary: ConversationSummary, appended: &Appended) {
+        let conversation = &appended.conversation;
+        let event = Arc::new(Event::MessageCreated {
+            conversation: Box::new(summary),
+            message: appended.message.clone(),
+        });
+        if appended.message.direction.visible_to_customer() {
+            self.hub
+                .publish(Topic::Contact(conversation.contact_id), Arc::clone(&event));
+        }
+        self.hub.publish(Topic::Inbox(conversation.inbox_id), event);
+    }
+
+    /// The conversation if it belongs to this contact; otherwise `NotFound` (never "forbidden":
+    /// a visitor must not learn that someone else's conversation exists).
+    pub async fn visitor_conversation(
+        &self,
+        contact: ContactId,
+        id: ConversationId,
+    ) -> EngineResult<Conversation> {
+        match self.store.conversation(id).await? {
+            Some(c) if c.contact_id == contact => Ok(c),
+            _ => Err(EngineError::NotFound),
+        }
+    }
+}
+
+/// Keeps an agent counted as online; dropping the last one for an agent makes them offline.
+pub struct PresenceGuard {
+    engine: Engine,
+    agent: AgentId,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let changed = {
+            let mut map = lock(&self.engine.presence);
+            match map.get_mut(&self.agent) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    None
+                }
+                Some(_) => {
+                    map.remove(&self.agent);
+                    Some(map.len())
+                }
+                None => None,
+            }
+        };
+        if let Some(count) = changed {
+            self.engine.publish_presence(count);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn hash_blocking(password: NewPassword) -> EngineResult<String> {
+    tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|e| EngineError::Internal(e.to_string()))
+}

@@ -1,1 +1,89 @@
+//! The Layan application: settings, start-up and shutdown, the demo shop. `main.rs` only parses
+//! the command line and calls in here; integration tests call [`start`] directly.
 
+pub mod demo;
+pub mod settings;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use layan_engine::Engine;
+use layan_store::Store;
+use layan_web::{AppState, WebConfig};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub use settings::Settings;
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server has stopped (after `shutdown` was cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Opens the database (running migrations), seeds the demo shop when asked, and serves on
+/// `listener` until `shutdown` is cancelled.
+pub async fn start(
+    settings: &Settings,
+    listener: TcpListener,
+    demo: bool,
+) -> anyhow::Result<Running> {
+    let database = settings.database().map_err(anyhow::Error::msg)?;
+    let store = Store::open(&database)
+        .await
+        .with_context(|| format!("opening the database in {}", settings.data.display()))?;
+    let engine = Engine::new(store.clone());
+    if demo {
+        demo::seed(&engine).await.context("seeding the demo shop")?;
+    }
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        engine: engine.clone(),
+        config: Arc::new(WebConfig {
+            cookie_secure: settings.cookie_secure,
+            demo,
+        }),
+        shutdown: shutdown.clone(),
+    };
+    let addr = listener.local_addr()?;
+    let deadline = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let served = tokio::select! {
+            r = layan_web::serve(listener, state) => r.context("serving HTTP"),
+            () = async {
+                deadline.cancelled().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => {
+                tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}; stopping anyway");
+                Ok(())
+            }
+        };
+        // Every write that was acknowledged is committed; closing checkpoints the WAL.
+        store.close().await;
+        served
+    });
+    Ok(Running {
+        addr,
+        engine,
+        shutdown,
+        task,
+    })
+}

@@ -1,1 +1,218 @@
-fn main() {}
+//! `layan`: parses the command line, loads settings, calls the library.
+
+use std::{io::BufRead, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use layan::{
+    Settings, demo,
+    settings::{LogFormat, Overrides},
+};
+use layan_core::Role;
+use layan_engine::Engine;
+use layan_store::Store;
+
+#[derive(Parser)]
+#[command(name = "layan", version, about = "Customer service for online stores")]
+struct Cli {
+    /// A TOML settings file (default: ./layan.toml when present).
+    #[arg(long, global = true, env = "LAYAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Data directory [default: ./layan-data; ./layan-demo for `demo`].
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run the server with a seeded demo shop (agents, an inbox, sample conversations).
+    Demo(ServeArgs),
+    /// Manage agent accounts.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+    /// Print the effective settings (secrets redacted).
+    Settings(ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Create an agent. The password is read from LAYAN_NEW_PASSWORD or, if unset, from the first
+    /// line of standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin or agent
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// Data directory [default: ./layan-data].
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+fn load(cli_config: Option<&PathBuf>, overrides: &Overrides) -> anyhow::Result<Settings> {
+    Settings::load(cli_config.map(PathBuf::as_path), overrides)
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))
+}
+
+fn init_logs(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(cli.config.as_ref(), args, false).await,
+        Command::Demo(args) => serve(cli.config.as_ref(), args, true).await,
+        Command::Settings(args) => {
+            let settings = load(
+                cli.config.as_ref(),
+                &Overrides {
+                    listen: args.listen,
+                    data: args.data,
+                },
+            )?;
+            println!("{settings:#?}");
+            Ok(())
+        }
+        Command::Agent {
+            command:
+                AgentCommand::Create {
+                    email,
+                    name,
+                    role,
+                    data,
+                },
+        } => {
+            let settings = load(cli.config.as_ref(), &Overrides { listen: None, data })?;
+            let role = Role::parse(&role).context("role must be admin or agent")?;
+            let password = match std::env::var("LAYAN_NEW_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("Password for {email} (at least 10 characters):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let store = Store::open(&settings.database().map_err(anyhow::Error::msg)?).await?;
+            let engine = Engine::new(store.clone());
+            let agent = engine
+                .create_agent(&email, &name, role, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("could not create the agent: {e}"))?;
+            if store.list_inboxes().await?.is_empty() {
+                // A fresh install: give the widget an inbox to talk to.
+                store
+                    .create_inbox(layan_store::NewInbox {
+                        name: "Website chat",
+                        widget_key: &layan_engine::auth::random_key("lw_"),
+                        greeting: "Hi! How can we help you today?",
+                        color: "#1f6feb",
+                    })
+                    .await?;
+            }
+            store.close().await;
+            println!(
+                "Created {} {} <{}>",
+                agent.role.as_str(),
+                agent.name,
+                agent.email
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Option<&PathBuf>, args: ServeArgs, demo: bool) -> anyhow::Result<()> {
+    let data = args.data.or_else(|| {
+        demo.then(|| PathBuf::from("./layan-demo"))
+            .filter(|_| std::env::var_os("LAYAN_DATA").is_none())
+    });
+    let settings = load(
+        config,
+        &Overrides {
+            listen: args.listen,
+            data,
+        },
+    )?;
+    init_logs(&settings);
+    tracing::debug!(?settings, "settings");
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let running = layan::start(&settings, listener, demo).await?;
+    let url = format!("http://{}", running.addr);
+    // Tests and scripts read this line to find the port.
+    println!("Layan listening on {url}");
+    if demo {
+        println!("Demo shop:   {url}/demo");
+        println!("Agent inbox: {url}/app");
+        for (name, email, role) in demo::DEMO_AGENTS {
+            println!(
+                "  {:<6} {name:<15} {email}  password: {}",
+                role.as_str(),
+                demo::DEMO_PASSWORD
+            );
+        }
+    } else {
+        let agents = running.engine.store().agent_count().await?;
+        if agents == 0 {
+            println!("First run: open {url}/setup to create the administrator account.");
+        }
+    }
+    let shutdown = running.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        shutdown.cancel();
+    });
+    running.wait().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

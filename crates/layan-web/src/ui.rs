@@ -1,0 +1,426 @@
+//! Server-rendered pages: first-run setup, login, logout, the agent inbox shell, the demo shop, and
+//! the static assets (agent UI script and styles, the widget script).
+//!
+//! Everything customer-written reaches the page only through the agent UI script, which puts it in
+//! the DOM as text (`textContent`), never as HTML; the Content-Security-Policy forbids inline
+//! scripts as a second wall.
+
+use axum::{
+    Form,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use layan_core::Role;
+use layan_engine::{EngineError, SESSION_LIFETIME_MS, auth};
+use layan_store::NewInbox;
+use serde::Deserialize;
+
+use crate::{
+    AppState,
+    auth::{SESSION_COOKIE, cookie, session_from_headers},
+    error::ApiError,
+};
+
+const FORM_CSRF_COOKIE: &str = "layan_form_csrf";
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+const WIDGET_JS: &str = include_str!("../../../widget/widget.js");
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+         <body class=\"auth\">{body}</body></html>",
+        escape(title)
+    )
+}
+
+fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age_s: i64,
+    same_site: &str,
+) -> HeaderValue {
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let v = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_s}{secure}"
+    );
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A form page with a fresh double-submit CSRF token (cookie + hidden field).
+fn form_page(state: &AppState, status: StatusCode, title: &str, inner: &str) -> Response {
+    let token = auth::random_token();
+    let body = inner.replace("{csrf}", &token);
+    let mut res = (status, Html(page(title, &body))).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, FORM_CSRF_COOKIE, &token, 3600, "Strict"),
+    );
+    res
+}
+
+fn form_csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
+    cookie(headers, FORM_CSRF_COOKIE)
+        .is_some_and(|c| !c.is_empty() && auth::constant_time_eq(c, sent))
+}
+
+fn login_form(error: Option<&str>, email: &str) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"form-error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    format!(
+        "<main class=\"auth-card\"><div class=\"brand\"><span class=\"logo\">L</span> Layan</div>\
+         <h1>Sign in to your inbox</h1>{error}\
+         <form method=\"post\" action=\"/login\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\
+         <label>Email<input type=\"email\" name=\"email\" autocomplete=\"username\" required autofocus value=\"{}\"></label>\
+         <label>Password<input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\" class=\"primary\">Sign in</button></form></main>",
+        escape(email)
+    )
+}
+
+pub async fn root() -> Redirect {
+    Redirect::to("/app")
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if session_from_headers(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to("/app").into_response());
+    }
+    if state.engine.store().agent_count().await? == 0 {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    Ok(form_page(
+        &state,
+        StatusCode::OK,
+        "Sign in",
+        &login_form(None, ""),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    if !form_csrf_ok(&headers, &form.csrf) {
+        return Ok(form_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Sign in",
+            &login_form(Some("Your form expired. Please try again."), &form.email),
+        ));
+    }
+    match state.engine.login(&form.email, &form.password).await {
+        Ok(login) => Ok(start_session(&state, &headers, &login.token).await),
+        Err(EngineError::InvalidCredentials) => Ok(form_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "Sign in",
+            &login_form(Some("Wrong email or password."), &form.email),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets the new session cookie (a fresh token on every login) and ends the old session, if any.
+async fn start_session(state: &AppState, headers: &HeaderMap, token: &str) -> Response {
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        if let Err(e) = state.engine.logout(old).await {
+            tracing::warn!(error = %e, "could not end the previous session");
+        }
+    }
+    let mut res = Redirect::to("/app").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(
+            state,
+            SESSION_COOKIE,
+            token,
+            SESSION_LIFETIME_MS / 1000,
+            "Lax",
+        ),
+    );
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, FORM_CSRF_COOKIE, "", 0, "Strict"),
+    );
+    res
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, ApiError> {
+    if let Some(session) = session_from_headers(&state, &headers).await? {
+        if !auth::constant_time_eq(&form.csrf, &session.csrf_token) {
+            return Err(ApiError::forbidden("missing or wrong CSRF token"));
+        }
+        if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+            state.engine.logout(token).await?;
+        }
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, "", 0, "Lax"),
+    );
+    Ok(res)
+}
+
+fn setup_form(error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"form-error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    format!(
+        "<main class=\"auth-card\"><div class=\"brand\"><span class=\"logo\">L</span> Layan</div>\
+         <h1>Welcome! Set up your shop</h1><p class=\"muted\">Create the first administrator account. \
+         You can invite your team afterwards.</p>{error}\
+         <form method=\"post\" action=\"/setup\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">\
+         <label>Shop name<input name=\"shop\" required maxlength=\"120\" placeholder=\"Toko Sari\"></label>\
+         <label>Your name<input name=\"name\" required maxlength=\"120\" autocomplete=\"name\"></label>\
+         <label>Email<input type=\"email\" name=\"email\" required autocomplete=\"username\"></label>\
+         <label>Password (at least 10 characters)<input type=\"password\" name=\"password\" minlength=\"10\" required autocomplete=\"new-password\"></label>\
+         <button type=\"submit\" class=\"primary\">Create account</button></form></main>"
+    )
+}
+
+pub async fn setup_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.engine.store().agent_count().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    Ok(form_page(
+        &state,
+        StatusCode::OK,
+        "Set up",
+        &setup_form(None),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    shop: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, ApiError> {
+    if state.engine.store().agent_count().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if !form_csrf_ok(&headers, &form.csrf) {
+        return Ok(form_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Set up",
+            &setup_form(Some("Your form expired. Please try again.")),
+        ));
+    }
+    let shop = match layan_core::PersonName::parse(&form.shop) {
+        Ok(s) => s,
+        Err(_) => {
+            return Ok(form_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Set up",
+                &setup_form(Some("Give your shop a name (1-120 characters).")),
+            ));
+        }
+    };
+    match state
+        .engine
+        .create_agent(&form.email, &form.name, Role::Admin, &form.password)
+        .await
+    {
+        Ok(_) => {}
+        Err(EngineError::Invalid(e)) => {
+            return Ok(form_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Set up",
+                &setup_form(Some(&e.message)),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    ensure_default_inbox(&state, shop.as_str()).await?;
+    let login = state.engine.login(&form.email, &form.password).await?;
+    Ok(start_session(&state, &headers, &login.token).await)
+}
+
+/// Creates the website chat inbox on first run, so the widget works straight away.
+pub async fn ensure_default_inbox(state: &AppState, shop: &str) -> Result<(), ApiError> {
+    if state.engine.store().list_inboxes().await?.is_empty() {
+        state
+            .engine
+            .store()
+            .create_inbox(NewInbox {
+                name: shop,
+                widget_key: &auth::random_key("lw_"),
+                greeting: "Hi! How can we help you today?",
+                color: "#1f6feb",
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn app_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(session) = session_from_headers(&state, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"csrf-token\" content=\"{csrf}\">\
+         <title>Inbox · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\">\
+         <script src=\"/assets/app.js\" defer></script></head><body class=\"app\">\
+         <header class=\"topbar\"><div class=\"brand\"><span class=\"logo\">L</span> Layan</div>\
+         <div class=\"topbar-right\"><span id=\"conn\" class=\"conn\" title=\"Live connection\">connecting…</span>\
+         <button id=\"notify-btn\" class=\"ghost\" hidden>Enable notifications</button>\
+         <button id=\"settings-btn\" class=\"ghost\">Widget</button>\
+         <span class=\"me\">{name}</span>\
+         <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <button class=\"ghost\" type=\"submit\">Sign out</button></form></div></header>\
+         <div class=\"layout\"><aside class=\"sidebar\">\
+         <nav class=\"filters\" aria-label=\"Views\">\
+         <button data-view=\"open\" class=\"active\">Open <span class=\"count\" id=\"count-open\"></span></button>\
+         <button data-view=\"mine\">Mine</button><button data-view=\"unassigned\">Unassigned</button>\
+         <button data-view=\"resolved\">Resolved</button><button data-view=\"all\">All</button></nav>\
+         <ul id=\"conversations\" class=\"conv-list\" aria-live=\"polite\"></ul></aside>\
+         <main id=\"conversation\" class=\"conversation empty\"><div class=\"placeholder\">\
+         <h2>Select a conversation</h2><p>New chats appear on the left the moment a shopper writes.</p></div></main>\
+         </div><dialog id=\"settings\"></dialog></body></html>",
+        csrf = escape(&session.csrf_token),
+        name = escape(&session.agent.name),
+    );
+    Ok(Html(html).into_response())
+}
+
+/// A demo shop page with the widget embedded, as a shop would do it (demo mode only).
+pub async fn demo_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if !state.config.demo {
+        return Err(ApiError::not_found("page"));
+    }
+    let inboxes = state.engine.store().list_inboxes().await?;
+    let Some(inbox) = inboxes.first() else {
+        return Err(ApiError::not_found("inbox"));
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{shop} — demo shop</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+         <body class=\"shop\"><header class=\"shop-head\"><strong>{shop}</strong><nav>Batik · Tenun · Sale</nav></header>\
+         <main class=\"shop-main\"><h1>Handmade batik, shipped across Indonesia, Thailand and the Netherlands</h1>\
+         <p>This is Layan's demo shop. Open the chat at the bottom right and write something; then answer \
+         it from the <a href=\"/app\" target=\"_blank\">agent inbox</a>.</p>\
+         <div class=\"products\"><div class=\"product\"><div class=\"ph\">🧵</div><h3>Batik Parang shirt</h3><p>Rp 349.000</p></div>\
+         <div class=\"product\"><div class=\"ph\">🧣</div><h3>Tenun scarf</h3><p>Rp 189.000</p></div>\
+         <div class=\"product\"><div class=\"ph\">👜</div><h3>Songket tote</h3><p>Rp 259.000</p></div></div>\
+         <p class=\"muted\">Embed code: <code>&lt;script src=\"/widget.js\" data-inbox=\"{key}\" async&gt;&lt;/script&gt;</code></p></main>\
+         <script src=\"/widget.js\" data-inbox=\"{key}\" async></script></body></html>",
+        shop = escape(&inbox.name),
+        key = escape(&inbox.widget_key),
+    );
+    Ok(Html(html).into_response())
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn app_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+pub async fn app_css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+pub async fn widget_js() -> Response {
+    let mut res = asset("text/javascript; charset=utf-8", WIDGET_JS);
+    // Shops load this from their own pages.
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            super::escape("<img src=x onerror=\"alert('x')\">&"),
+            "&lt;img src=x onerror=&quot;alert(&#39;x&#39;)&quot;&gt;&amp;"
+        );
+    }
+}

@@ -1,0 +1,574 @@
+//! WebSockets for the widget (`/api/v1/widget/ws`) and the agent inbox (`/api/v1/agent/ws`).
+//!
+//! Delivery rule, the same on both: a connection remembers, per conversation it follows, the last
+//! sequence number it has sent. A live message with a lower or equal number is skipped (no
+//! duplicates); one that skips ahead first pulls the gap from the database (no holes). Resuming
+//! after a reconnect is the same rule starting from the number the client last saw. Messages are
+//! only ever published after they are stored, so the database always has what the gap needs.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{CloseFrame, Message as WsMessage, WebSocket},
+    },
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use layan_channels::realtime::{
+    AgentFrame, MAX_FRAME_BYTES, WidgetFrame, parse_agent_frame, parse_widget_frame,
+};
+use layan_core::{Contact, ConversationId, Event, Inbox, Message, TypingWho};
+use layan_engine::{AgentSession, EngineError, Topic};
+use serde_json::{Value, json};
+
+use crate::{
+    AppState,
+    auth::{same_origin, session_from_headers},
+    dto::{WidgetConversation, WidgetMessage},
+    error::ApiError,
+};
+
+type Sink = SplitSink<WebSocket, WsMessage>;
+
+/// Close code 1001: the server is going away (shutdown).
+const GOING_AWAY: u16 = 1001;
+/// Close code 4401 (application range): the first frame did not authenticate.
+const UNAUTHENTICATED: u16 = 4401;
+/// How long a widget has to send its `hello`.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many messages one catch-up sends at most per round.
+const CATCH_UP_PAGE: u32 = 500;
+
+async fn send_json(sink: &mut Sink, value: &Value) -> bool {
+    sink.send(WsMessage::Text(value.to_string().into()))
+        .await
+        .is_ok()
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let _ = sink
+        .send(WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+fn error_frame(code: &str, message: &str) -> Value {
+    json!({"type": "error", "code": code, "message": message})
+}
+
+/// Per-connection bookkeeping of what was sent.
+struct Followed {
+    last_sent: HashMap<ConversationId, i64>,
+    include_notes: bool,
+    widget: bool,
+}
+
+impl Followed {
+    fn frame(&self, m: &Message) -> Option<Value> {
+        if self.widget {
+            WidgetMessage::from_message(m).map(|w| json!({"type": "message", "message": w}))
+        } else {
+            Some(json!({"type": "message", "message": m}))
+        }
+    }
+
+    /// Sends everything after `after_seq` from the database and remembers the last one.
+    async fn catch_up(
+        &mut self,
+        state: &AppState,
+        sink: &mut Sink,
+        id: ConversationId,
+        mut after_seq: i64,
+    ) -> Result<(), ()> {
+        loop {
+            let page = state
+                .engine
+                .store()
+                .messages_after(id, after_seq, CATCH_UP_PAGE, self.include_notes)
+                .await
+                .map_err(|e| tracing::error!(error = %e, "catch-up read failed"))?;
+            for m in &page {
+                if let Some(frame) = self.frame(m) {
+                    if !send_json(sink, &frame).await {
+                        return Err(());
+                    }
+                }
+                after_seq = m.seq;
+            }
+            self.last_sent.insert(id, after_seq.max(self.last(id)));
+            if page.len() < CATCH_UP_PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    fn last(&self, id: ConversationId) -> i64 {
+        self.last_sent.get(&id).copied().unwrap_or(0)
+    }
+
+    /// Delivers one live message: skip if already sent, fill the gap if one is missing.
+    async fn deliver(&mut self, state: &AppState, sink: &mut Sink, m: &Message) -> Result<(), ()> {
+        let last = self.last(m.conversation_id);
+        if m.seq <= last {
+            return Ok(());
+        }
+        if m.seq > last + 1 {
+            let gap = state
+                .engine
+                .store()
+                .messages_between(m.conversation_id, last, m.seq, self.include_notes)
+                .await
+                .map_err(|e| tracing::error!(error = %e, "gap read failed"))?;
+            for g in &gap {
+                if let Some(frame) = self.frame(g) {
+                    if !send_json(sink, &frame).await {
+                        return Err(());
+                    }
+                }
+            }
+        }
+        self.last_sent.insert(m.conversation_id, m.seq);
+        match self.frame(m) {
+            Some(frame) if !send_json(sink, &frame).await => Err(()),
+            _ => Ok(()),
+        }
+    }
+
+    /// After the hub dropped events for this connection: re-read every followed conversation.
+    async fn resync(&mut self, state: &AppState, sink: &mut Sink) -> Result<(), ()> {
+        let followed: Vec<_> = self.last_sent.iter().map(|(k, v)| (*k, *v)).collect();
+        for (id, last) in followed {
+            self.catch_up(state, sink, id, last).await?;
+        }
+        Ok(())
+    }
+}
+
+// ---- widget ------------------------------------------------------------------------------------
+
+/// The shopper's live connection. The first frame must be `hello` with the inbox key and visitor
+/// token (kept out of the URL so they do not end up in access logs).
+pub async fn widget_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| widget_socket(state, socket))
+}
+
+async fn next_text(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Option<String> {
+    while let Some(Ok(msg)) = stream.next().await {
+        match msg {
+            WsMessage::Text(t) => return Some(t.to_string()),
+            WsMessage::Close(_) => return None,
+            _ => continue,
+        }
+    }
+    None
+}
+
+async fn widget_socket(state: AppState, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_text(&mut stream)).await {
+        Ok(Some(text)) => parse_widget_frame(&text),
+        _ => return,
+    };
+    let (key, token, conversation_id, after_seq) = match hello {
+        Ok(WidgetFrame::Hello {
+            key,
+            token,
+            conversation_id,
+            after_seq,
+        }) => (key, token, conversation_id, after_seq),
+        _ => {
+            send_json(
+                &mut sink,
+                &error_frame("hello_required", "the first frame must be a hello"),
+            )
+            .await;
+            close(&mut sink, UNAUTHENTICATED, "hello required").await;
+            return;
+        }
+    };
+    let (inbox, contact) = match state.engine.visitor_by_token(&key, &token).await {
+        Ok(v) => v,
+        Err(e) => {
+            if !matches!(e, EngineError::NotFound) {
+                tracing::error!(error = %e, "widget hello failed");
+            }
+            send_json(
+                &mut sink,
+                &error_frame("unknown_visitor", "unknown inbox key or visitor token"),
+            )
+            .await;
+            close(&mut sink, UNAUTHENTICATED, "unknown visitor").await;
+            return;
+        }
+    };
+    let mut sub = state.engine.hub().subscribe();
+    sub.add(Topic::Contact(contact.id));
+    sub.add(Topic::Visitors);
+    let mut followed = Followed {
+        last_sent: HashMap::new(),
+        include_notes: false,
+        widget: true,
+    };
+    // Subscribed before reading, so nothing published in between is missed; duplicates are
+    // skipped by sequence number.
+    let current = match state
+        .engine
+        .store()
+        .current_conversation(inbox.id, contact.id)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "widget hello read failed");
+            close(&mut sink, 1011, "internal error").await;
+            return;
+        }
+    };
+    let ready = json!({
+        "type": "ready",
+        "agents_online": state.engine.agents_online(),
+        "conversation": current.as_ref().map(WidgetConversation::from),
+    });
+    if !send_json(&mut sink, &ready).await {
+        return;
+    }
+    if let Some(c) = &current {
+        let from = if conversation_id == Some(c.id.0) {
+            after_seq.max(0)
+        } else {
+            0
+        };
+        if followed
+            .catch_up(&state, &mut sink, c.id, from)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+
+    let shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                close(&mut sink, GOING_AWAY, "server shutting down").await;
+                break;
+            }
+            frame = stream.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                let ok = match frame {
+                    WsMessage::Text(text) => {
+                        widget_frame(&state, &inbox, &contact, &mut followed, &mut sink, &text).await
+                    }
+                    WsMessage::Binary(_) => send_json(&mut sink, &error_frame("binary_not_supported", "send JSON text frames")).await,
+                    WsMessage::Close(_) => break,
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => true,
+                };
+                if !ok { break; }
+            }
+            event = sub.recv() => {
+                let Some(event) = event else { break };
+                if sub.take_lagged() && followed.resync(&state, &mut sink).await.is_err() {
+                    break;
+                }
+                if widget_event(&state, &mut followed, &mut sink, &event).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn widget_frame(
+    state: &AppState,
+    inbox: &Inbox,
+    contact: &Contact,
+    followed: &mut Followed,
+    sink: &mut Sink,
+    text: &str,
+) -> bool {
+    match parse_widget_frame(text) {
+        Err(e) => send_json(sink, &error_frame(e.code, &e.message)).await,
+        Ok(WidgetFrame::Hello { .. }) => {
+            send_json(
+                sink,
+                &error_frame("already_greeted", "hello is only the first frame"),
+            )
+            .await
+        }
+        Ok(WidgetFrame::Ping) => send_json(sink, &json!({"type": "pong"})).await,
+        Ok(WidgetFrame::Typing { on }) => {
+            if let Ok(Some(c)) = state
+                .engine
+                .store()
+                .current_conversation(inbox.id, contact.id)
+                .await
+            {
+                state.engine.typing(&c, TypingWho::Contact, on);
+            }
+            true
+        }
+        Ok(WidgetFrame::Send {
+            client_message_id,
+            body,
+        }) => {
+            match state
+                .engine
+                .visitor_message(inbox, contact, &body, Some(&client_message_id))
+                .await
+            {
+                Ok(appended) => {
+                    // Deliver first (fills any gap before it), then acknowledge.
+                    if followed
+                        .deliver(state, sink, &appended.message)
+                        .await
+                        .is_err()
+                    {
+                        return false;
+                    }
+                    let ack = json!({
+                        "type": "ack",
+                        "client_message_id": client_message_id,
+                        "duplicate": appended.duplicate,
+                        "message": WidgetMessage::from_message(&appended.message),
+                        "conversation": WidgetConversation::from(&appended.conversation),
+                    });
+                    send_json(sink, &ack).await
+                }
+                Err(e) => {
+                    let api = ApiError::from(e);
+                    let frame = json!({
+                        "type": "error",
+                        "code": api.code,
+                        "message": api.message,
+                        "client_message_id": client_message_id,
+                    });
+                    send_json(sink, &frame).await
+                }
+            }
+        }
+    }
+}
+
+async fn widget_event(
+    state: &AppState,
+    followed: &mut Followed,
+    sink: &mut Sink,
+    event: &Arc<Event>,
+) -> Result<(), ()> {
+    match event.as_ref() {
+        Event::MessageCreated {
+            message,
+            conversation,
+        } => {
+            followed.deliver(state, sink, message).await?;
+            let frame = json!({"type": "conversation", "conversation": WidgetConversation::from(&conversation.conversation)});
+            if send_json(sink, &frame).await {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+        Event::Typing {
+            who: TypingWho::Agent { name, .. },
+            on,
+            conversation_id,
+            ..
+        } => {
+            let frame = json!({"type": "typing", "on": on, "name": name, "conversation_id": conversation_id});
+            if send_json(sink, &frame).await {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+        Event::Presence { agents_online } => {
+            let frame = json!({"type": "presence", "agents_online": agents_online});
+            if send_json(sink, &frame).await {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+// ---- agents ------------------------------------------------------------------------------------
+
+/// The agent inbox's live connection: list updates for every inbox, messages for the
+/// conversations the agent has open (`follow`).
+pub async fn agent_ws(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if !same_origin(&headers) {
+        return Err(ApiError::forbidden("cross-origin WebSocket refused"));
+    }
+    let session = session_from_headers(&state, &headers)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let inboxes = state.engine.store().list_inboxes().await?;
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| agent_socket(state, session, inboxes, socket))
+        .into_response())
+}
+
+async fn agent_socket(
+    state: AppState,
+    session: AgentSession,
+    inboxes: Vec<Inbox>,
+    socket: WebSocket,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let mut sub = state.engine.hub().subscribe();
+    for inbox in &inboxes {
+        sub.add(Topic::Inbox(inbox.id));
+    }
+    sub.add(Topic::Visitors);
+    let _online = state.engine.agent_online(session.agent.id);
+    let mut followed = Followed {
+        last_sent: HashMap::new(),
+        include_notes: true,
+        widget: false,
+    };
+    let hello = json!({"type": "hello", "agent": session.agent, "agents_online": state.engine.agents_online()});
+    if !send_json(&mut sink, &hello).await {
+        return;
+    }
+    let shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                close(&mut sink, GOING_AWAY, "server shutting down").await;
+                break;
+            }
+            frame = stream.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                let ok = match frame {
+                    WsMessage::Text(text) => agent_frame(&state, &session, &mut followed, &mut sink, &text).await,
+                    WsMessage::Binary(_) => send_json(&mut sink, &error_frame("binary_not_supported", "send JSON text frames")).await,
+                    WsMessage::Close(_) => break,
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => true,
+                };
+                if !ok { break; }
+            }
+            event = sub.recv() => {
+                let Some(event) = event else { break };
+                if sub.take_lagged() {
+                    // Tell the UI to reload its list, and re-read the open conversations.
+                    if !send_json(&mut sink, &json!({"type": "resync"})).await
+                        || followed.resync(&state, &mut sink).await.is_err() {
+                        break;
+                    }
+                }
+                if agent_event(&state, &mut followed, &mut sink, &event).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn agent_frame(
+    state: &AppState,
+    session: &AgentSession,
+    followed: &mut Followed,
+    sink: &mut Sink,
+    text: &str,
+) -> bool {
+    match parse_agent_frame(text) {
+        Err(e) => send_json(sink, &error_frame(e.code, &e.message)).await,
+        Ok(AgentFrame::Ping) => send_json(sink, &json!({"type": "pong"})).await,
+        Ok(AgentFrame::Follow {
+            conversation_id,
+            after_seq,
+        }) => {
+            let id = ConversationId(conversation_id);
+            match state.engine.store().conversation(id).await {
+                Ok(Some(_)) => followed
+                    .catch_up(state, sink, id, after_seq.max(0))
+                    .await
+                    .is_ok(),
+                Ok(None) => {
+                    send_json(sink, &error_frame("not_found", "conversation not found")).await
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "follow failed");
+                    send_json(sink, &error_frame("internal", "internal error")).await
+                }
+            }
+        }
+        Ok(AgentFrame::Unfollow { conversation_id }) => {
+            followed.last_sent.remove(&ConversationId(conversation_id));
+            true
+        }
+        Ok(AgentFrame::Typing {
+            conversation_id,
+            on,
+        }) => {
+            if let Ok(Some(c)) = state
+                .engine
+                .store()
+                .conversation(ConversationId(conversation_id))
+                .await
+            {
+                state.engine.typing(
+                    &c,
+                    TypingWho::Agent {
+                        id: session.agent.id,
+                        name: session.agent.name.clone(),
+                    },
+                    on,
+                );
+            }
+            true
+        }
+    }
+}
+
+async fn agent_event(
+    state: &AppState,
+    followed: &mut Followed,
+    sink: &mut Sink,
+    event: &Arc<Event>,
+) -> Result<(), ()> {
+    let frame = match event.as_ref() {
+        Event::MessageCreated {
+            conversation,
+            message,
+        } => {
+            if followed.last_sent.contains_key(&message.conversation_id) {
+                followed.deliver(state, sink, message).await?;
+            }
+            json!({"type": "conversation", "conversation": conversation, "new_message": message})
+        }
+        Event::ConversationUpdated { conversation } => {
+            json!({"type": "conversation", "conversation": conversation})
+        }
+        Event::Typing {
+            conversation_id,
+            who,
+            on,
+            ..
+        } => json!({"type": "typing", "conversation_id": conversation_id, "who": who, "on": on}),
+        Event::Presence { agents_online } => {
+            json!({"type": "presence", "agents_online": agents_online})
+        }
+    };
+    if send_json(sink, &frame).await {
+        Ok(())
+    } else {
+        Err(())
+    }
+}

@@ -1,0 +1,183 @@
+//! Settings, layered: built-in defaults → a TOML file → `LAYAN_*` environment variables → command
+//! line flags. One typed struct, passed explicitly; secrets print as `[redacted]`.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use layan_store::{DatabaseConfig, SqliteOptions};
+use serde::{Deserialize, Serialize};
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on (`LAYAN_LISTEN`, `--listen`). Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Directory for Layan's data: the SQLite database `layan.db` (`LAYAN_DATA`, `--data`).
+    /// Default `./layan-data`.
+    pub data: PathBuf,
+    /// Database URL (`LAYAN_DATABASE_URL`). Empty: SQLite in the data directory. `sqlite://PATH`
+    /// picks another SQLite file. (PostgreSQL arrives with its backend.) May hold a password, so
+    /// it is redacted when printed.
+    pub database_url: Option<Secret>,
+    /// fsync the SQLite database on every commit (`LAYAN_SQLITE_FSYNC`). Default `true`: a message
+    /// that was acknowledged survives a power cut, not only a crash.
+    pub sqlite_fsync: bool,
+    /// Mark session cookies `Secure` (`LAYAN_COOKIE_SECURE`). Turn on when serving over HTTPS.
+    pub cookie_secure: bool,
+    /// Log filter in `tracing` syntax (`LAYAN_LOG`), e.g. `info` or `layan_web=debug,info`.
+    pub log: String,
+    /// `text` or `json` (`LAYAN_LOG_FORMAT`).
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("./layan-data"),
+            database_url: None,
+            sqlite_fsync: true,
+            cookie_secure: false,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Values given on the command line; they override everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+}
+
+/// Environment variables that are not settings but are read by the command line.
+const NOT_SETTINGS: &[&str] = &["CONFIG", "NEW_PASSWORD"];
+
+impl Settings {
+    /// Loads the layers. `file` is the TOML file to read (`--config` or `LAYAN_CONFIG`); when it is
+    /// `None`, `./layan.toml` is read if it exists.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
+        Self::load_from(file, overrides, Env::prefixed("LAYAN_"))
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("layan.toml")),
+        }
+        let env = env.filter(|k| {
+            !NOT_SETTINGS
+                .iter()
+                .any(|n| k.as_str().eq_ignore_ascii_case(n))
+        });
+        figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database to open.
+    pub fn database(&self) -> Result<DatabaseConfig, String> {
+        let path = match self.database_url.as_ref().map(Secret::expose) {
+            None | Some("") => self.data.join("layan.db"),
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) => PathBuf::from(path),
+                None => {
+                    return Err(
+                        "database_url must be sqlite://PATH (PostgreSQL support is not built yet)"
+                            .into(),
+                    );
+                }
+            },
+        };
+        let mut opts = SqliteOptions::new(path);
+        opts.fsync_every_commit = self.sqlite_fsync;
+        Ok(DatabaseConfig::Sqlite(opts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_env_and_flags_layer_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "listen = \"127.0.0.1:9000\"\ndata = \"/from-file\"\nlog = \"debug\"\n",
+            )?;
+            jail.set_env("LAYAN_DATA", "/from-env");
+            jail.set_env("LAYAN_DATABASE_URL", "sqlite:///tmp/x.db");
+            jail.set_env("LAYAN_CONFIG", "custom.toml");
+            let s = Settings::load(Some(Path::new("custom.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(s.listen.port(), 9000, "file beats default");
+            assert_eq!(s.data, PathBuf::from("/from-env"), "env beats file");
+            assert_eq!(s.log, "debug");
+            assert!(!format!("{s:?}").contains("/tmp/x.db"), "secret redacted");
+
+            let flags = Overrides {
+                data: Some("/from-flag".into()),
+                listen: None,
+            };
+            let s = Settings::load(Some(Path::new("custom.toml")), &flags)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(s.data, PathBuf::from("/from-flag"), "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"x\"\n")?;
+            assert!(Settings::load(Some(Path::new("bad.toml")), &Overrides::default()).is_err());
+            let s = Settings {
+                database_url: Some(Secret("postgres://u:p@h/db".into())),
+                ..Settings::default()
+            };
+            assert!(s.database().is_err());
+            Ok(())
+        });
+    }
+}
