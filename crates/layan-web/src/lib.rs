@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app", get(ui::app_page))
         .route("/demo", get(ui::demo_page))
         .route("/assets/app.js", get(ui::app_js))
+        .route("/favicon.svg", get(ui::favicon))
         .route("/assets/app.css", get(ui::app_css))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/agents", get(api::agents))

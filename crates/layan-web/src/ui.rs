@@ -47,7 +47,7 @@ fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+         <title>{} · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\"><link rel=\"icon\" href=\"/favicon.svg\"></head>\
          <body class=\"auth\">{body}</body></html>",
         escape(title)
     )
@@ -333,7 +333,7 @@ pub async fn app_page(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"csrf-token\" content=\"{csrf}\">\
-         <title>Inbox · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\">\
+         <title>Inbox · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\"><link rel=\"icon\" href=\"/favicon.svg\">\
          <script src=\"/assets/app.js\" defer></script></head><body class=\"app\">\
          <header class=\"topbar\"><div class=\"brand\"><span class=\"logo\">L</span> Layan</div>\
          <div class=\"topbar-right\"><span id=\"conn\" class=\"conn\" title=\"Live connection\">connecting…</span>\
@@ -369,7 +369,7 @@ pub async fn demo_page(State(state): State<AppState>) -> Result<Response, ApiErr
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{shop} — demo shop</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+         <title>{shop} — demo shop</title><link rel=\"stylesheet\" href=\"/assets/app.css\"><link rel=\"icon\" href=\"/favicon.svg\"></head>\
          <body class=\"shop\"><header class=\"shop-head\"><strong>{shop}</strong><nav>Batik · Tenun · Sale</nav></header>\
          <main class=\"shop-main\"><h1>Handmade batik, shipped across Indonesia, Thailand and the Netherlands</h1>\
          <p>This is Layan's demo shop. Open the chat at the bottom right and write something; then answer \
@@ -394,6 +394,13 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+pub async fn favicon() -> Response {
+    asset(
+        "image/svg+xml",
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'><rect width='32' height='32' rx='8' fill='#1f6feb'/><text x='16' y='23' font-size='20' text-anchor='middle' fill='#fff' font-family='sans-serif' font-weight='700'>L</text></svg>",
+    )
 }
 
 pub async fn app_js() -> Response {

@@ -1,0 +1,275 @@
+//! Test helpers: a real server on port 0 with a fresh data directory, an agent client that logs in
+//! through the real login form, and WebSocket helpers.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use layan::{Running, Settings};
+use layan_core::Role;
+use layan_store::NewInbox;
+use serde_json::{Value, json};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{self, Message, client::IntoClientRequest},
+};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+pub const KEY: &str = "lw_test_key";
+
+pub struct TestApp {
+    pub running: Running,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = Settings {
+        data: dir.path().to_path_buf(),
+        // Tests do not need power-cut durability; the crash test uses the default.
+        sqlite_fsync: false,
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = layan::start(&settings, listener, false)
+        .await
+        .expect("start");
+    let engine = &running.engine;
+    engine
+        .create_agent("ana@shop.test", "Ana", Role::Admin, PASSWORD)
+        .await
+        .expect("admin");
+    engine
+        .create_agent("budi@shop.test", "Budi", Role::Agent, PASSWORD)
+        .await
+        .expect("agent");
+    engine
+        .store()
+        .create_inbox(NewInbox {
+            name: "Test shop",
+            widget_key: KEY,
+            greeting: "Halo!",
+            color: "#123456",
+        })
+        .await
+        .expect("inbox");
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        running,
+        base,
+        http,
+        dir,
+    }
+}
+
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The value of `name="..." value="..."` in a page.
+pub fn attr_after(html: &str, marker: &str) -> Option<String> {
+    let at = html.find(marker)?;
+    let rest = &html[at..];
+    let v = rest.find("value=\"").or_else(|| rest.find("content=\""))?;
+    let rest = &rest[v..];
+    let start = rest.find('"')? + 1;
+    let end = rest[start..].find('"')? + start;
+    Some(rest[start..end].to_owned())
+}
+
+/// An agent logged in through the real form.
+pub struct Agent {
+    pub cookie: String,
+    pub csrf: String,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn login(&self, email: &str) -> Agent {
+        self.try_login(email, PASSWORD).await.expect("login")
+    }
+
+    pub async fn try_login(&self, email: &str, password: &str) -> Result<Agent, reqwest::Response> {
+        let page = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .expect("login page");
+        let form_cookie = set_cookie(&page, "layan_form_csrf").expect("form csrf cookie");
+        let html = page.text().await.expect("html");
+        let csrf = attr_after(&html, "name=\"csrf\"").expect("csrf field");
+        let res = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header("cookie", format!("layan_form_csrf={form_cookie}"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("login post");
+        let Some(cookie) = set_cookie(&res, "layan_session").filter(|c| !c.is_empty()) else {
+            return Err(res);
+        };
+        let app = self
+            .http
+            .get(format!("{}/app", self.base))
+            .header("cookie", format!("layan_session={cookie}"))
+            .send()
+            .await
+            .expect("app");
+        let html = app.text().await.expect("app html");
+        let csrf = attr_after(&html, "name=\"csrf-token\"").expect("csrf meta");
+        Ok(Agent {
+            cookie,
+            csrf,
+            base: self.base.clone(),
+            http: self.http.clone(),
+        })
+    }
+
+    /// Starts a widget session; returns the visitor token.
+    pub async fn visitor(&self) -> String {
+        let res: Value = self
+            .http
+            .post(format!("{}/api/v1/widget/session", self.base))
+            .json(&json!({"key": KEY}))
+            .send()
+            .await
+            .expect("session")
+            .json()
+            .await
+            .expect("json");
+        res["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn visitor_send(
+        &self,
+        token: &str,
+        body: &str,
+        client_id: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/widget/messages", self.base))
+            .header("x-layan-inbox", KEY)
+            .bearer_auth(token)
+            .json(&json!({"body": body, "client_message_id": client_id}))
+            .send()
+            .await
+            .expect("send")
+    }
+
+    pub async fn visitor_messages(&self, token: &str, conversation: i64) -> reqwest::Response {
+        self.http
+            .get(format!(
+                "{}/api/v1/widget/conversations/{conversation}/messages",
+                self.base
+            ))
+            .header("x-layan-inbox", KEY)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("messages")
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.base.replace("http://", "ws://"), path)
+    }
+}
+
+impl Agent {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("layan_session={}", self.cookie))
+            .send()
+            .await
+            .expect("get")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", format!("layan_session={}", self.cookie))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("post")
+    }
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn ws_connect(url: &str, cookie: Option<&str>) -> Result<Ws, tungstenite::Error> {
+    let mut req = url.into_client_request()?;
+    if let Some(c) = cookie {
+        req.headers_mut().insert(
+            "cookie",
+            format!("layan_session={c}").parse().expect("header"),
+        );
+    }
+    connect_async(req).await.map(|(ws, _)| ws)
+}
+
+pub async fn ws_send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into()))
+        .await
+        .expect("ws send");
+}
+
+/// The next JSON text frame, within 5 s.
+pub async fn ws_next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("frame within 5 s")
+            .expect("stream open")
+            .expect("frame ok");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).expect("json frame");
+        }
+    }
+}
+
+/// Frames until one of `ty` arrives (others are returned too, in order).
+pub async fn ws_until(ws: &mut Ws, ty: &str) -> (Value, Vec<Value>) {
+    let mut seen = Vec::new();
+    loop {
+        let f = ws_next(ws).await;
+        if f["type"] == ty {
+            return (f, seen);
+        }
+        seen.push(f);
+    }
+}
+
+/// Asserts no frame of type `ty` arrives within `ms`.
+pub async fn ws_quiet(ws: &mut Ws, ty: &str, ms: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).expect("json");
+            assert_ne!(v["type"], ty, "unexpected frame {v}");
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! The HTTP API against a real server: the chat round trip, idempotent retries, permissions, and
+//! every kind of bad input the foundation promises to refuse clearly.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+async fn code(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("error body is JSON");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .expect("error.code")
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn widget_to_agent_and_back() {
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    let res = app
+        .visitor_send(&token, "Pesanan saya belum sampai", "c-1")
+        .await;
+    assert_eq!(res.status(), 201);
+    let sent: Value = res.json().await.unwrap();
+    let conv = sent["conversation"]["id"].as_i64().unwrap();
+    assert_eq!(sent["message"]["seq"], 1);
+    assert_eq!(sent["conversation"]["number"], 1001);
+
+    let agent = app.login("budi@shop.test").await;
+    let list: Value = agent
+        .get("/api/v1/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["last_message"]["body"], "Pesanan saya belum sampai");
+    assert_eq!(list[0]["status"], "open");
+
+    let reply = agent
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "Saya cek dulu ya", "client_message_id": "r-1"}),
+        )
+        .await;
+    assert_eq!(reply.status(), 201);
+    let note = agent
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "secret: VIP", "private": true}),
+        )
+        .await;
+    assert_eq!(note.status(), 201);
+
+    // The reply assigned the conversation to Budi.
+    let c: Value = agent
+        .get(&format!("/api/v1/conversations/{conv}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["assignee_name"], "Budi");
+    assert!(c["waiting_since"].is_null(), "answered");
+
+    let seen: Value = app
+        .visitor_messages(&token, conv)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<_> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec!["Pesanan saya belum sampai", "Saya cek dulu ya"],
+        "notes never reach the shopper"
+    );
+    assert_eq!(seen[1]["author_name"], "Budi");
+
+    let all: Value = agent
+        .get(&format!("/api/v1/conversations/{conv}/messages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 3, "agents see the note");
+}
+
+#[tokio::test]
+async fn retried_sends_are_stored_once() {
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    let first: Value = app
+        .visitor_send(&token, "hello", "same-id")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let retry = app.visitor_send(&token, "hello", "same-id").await;
+    assert_eq!(retry.status(), 200);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["duplicate"], true);
+    assert_eq!(retry["message"]["id"], first["message"]["id"]);
+    let conv = first["conversation"]["id"].as_i64().unwrap();
+    let msgs: Value = app
+        .visitor_messages(&token, conv)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(msgs.as_array().unwrap().len(), 1);
+
+    let agent = app.login("ana@shop.test").await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    let a = agent
+        .post(&path, json!({"body": "hi", "client_message_id": "agent-1"}))
+        .await;
+    let b = agent
+        .post(&path, json!({"body": "hi", "client_message_id": "agent-1"}))
+        .await;
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (201, 200));
+    let all: Value = agent.get(&path).await.json().await.unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn resolve_and_reopen_when_the_customer_writes_again() {
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    let sent: Value = app
+        .visitor_send(&token, "one", "a")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let conv = sent["conversation"]["id"].as_i64().unwrap();
+    let agent = app.login("ana@shop.test").await;
+    let r: Value = agent
+        .post(
+            &format!("/api/v1/conversations/{conv}/status"),
+            json!({"status": "resolved"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "resolved");
+    let open: Value = agent
+        .get("/api/v1/conversations?status=open")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(open.as_array().unwrap().is_empty());
+
+    let again: Value = app
+        .visitor_send(&token, "two", "b")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["conversation"]["id"].as_i64(),
+        Some(conv),
+        "same ticket"
+    );
+    assert_eq!(again["conversation"]["status"], "open");
+    let msgs: Value = app
+        .visitor_messages(&token, conv)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        msgs.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["direction"] == "system"),
+        "the shopper sees it was resolved"
+    );
+
+    let bad = agent
+        .post(
+            &format!("/api/v1/conversations/{conv}/status"),
+            json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(code(bad).await, (422, "invalid_status".into()));
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_errors() {
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    let url = format!("{}/api/v1/widget/messages", app.base);
+    let post = |body: Vec<u8>| {
+        app.http
+            .post(&url)
+            .header("x-layan-inbox", KEY)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    assert_eq!(
+        code(post(b"{\"body\": ".to_vec()).await.unwrap()).await,
+        (400, "malformed_json".into())
+    );
+    assert_eq!(
+        code(post(b"[1,2]".to_vec()).await.unwrap()).await,
+        (422, "invalid_body".into())
+    );
+    // Invalid UTF-8 inside a JSON string.
+    let mut invalid = b"{\"body\": \"".to_vec();
+    invalid.extend_from_slice(&[0xff, 0xfe, 0xfd]);
+    invalid.extend_from_slice(b"\"}");
+    assert_eq!(
+        code(post(invalid).await.unwrap()).await,
+        (400, "malformed_json".into())
+    );
+    assert_eq!(
+        code(app.visitor_send(&token, "   ", "e").await).await,
+        (422, "empty_message".into())
+    );
+    let long = "a".repeat(10_001);
+    assert_eq!(
+        code(app.visitor_send(&token, &long, "l").await).await,
+        (413, "message_too_long".into())
+    );
+    let huge = json!({"body": "x".repeat(70_000)}).to_string().into_bytes();
+    assert_eq!(
+        code(post(huge).await.unwrap()).await,
+        (413, "payload_too_large".into())
+    );
+    let wrong_type = app
+        .http
+        .post(&url)
+        .header("x-layan-inbox", KEY)
+        .bearer_auth(&token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(wrong_type).await,
+        (415, "unsupported_media_type".into())
+    );
+    assert_eq!(
+        code(app.visitor_send(&token, "x", "bad id!").await).await,
+        (422, "invalid_client_message_id".into())
+    );
+
+    // Unknown inbox key, unknown visitor token.
+    let unknown = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(unknown).await, (404, "unknown_inbox".into()));
+    let forged = app
+        .http
+        .post(&url)
+        .header("x-layan-inbox", KEY)
+        .bearer_auth("forged")
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(forged).await, (401, "unknown_visitor".into()));
+    let no_key = app
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(no_key).await, (400, "missing_inbox_key".into()));
+
+    // Nothing of the refused input was stored.
+    let agent = app.login("ana@shop.test").await;
+    let list: Value = agent
+        .get("/api/v1/conversations?status=all")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
+
+    // Unknown conversation id, unknown route.
+    assert_eq!(
+        code(agent.get("/api/v1/conversations/999").await).await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        code(
+            agent
+                .post("/api/v1/conversations/999/messages", json!({"body": "x"}))
+                .await
+        )
+        .await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        code(agent.get("/api/v1/nope").await).await,
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        code(agent.get("/api/v1/conversations?status=weird").await).await,
+        (400, "invalid_status".into())
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_cannot_read_another_visitors_conversation() {
+    let app = spawn_app().await;
+    let alice = app.visitor().await;
+    let mallory = app.visitor().await;
+    let sent: Value = app
+        .visitor_send(&alice, "my address is Jl. Merdeka 1", "a1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let conv = sent["conversation"]["id"].as_i64().unwrap();
+    let res = app.visitor_messages(&mallory, conv).await;
+    assert_eq!(code(res).await, (404, "not_found".into()));
+    assert_eq!(app.visitor_messages(&alice, conv).await.status(), 200);
+    // A new session with Alice's token is Alice; without it, a new anonymous visitor.
+    let again: Value = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "token": alice}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["conversation"]["id"].as_i64(), Some(conv));
+    let fresh: Value = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "token": "guessed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(fresh["conversation"].is_null());
+    assert_ne!(fresh["token"], "guessed");
+}
+
+#[tokio::test]
+async fn agents_need_a_session_and_csrf_token() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .get(format!("{}/api/v1/conversations", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(res).await, (401, "unauthenticated".into()));
+
+    let agent = app.login("budi@shop.test").await;
+    let no_csrf = app
+        .http
+        .post(format!("{}/api/v1/conversations/1/status", app.base))
+        .header("cookie", format!("layan_session={}", agent.cookie))
+        .json(&json!({"status": "resolved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(no_csrf).await, (403, "forbidden".into()));
+
+    // Agents (not admins) cannot change inboxes.
+    let res = agent
+        .http
+        .patch(format!("{}/api/v1/inboxes/1", app.base))
+        .header("cookie", format!("layan_session={}", agent.cookie))
+        .header("x-csrf-token", &agent.csrf)
+        .json(&json!({"greeting": "hacked"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(res).await, (403, "forbidden".into()));
+
+    // Wrong password and unknown email look the same.
+    let wrong = app
+        .try_login("budi@shop.test", "not-the-password")
+        .await
+        .err()
+        .expect("refused");
+    let unknown = app
+        .try_login("nobody@shop.test", "not-the-password")
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    let (a, b) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
+    assert!(a.contains("Wrong email or password.") && b.contains("Wrong email or password."));
+
+    // A login form posted without its CSRF cookie is refused.
+    let res = app
+        .http
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("csrf", "x"),
+            ("email", "budi@shop.test"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn admins_edit_the_widget_and_bad_values_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.login("ana@shop.test").await;
+    let patch = |body: Value| {
+        admin
+            .http
+            .patch(format!("{}/api/v1/inboxes/1", app.base))
+            .header("cookie", format!("layan_session={}", admin.cookie))
+            .header("x-csrf-token", &admin.csrf)
+            .json(&body)
+            .send()
+    };
+    let ok: Value = patch(json!({"greeting": "Selamat datang!", "color": "#aa3300"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["greeting"], "Selamat datang!");
+    assert_eq!(
+        code(patch(json!({"color": "red"})).await.unwrap()).await,
+        (422, "invalid_color".into())
+    );
+    let session: Value = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["inbox"]["greeting"], "Selamat datang!");
+}
+
+#[tokio::test]
+async fn health_and_openapi() {
+    let app = spawn_app().await;
+    let h: Value = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "ok");
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: Value = app
+        .http
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/widget/session",
+        "/api/v1/widget/messages",
+        "/api/v1/widget/offline-messages",
+        "/api/v1/widget/conversations/{id}/messages",
+        "/api/v1/conversations",
+        "/api/v1/conversations/{id}/messages",
+        "/api/v1/conversations/{id}/status",
+        "/api/v1/conversations/{id}/assignee",
+        "/api/v1/inboxes/{id}",
+        "/api/v1/me",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[tokio::test]
+async fn offline_messages_remember_the_shopper() {
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    let url = format!("{}/api/v1/widget/offline-messages", app.base);
+    let bad = app
+        .http
+        .post(&url)
+        .header("x-layan-inbox", KEY)
+        .bearer_auth(&token)
+        .json(&json!({"name": "Sari", "email": "not-an-email", "body": "halo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(bad).await, (422, "invalid_email".into()));
+    let ok = app.http.post(&url).header("x-layan-inbox", KEY).bearer_auth(&token)
+        .json(&json!({"name": "Sari", "email": "sari@example.co.id", "body": "Tolong hubungi saya", "client_message_id": "o1"})).send().await.unwrap();
+    assert_eq!(ok.status(), 201);
+    let agent = app.login("ana@shop.test").await;
+    let list: Value = agent
+        .get("/api/v1/conversations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["contact_name"], "Sari");
+    assert_eq!(list[0]["contact_email"], "sari@example.co.id");
+    assert_eq!(list[0]["last_message"]["body"], "Tolong hubungi saya");
+}
+
+#[tokio::test]
+async fn pages_render_and_escape() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .get(format!("{}/app", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "the inbox needs a login");
+    let login = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        login.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    let widget = app
+        .http
+        .get(format!("{}/widget.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(widget.status(), 200);
+    assert!(widget.text().await.unwrap().contains("attachShadow"));
+    // Setup is closed once an admin exists.
+    let setup = app
+        .http
+        .get(format!("{}/setup", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 303);
+    // The demo page exists only in demo mode.
+    assert_eq!(
+        app.http
+            .get(format!("{}/demo", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
