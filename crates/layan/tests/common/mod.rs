@@ -19,9 +19,33 @@ pub const KEY: &str = "lw_test_key";
 
 pub struct TestApp {
     pub running: Running,
+    pub site: Site,
+    pub dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        &self.site
+    }
+}
+
+/// A client of one running server.
+pub struct Site {
     pub base: String,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -57,17 +81,8 @@ pub async fn spawn_app() -> TestApp {
         })
         .await
         .expect("inbox");
-    let base = format!("http://{}", running.addr);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    TestApp {
-        running,
-        base,
-        http,
-        dir,
-    }
+    let site = Site::new(&format!("http://{}", running.addr));
+    TestApp { running, site, dir }
 }
 
 fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
@@ -100,7 +115,7 @@ pub struct Agent {
     pub http: reqwest::Client,
 }
 
-impl TestApp {
+impl Site {
     pub async fn login(&self, email: &str) -> Agent {
         self.try_login(email, PASSWORD).await.expect("login")
     }

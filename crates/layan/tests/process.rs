@@ -1,0 +1,433 @@
+//! The real `layan` binary as a process: the demo, the agent command, graceful shutdown on SIGTERM,
+//! and the crash test (SIGKILL while messages are being sent; nothing acknowledged may be lost or
+//! doubled).
+
+mod common;
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::{ws_connect, ws_next, ws_send};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
+
+const DEMO_KEY: &str = "lw_demo_batik_sari";
+
+struct Server {
+    child: Child,
+    base: String,
+    /// What the process printed before it said where it listens, plus that line.
+    banner: Vec<String>,
+}
+
+async fn start(command: &str, data: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layan"))
+        .args([command, "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("LAYAN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn layan");
+    let stdout = child.stdout.take().expect("stdout");
+    // Drain stdout for the life of the process (a closed pipe would make its prints fail).
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut banner = Vec::new();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = rx.recv().await {
+            banner.push(line.clone());
+            if let Some(url) = line.strip_prefix("Layan listening on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("layan exited before listening: {banner:?}");
+    })
+    .await
+    .expect("layan listens within 30 s");
+    // The rest of the banner (demo logins) follows at once.
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+        banner.push(line);
+    }
+    Server {
+        child,
+        base,
+        banner,
+    }
+}
+
+fn pid(child: &Child) -> String {
+    child.id().expect("running").to_string()
+}
+
+async fn session(http: &reqwest::Client, base: &str) -> String {
+    let s: Value = http
+        .post(format!("{base}/api/v1/widget/session"))
+        .json(&json!({"key": DEMO_KEY}))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    s["token"].as_str().expect("token").to_owned()
+}
+
+async fn send(http: &reqwest::Client, base: &str, token: &str, id: &str) -> Result<Value, String> {
+    let res = http
+        .post(format!("{base}/api/v1/widget/messages"))
+        .header("x-layan-inbox", DEMO_KEY)
+        .bearer_auth(token)
+        .json(&json!({"body": format!("message {id}"), "client_message_id": id}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("status {}", res.status()));
+    }
+    res.json().await.map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn sigkill_loses_no_acknowledged_message_and_retries_do_not_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start("demo", dir.path()).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+
+    const CLIENTS: usize = 4;
+    let mut tokens = Vec::new();
+    for _ in 0..CLIENTS {
+        tokens.push(session(&http, &server.base).await);
+    }
+    // Per client: every id it tried, and the ids the server acknowledged.
+    let attempted: Arc<Mutex<HashMap<usize, Vec<String>>>> = Arc::default();
+    let acked: Arc<Mutex<HashMap<usize, HashSet<String>>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for (c, token) in tokens.iter().cloned().enumerate() {
+        let (http, base) = (http.clone(), server.base.clone());
+        let (attempted, acked) = (Arc::clone(&attempted), Arc::clone(&acked));
+        tasks.push(tokio::spawn(async move {
+            for i in 0..300 {
+                let id = format!("c{c}-m{i}");
+                attempted
+                    .lock()
+                    .unwrap()
+                    .entry(c)
+                    .or_default()
+                    .push(id.clone());
+                match send(&http, &base, &token, &id).await {
+                    Ok(_) => {
+                        acked.lock().unwrap().entry(c).or_default().insert(id);
+                    }
+                    Err(_) => return, // the server is gone
+                }
+            }
+        }));
+    }
+    // Let the clients get going, then pull the plug mid-stream.
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let n: usize = acked.lock().unwrap().values().map(HashSet::len).sum();
+        if n >= 60 {
+            break;
+        }
+    }
+    let mut child = server.child;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("reaped");
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let attempted = attempted.lock().unwrap().clone();
+    let total_acked: usize = acked.values().map(HashSet::len).sum();
+    assert!(total_acked >= 60);
+
+    let server = start("demo", dir.path()).await;
+    let read_all = |token: String| {
+        let (http, base) = (http.clone(), server.base.clone());
+        async move {
+            let s: Value = http
+                .post(format!("{base}/api/v1/widget/session"))
+                .json(&json!({"key": DEMO_KEY, "token": token}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let conv = s["conversation"]["id"]
+                .as_i64()
+                .expect("conversation survived");
+            let msgs: Value = http
+                .get(format!(
+                    "{base}/api/v1/widget/conversations/{conv}/messages?limit=500"
+                ))
+                .header("x-layan-inbox", DEMO_KEY)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            msgs.as_array().unwrap().clone()
+        }
+    };
+    for (c, token) in tokens.iter().enumerate() {
+        let msgs = read_all(token.clone()).await;
+        let ids: Vec<String> = msgs
+            .iter()
+            .map(|m| m["client_message_id"].as_str().unwrap().to_owned())
+            .collect();
+        let unique: HashSet<_> = ids.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "client {c}: a message stored twice"
+        );
+        for id in acked.get(&c).into_iter().flatten() {
+            assert!(
+                unique.contains(id),
+                "client {c}: acknowledged {id} was lost"
+            );
+        }
+        let seqs: Vec<i64> = msgs.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "sequence without gaps"
+        );
+    }
+
+    // Clients retry everything they tried (acknowledged or not): each ends up stored once.
+    for (c, token) in tokens.iter().enumerate() {
+        for id in attempted.get(&c).into_iter().flatten() {
+            send(&http, &server.base, token, id)
+                .await
+                .expect("retry accepted");
+        }
+        let msgs = read_all(token.clone()).await;
+        let n_attempted = attempted.get(&c).map_or(0, Vec::len);
+        assert_eq!(
+            msgs.len(),
+            n_attempted,
+            "client {c}: every attempt exactly once after retries"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_closes_sockets_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start("demo", dir.path()).await;
+    let http = reqwest::Client::new();
+    let token = session(&http, &server.base).await;
+    let url = format!(
+        "{}/api/v1/widget/ws",
+        server.base.replace("http://", "ws://")
+    );
+    let mut ws = ws_connect(&url, None).await.unwrap();
+    ws_send(
+        &mut ws,
+        json!({"type": "hello", "key": DEMO_KEY, "token": token}),
+    )
+    .await;
+    assert_eq!(ws_next(&mut ws).await["type"], "ready");
+    send(&http, &server.base, &token, "before-term")
+        .await
+        .unwrap();
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid(&server.child)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let close = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(f))) => return f.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                other => panic!("expected close, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("socket closed");
+    assert_eq!(close, Some(CloseCode::Away));
+    let exit = tokio::time::timeout(Duration::from_secs(15), server.child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(exit.success(), "clean exit, got {exit:?}");
+
+    // Restart: the message is there.
+    let server = start("serve", dir.path()).await;
+    let s: Value = http
+        .post(format!("{}/api/v1/widget/session", server.base))
+        .json(&json!({"key": DEMO_KEY, "token": token}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["conversation"]["last_seq"], 1);
+}
+
+#[tokio::test]
+async fn demo_prints_working_logins_and_seeds_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start("demo", dir.path()).await;
+    let login_line = server
+        .banner
+        .iter()
+        .find(|l| l.contains("ana@demo.layan.test"))
+        .expect("printed login");
+    assert!(
+        login_line.contains("password: layan-demo-2026"),
+        "{login_line}"
+    );
+    let app = common::Site::new(&server.base);
+    let agent = app
+        .try_login("ana@demo.layan.test", "layan-demo-2026")
+        .await
+        .ok()
+        .expect("demo login works");
+    let all: Value = agent
+        .get("/api/v1/conversations?status=all")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    let langs: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["last_message"]["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        langs.iter().any(|b| b.contains("สวัสดี")),
+        "a Thai conversation: {langs:?}"
+    );
+    let page = app
+        .http
+        .get(format!("{}/demo", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-inbox=\"lw_demo_batik_sari\""));
+    drop(server);
+
+    let server = start("demo", dir.path()).await;
+    let app = common::Site::new(&server.base);
+    let agent = app
+        .try_login("ana@demo.layan.test", "layan-demo-2026")
+        .await
+        .ok()
+        .unwrap();
+    let all: Value = agent
+        .get("/api/v1/conversations?status=all")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 4, "seeded once");
+}
+
+#[tokio::test]
+async fn agent_create_command_and_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+        .args([
+            "agent",
+            "create",
+            "--email",
+            "owner@toko.test",
+            "--name",
+            "Owner",
+            "--role",
+            "admin",
+            "--data",
+        ])
+        .arg(dir.path())
+        .env("LAYAN_NEW_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a weak password is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10-256 characters"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+        .args([
+            "agent",
+            "create",
+            "--email",
+            "owner@toko.test",
+            "--name",
+            "Owner",
+            "--role",
+            "admin",
+            "--data",
+        ])
+        .arg(dir.path())
+        .env("LAYAN_NEW_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = start("serve", dir.path()).await;
+    let app = common::Site::new(&server.base);
+    let agent = app
+        .try_login("owner@toko.test", "a-long-enough-password")
+        .await
+        .ok()
+        .expect("login");
+    let inboxes: Value = agent.get("/api/v1/inboxes").await.json().await.unwrap();
+    assert_eq!(
+        inboxes.as_array().unwrap().len(),
+        1,
+        "a website inbox was created"
+    );
+}
+
+#[tokio::test]
+async fn settings_command_redacts_secrets() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+        .arg("settings")
+        .env("LAYAN_DATABASE_URL", "sqlite:///tmp/secret-path-xyz.db")
+        .env("LAYAN_LISTEN", "127.0.0.1:9999")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("127.0.0.1:9999"), "{text}");
+    assert!(!text.contains("secret-path-xyz"), "{text}");
+    assert!(text.contains("[redacted]"));
+}
