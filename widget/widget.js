@@ -87,6 +87,13 @@
   function load() {
     try { return JSON.parse(localStorage.getItem(STORE_KEY)) || {}; } catch (e) { return {}; }
   }
+  function session(key, value) {
+    try {
+      if (value === undefined) return sessionStorage.getItem(key);
+      sessionStorage.setItem(key, value);
+    } catch (e) { /* storage blocked: the panel just starts closed */ }
+    return null;
+  }
   var saved = load();
   var state = {
     token: saved.token || null,
@@ -97,7 +104,7 @@
     lastResponder: null, // {direction, name}
     messages: {}, // seq -> element
     offlineSent: saved.offlineSent || null,
-    open: sessionStorage.getItem(STORE_KEY + ":open") === "1",
+    open: session(STORE_KEY + ":open") === "1",
     unread: 0
   };
   function persist() {
@@ -454,7 +461,7 @@
   // ---- events ----------------------------------------------------------------------------
   function setOpen(open) {
     state.open = open;
-    sessionStorage.setItem(STORE_KEY + ":open", open ? "1" : "0");
+    session(STORE_KEY + ":open", open ? "1" : "0");
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {

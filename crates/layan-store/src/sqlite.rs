@@ -51,20 +51,20 @@ pub struct SqliteStore {
 }
 
 fn db(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.is_unique_violation() {
-            let msg = d.message();
-            let rule = if msg.contains("agents.email") {
-                "email_taken"
-            } else if msg.contains("widget_key") {
-                "widget_key_taken"
-            } else if msg.contains("contact_identities") {
-                "identity_taken"
-            } else {
-                "duplicate"
-            };
-            return StoreError::Conflict(rule);
-        }
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        let msg = d.message();
+        let rule = if msg.contains("agents.email") {
+            "email_taken"
+        } else if msg.contains("widget_key") {
+            "widget_key_taken"
+        } else if msg.contains("contact_identities") {
+            "identity_taken"
+        } else {
+            "duplicate"
+        };
+        return StoreError::Conflict(rule);
     }
     if matches!(e, sqlx::Error::RowNotFound) {
         return StoreError::NotFound;
@@ -197,10 +197,10 @@ fn summary_select() -> String {
 
 impl SqliteStore {
     pub async fn open(opts: &SqliteOptions) -> StoreResult<Self> {
-        if let Some(dir) = opts.path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
-            }
+        if let Some(dir) = opts.path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
         }
         let base = SqliteConnectOptions::from_str("sqlite://")
             .map_err(db)?

@@ -208,13 +208,13 @@ pub async fn update_inbox(
         layan_core::PersonName::parse(name)
             .map_err(|_| invalid("invalid_name", "an inbox name must be 1-120 characters"))?;
     }
-    if let Some(greeting) = &req.greeting {
-        if greeting.chars().count() > 500 {
-            return Err(invalid(
-                "greeting_too_long",
-                "the greeting is limited to 500 characters",
-            ));
-        }
+    if let Some(greeting) = &req.greeting
+        && greeting.chars().count() > 500
+    {
+        return Err(invalid(
+            "greeting_too_long",
+            "the greeting is limited to 500 characters",
+        ));
     }
     if let Some(color) = &req.color {
         let ok = color.len() == 7

@@ -163,10 +163,10 @@ pub async fn login_submit(
 
 /// Sets the new session cookie (a fresh token on every login) and ends the old session, if any.
 async fn start_session(state: &AppState, headers: &HeaderMap, token: &str) -> Response {
-    if let Some(old) = cookie(headers, SESSION_COOKIE) {
-        if let Err(e) = state.engine.logout(old).await {
-            tracing::warn!(error = %e, "could not end the previous session");
-        }
+    if let Some(old) = cookie(headers, SESSION_COOKIE)
+        && let Err(e) = state.engine.logout(old).await
+    {
+        tracing::warn!(error = %e, "could not end the previous session");
     }
     let mut res = Redirect::to("/app").into_response();
     res.headers_mut().append(

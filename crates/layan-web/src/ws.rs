@@ -93,10 +93,10 @@ impl Followed {
                 .await
                 .map_err(|e| tracing::error!(error = %e, "catch-up read failed"))?;
             for m in &page {
-                if let Some(frame) = self.frame(m) {
-                    if !send_json(sink, &frame).await {
-                        return Err(());
-                    }
+                if let Some(frame) = self.frame(m)
+                    && !send_json(sink, &frame).await
+                {
+                    return Err(());
                 }
                 after_seq = m.seq;
             }
@@ -125,10 +125,10 @@ impl Followed {
                 .await
                 .map_err(|e| tracing::error!(error = %e, "gap read failed"))?;
             for g in &gap {
-                if let Some(frame) = self.frame(g) {
-                    if !send_json(sink, &frame).await {
-                        return Err(());
-                    }
+                if let Some(frame) = self.frame(g)
+                    && !send_json(sink, &frame).await
+                {
+                    return Err(());
                 }
             }
         }

@@ -151,11 +151,11 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
             };
             conversation = Some(appended.conversation.id);
         }
-        if let Some(id) = conversation {
-            if sample.status != ConversationStatus::Open {
-                let agent = &agents[sample.agent.unwrap_or(0)];
-                engine.set_status(agent, id, sample.status).await?;
-            }
+        if let Some(id) = conversation
+            && sample.status != ConversationStatus::Open
+        {
+            let agent = &agents[sample.agent.unwrap_or(0)];
+            engine.set_status(agent, id, sample.status).await?;
         }
     }
     Ok(())

@@ -313,7 +313,6 @@ async fn demo_prints_working_logins_and_seeds_once() {
     let agent = app
         .try_login("ana@demo.layan.test", "layan-demo-2026")
         .await
-        .ok()
         .expect("demo login works");
     let all: Value = agent
         .get("/api/v1/conversations?status=all")
@@ -407,7 +406,6 @@ async fn agent_create_command_and_first_run() {
     let agent = app
         .try_login("owner@toko.test", "a-long-enough-password")
         .await
-        .ok()
         .expect("login");
     let inboxes: Value = agent.get("/api/v1/inboxes").await.json().await.unwrap();
     assert_eq!(
