@@ -16,12 +16,15 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
-use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use futures_util::{
+    SinkExt, StreamExt,
+    stream::{SplitSink, SplitStream},
+};
 use layan_channels::realtime::{
     AgentFrame, MAX_FRAME_BYTES, WidgetFrame, parse_agent_frame, parse_widget_frame,
 };
 use layan_core::{Contact, ConversationId, Event, Inbox, Message, TypingWho};
-use layan_engine::{AgentSession, EngineError, Topic};
+use layan_engine::{AgentSession, EngineError, Subscription, Topic};
 use serde_json::{Value, json};
 
 use crate::{
@@ -149,6 +152,62 @@ impl Followed {
     }
 }
 
+/// What differs between the widget's and the agent's connection; [`pump`] does the rest.
+trait Side {
+    /// Sent before catching up when the hub dropped events for this connection.
+    const LAGGED_FRAME: Option<&'static str>;
+    fn followed(&mut self) -> &mut Followed;
+    /// Handles one text frame; `false` ends the connection.
+    async fn on_text(&mut self, state: &AppState, sink: &mut Sink, text: &str) -> bool;
+    async fn on_event(
+        &mut self,
+        state: &AppState,
+        sink: &mut Sink,
+        event: &Arc<Event>,
+    ) -> Result<(), ()>;
+}
+
+/// The connection loop: frames from the client, events from the hub, shutdown.
+async fn pump<S: Side>(
+    state: &AppState,
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+    sub: &mut Subscription,
+    side: &mut S,
+) {
+    let shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                close(sink, GOING_AWAY, "server shutting down").await;
+                break;
+            }
+            frame = stream.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                let ok = match frame {
+                    WsMessage::Text(text) => side.on_text(state, sink, &text).await,
+                    WsMessage::Binary(_) => send_json(sink, &error_frame("binary_not_supported", "send JSON text frames")).await,
+                    WsMessage::Close(_) => break,
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => true,
+                };
+                if !ok { break; }
+            }
+            event = sub.recv() => {
+                let Some(event) = event else { break };
+                if sub.take_lagged() {
+                    if let Some(frame) = S::LAGGED_FRAME
+                        && sink.send(WsMessage::Text(frame.into())).await.is_err()
+                    {
+                        break;
+                    }
+                    if side.followed().resync(state, sink).await.is_err() { break; }
+                }
+                if side.on_event(state, sink, &event).await.is_err() { break; }
+            }
+        }
+    }
+}
+
 // ---- widget ------------------------------------------------------------------------------------
 
 /// The shopper's live connection. The first frame must be `hello` with the inbox key and visitor
@@ -159,7 +218,7 @@ pub async fn widget_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> R
         .on_upgrade(move |socket| widget_socket(state, socket))
 }
 
-async fn next_text(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Option<String> {
+async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
     while let Some(Ok(msg)) = stream.next().await {
         match msg {
             WsMessage::Text(t) => return Some(t.to_string()),
@@ -254,35 +313,46 @@ async fn widget_socket(state: AppState, socket: WebSocket) {
         }
     }
 
-    let shutdown = state.shutdown.clone();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => {
-                close(&mut sink, GOING_AWAY, "server shutting down").await;
-                break;
-            }
-            frame = stream.next() => {
-                let Some(Ok(frame)) = frame else { break };
-                let ok = match frame {
-                    WsMessage::Text(text) => {
-                        widget_frame(&state, &inbox, &contact, &mut followed, &mut sink, &text).await
-                    }
-                    WsMessage::Binary(_) => send_json(&mut sink, &error_frame("binary_not_supported", "send JSON text frames")).await,
-                    WsMessage::Close(_) => break,
-                    WsMessage::Ping(_) | WsMessage::Pong(_) => true,
-                };
-                if !ok { break; }
-            }
-            event = sub.recv() => {
-                let Some(event) = event else { break };
-                if sub.take_lagged() && followed.resync(&state, &mut sink).await.is_err() {
-                    break;
-                }
-                if widget_event(&state, &mut followed, &mut sink, &event).await.is_err() {
-                    break;
-                }
-            }
-        }
+    let mut side = WidgetSide {
+        inbox,
+        contact,
+        followed,
+    };
+    pump(&state, &mut sink, &mut stream, &mut sub, &mut side).await;
+}
+
+struct WidgetSide {
+    inbox: Inbox,
+    contact: Contact,
+    followed: Followed,
+}
+
+impl Side for WidgetSide {
+    const LAGGED_FRAME: Option<&'static str> = None;
+
+    fn followed(&mut self) -> &mut Followed {
+        &mut self.followed
+    }
+
+    async fn on_text(&mut self, state: &AppState, sink: &mut Sink, text: &str) -> bool {
+        widget_frame(
+            state,
+            &self.inbox,
+            &self.contact,
+            &mut self.followed,
+            sink,
+            text,
+        )
+        .await
+    }
+
+    async fn on_event(
+        &mut self,
+        state: &AppState,
+        sink: &mut Sink,
+        event: &Arc<Event>,
+    ) -> Result<(), ()> {
+        widget_event(state, &mut self.followed, sink, event).await
     }
 }
 
@@ -437,7 +507,7 @@ async fn agent_socket(
     }
     sub.add(Topic::Visitors);
     let _online = state.engine.agent_online(session.agent.id);
-    let mut followed = Followed {
+    let followed = Followed {
         last_sent: HashMap::new(),
         include_notes: true,
         widget: false,
@@ -446,37 +516,34 @@ async fn agent_socket(
     if !send_json(&mut sink, &hello).await {
         return;
     }
-    let shutdown = state.shutdown.clone();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => {
-                close(&mut sink, GOING_AWAY, "server shutting down").await;
-                break;
-            }
-            frame = stream.next() => {
-                let Some(Ok(frame)) = frame else { break };
-                let ok = match frame {
-                    WsMessage::Text(text) => agent_frame(&state, &session, &mut followed, &mut sink, &text).await,
-                    WsMessage::Binary(_) => send_json(&mut sink, &error_frame("binary_not_supported", "send JSON text frames")).await,
-                    WsMessage::Close(_) => break,
-                    WsMessage::Ping(_) | WsMessage::Pong(_) => true,
-                };
-                if !ok { break; }
-            }
-            event = sub.recv() => {
-                let Some(event) = event else { break };
-                if sub.take_lagged() {
-                    // Tell the UI to reload its list, and re-read the open conversations.
-                    if !send_json(&mut sink, &json!({"type": "resync"})).await
-                        || followed.resync(&state, &mut sink).await.is_err() {
-                        break;
-                    }
-                }
-                if agent_event(&state, &mut followed, &mut sink, &event).await.is_err() {
-                    break;
-                }
-            }
-        }
+    let mut side = AgentSide { session, followed };
+    pump(&state, &mut sink, &mut stream, &mut sub, &mut side).await;
+}
+
+struct AgentSide {
+    session: AgentSession,
+    followed: Followed,
+}
+
+impl Side for AgentSide {
+    /// The agent UI reloads its conversation list on this.
+    const LAGGED_FRAME: Option<&'static str> = Some(r#"{"type":"resync"}"#);
+
+    fn followed(&mut self) -> &mut Followed {
+        &mut self.followed
+    }
+
+    async fn on_text(&mut self, state: &AppState, sink: &mut Sink, text: &str) -> bool {
+        agent_frame(state, &self.session, &mut self.followed, sink, text).await
+    }
+
+    async fn on_event(
+        &mut self,
+        state: &AppState,
+        sink: &mut Sink,
+        event: &Arc<Event>,
+    ) -> Result<(), ()> {
+        agent_event(state, &mut self.followed, sink, event).await
     }
 }
 
