@@ -380,3 +380,32 @@ async fn shutdown_closes_sockets_with_going_away() {
     assert_eq!(frame.map(|f| f.code), Some(CloseCode::Away));
     app.running.wait().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn an_invalid_utf8_text_frame_closes_only_that_connection() {
+    use tokio_tungstenite::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    let (mut widget, _) = widget_ws(&app, &token, None, 0).await;
+    let bad = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    let _ = widget.send(Message::Frame(bad)).await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match widget.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the server ends a connection that breaks the protocol"
+    );
+    let (mut other, _) = widget_ws(&app, &token, None, 0).await;
+    ws_send(&mut other, json!({"type": "ping"})).await;
+    assert_eq!(ws_next(&mut other).await["type"], "pong");
+}
