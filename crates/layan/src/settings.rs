@@ -83,8 +83,18 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
 }
 
-/// Environment variables that are not settings but are read by the command line.
-const NOT_SETTINGS: &[&str] = &["CONFIG", "NEW_PASSWORD"];
+/// The settings' keys. Only these are read from `LAYAN_*` variables: other variables with that
+/// prefix (`LAYAN_CONFIG`, `LAYAN_NEW_PASSWORD`, a test harness's own) are not settings. A file, in
+/// contrast, may hold only settings, so a typo there is an error.
+const KEYS: &[&str] = &[
+    "listen",
+    "data",
+    "database_url",
+    "sqlite_fsync",
+    "cookie_secure",
+    "log",
+    "log_format",
+];
 
 impl Settings {
     /// Loads the layers. `file` is the TOML file to read (`--config` or `LAYAN_CONFIG`); when it is
@@ -103,11 +113,7 @@ impl Settings {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None => figment = figment.merge(Toml::file("layan.toml")),
         }
-        let env = env.filter(|k| {
-            !NOT_SETTINGS
-                .iter()
-                .any(|n| k.as_str().eq_ignore_ascii_case(n))
-        });
+        let env = env.only(KEYS);
         figment
             .merge(env)
             .merge(Serialized::defaults(overrides))
@@ -165,6 +171,30 @@ mod tests {
             let s = Settings::load(Some(Path::new("custom.toml")), &flags)
                 .map_err(|e| e.to_string())?;
             assert_eq!(s.data, PathBuf::from("/from-flag"), "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_setting_is_read_from_the_environment() {
+        let value = serde_json::to_value(Settings::default()).unwrap_or_default();
+        let mut keys: Vec<_> = value
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        let mut known: Vec<_> = KEYS.iter().map(|k| k.to_string()).collect();
+        known.sort();
+        assert_eq!(keys, known);
+    }
+
+    #[test]
+    fn other_layan_variables_are_not_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LAYAN_BIN", "/somewhere/layan");
+            jail.set_env("LAYAN_SQLITE_FSYNC", "false");
+            let s = Settings::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(!s.sqlite_fsync);
             Ok(())
         });
     }
