@@ -78,19 +78,6 @@ fn pid(child: &Child) -> String {
     child.id().expect("running").to_string()
 }
 
-async fn session(http: &reqwest::Client, base: &str) -> String {
-    let s: Value = http
-        .post(format!("{base}/api/v1/widget/session"))
-        .json(&json!({"key": DEMO_KEY}))
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
-    s["token"].as_str().expect("token").to_owned()
-}
-
 async fn send(http: &reqwest::Client, base: &str, token: &str, id: &str) -> Result<Value, String> {
     let res = http
         .post(format!("{base}/api/v1/widget/messages"))
@@ -117,8 +104,9 @@ async fn sigkill_loses_no_acknowledged_message_and_retries_do_not_duplicate() {
 
     const CLIENTS: usize = 4;
     let mut tokens = Vec::new();
+    let site = common::Site::with_key(&server.base, DEMO_KEY);
     for _ in 0..CLIENTS {
-        tokens.push(session(&http, &server.base).await);
+        tokens.push(site.visitor().await);
     }
     // Per client: every id it tried, and the ids the server acknowledged.
     let attempted: Arc<Mutex<HashMap<usize, Vec<String>>>> = Arc::default();
@@ -243,7 +231,9 @@ async fn sigterm_closes_sockets_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start("demo", dir.path()).await;
     let http = reqwest::Client::new();
-    let token = session(&http, &server.base).await;
+    let token = common::Site::with_key(&server.base, DEMO_KEY)
+        .visitor()
+        .await;
     let url = format!(
         "{}/api/v1/widget/ws",
         server.base.replace("http://", "ws://")

@@ -34,11 +34,18 @@ impl std::ops::Deref for TestApp {
 pub struct Site {
     pub base: String,
     pub http: reqwest::Client,
+    /// The widget key of the inbox visitors write to.
+    pub key: String,
 }
 
 impl Site {
     pub fn new(base: &str) -> Self {
+        Self::with_key(base, KEY)
+    }
+
+    pub fn with_key(base: &str, key: &str) -> Self {
         Self {
+            key: key.to_owned(),
             base: base.to_owned(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -167,7 +174,7 @@ impl Site {
         let res: Value = self
             .http
             .post(format!("{}/api/v1/widget/session", self.base))
-            .json(&json!({"key": KEY}))
+            .json(&json!({"key": self.key}))
             .send()
             .await
             .expect("session")
@@ -185,7 +192,7 @@ impl Site {
     ) -> reqwest::Response {
         self.http
             .post(format!("{}/api/v1/widget/messages", self.base))
-            .header("x-layan-inbox", KEY)
+            .header("x-layan-inbox", &self.key)
             .bearer_auth(token)
             .json(&json!({"body": body, "client_message_id": client_id}))
             .send()
@@ -199,7 +206,7 @@ impl Site {
                 "{}/api/v1/widget/conversations/{conversation}/messages",
                 self.base
             ))
-            .header("x-layan-inbox", KEY)
+            .header("x-layan-inbox", &self.key)
             .bearer_auth(token)
             .send()
             .await
