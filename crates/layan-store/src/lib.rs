@@ -2,6 +2,7 @@
 //! PostgreSQL is added beside it without touching the layers above). Each backend owns its SQL and
 //! its embedded migrations under `migrations/<backend>/`; migrations are never edited once released.
 
+mod queries;
 mod sqlite;
 
 use layan_core::{

@@ -1,0 +1,730 @@
+//! The SQL both backends share, written once and compiled per backend by `shared_queries!`.
+//! Statements use `?` placeholders; each backend's `q` turns them into its own syntax. What differs
+//! between backends (connection set-up, per-contact locking) lives in the backend modules.
+
+macro_rules! shared_queries {
+    ($store:ident, $db:ty, $row:ty) => {
+fn db(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        // SQLite names the columns ("agents.email"), PostgreSQL the constraint or index.
+        let what = format!("{} {}", d.message(), d.constraint().unwrap_or_default());
+        let rule = if what.contains("agents.email") || what.contains("agents_email") {
+            "email_taken"
+        } else if what.contains("widget_key") {
+            "widget_key_taken"
+        } else if what.contains("contact_identities") {
+            "identity_taken"
+        } else if what.contains("client_message_id") || what.contains("messages_client_id") {
+            "duplicate_client_message"
+        } else {
+            "duplicate"
+        };
+        return StoreError::Conflict(rule);
+    }
+    if matches!(e, sqlx::Error::RowNotFound) {
+        return StoreError::NotFound;
+    }
+    StoreError::Database(Box::new(e))
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Database(format!("unexpected {what} in database: {value:?}").into())
+}
+
+const AGENT_COLS: &str = "a.id, a.email, a.name, a.role, a.created_at";
+const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.color, i.created_at";
+const CONTACT_COLS: &str = "ct.id, ct.name, ct.email, ct.locale, ct.created_at";
+const CONV_COLS: &str = "c.id, c.number, c.inbox_id, c.contact_id, c.status, c.assignee_id, \
+     c.last_seq, c.created_at, c.updated_at, c.last_message_at, c.waiting_since";
+// SQLite's RETURNING clause cannot name a table alias: the same columns, unqualified.
+const AGENT_RET: &str = "id, email, name, role, created_at";
+const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, created_at";
+const CONTACT_RET: &str = "id, name, email, locale, created_at";
+const CONV_RET: &str = "id, number, inbox_id, contact_id, status, assignee_id, last_seq, \
+     created_at, updated_at, last_message_at, waiting_since";
+const MSG_COLS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \
+     m.direction AS m_direction, m.author_kind AS m_author_kind, m.author_id AS m_author_id, \
+     m.author_name AS m_author_name, m.body AS m_body, m.client_message_id AS m_client_message_id, \
+     m.created_at AS m_created_at";
+
+fn agent_from_row(row: &$row) -> StoreResult<Agent> {
+    let role: String = row.try_get("role").map_err(db)?;
+    Ok(Agent {
+        id: AgentId(row.try_get("id").map_err(db)?),
+        email: row.try_get("email").map_err(db)?,
+        name: row.try_get("name").map_err(db)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        created_at: row.try_get("created_at").map_err(db)?,
+    })
+}
+
+fn inbox_from_row(row: &$row) -> StoreResult<Inbox> {
+    let channel: String = row.try_get("channel").map_err(db)?;
+    Ok(Inbox {
+        id: InboxId(row.try_get("id").map_err(db)?),
+        name: row.try_get("name").map_err(db)?,
+        channel: ChannelKind::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        widget_key: row.try_get("widget_key").map_err(db)?,
+        greeting: row.try_get("greeting").map_err(db)?,
+        color: row.try_get("color").map_err(db)?,
+        created_at: row.try_get("created_at").map_err(db)?,
+    })
+}
+
+fn contact_from_row(row: &$row) -> StoreResult<Contact> {
+    Ok(Contact {
+        id: ContactId(row.try_get("id").map_err(db)?),
+        name: row.try_get("name").map_err(db)?,
+        email: row.try_get("email").map_err(db)?,
+        locale: row.try_get("locale").map_err(db)?,
+        created_at: row.try_get("created_at").map_err(db)?,
+    })
+}
+
+fn conversation_from_row(row: &$row) -> StoreResult<Conversation> {
+    let status: String = row.try_get("status").map_err(db)?;
+    Ok(Conversation {
+        id: ConversationId(row.try_get("id").map_err(db)?),
+        number: TicketNumber(row.try_get("number").map_err(db)?),
+        inbox_id: InboxId(row.try_get("inbox_id").map_err(db)?),
+        contact_id: ContactId(row.try_get("contact_id").map_err(db)?),
+        status: ConversationStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        assignee_id: row
+            .try_get::<Option<i64>, _>("assignee_id")
+            .map_err(db)?
+            .map(AgentId),
+        last_seq: row.try_get("last_seq").map_err(db)?,
+        created_at: row.try_get("created_at").map_err(db)?,
+        updated_at: row.try_get("updated_at").map_err(db)?,
+        last_message_at: row.try_get("last_message_at").map_err(db)?,
+        waiting_since: row.try_get("waiting_since").map_err(db)?,
+    })
+}
+
+/// Reads the `m_`-prefixed message columns; `None` when a LEFT JOIN found no message.
+fn message_from_row(row: &$row) -> StoreResult<Option<Message>> {
+    let Some(id) = row.try_get::<Option<i64>, _>("m_id").map_err(db)? else {
+        return Ok(None);
+    };
+    let direction: String = row.try_get("m_direction").map_err(db)?;
+    let author_kind: String = row.try_get("m_author_kind").map_err(db)?;
+    let author_id: Option<i64> = row.try_get("m_author_id").map_err(db)?;
+    Ok(Some(Message {
+        id: MessageId(id),
+        conversation_id: ConversationId(row.try_get("m_conversation_id").map_err(db)?),
+        seq: row.try_get("m_seq").map_err(db)?,
+        direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction", &direction))?,
+        author: Author::from_parts(&author_kind, author_id)
+            .ok_or_else(|| corrupt("author", &author_kind))?,
+        author_name: row.try_get("m_author_name").map_err(db)?,
+        body: row.try_get("m_body").map_err(db)?,
+        client_message_id: row.try_get("m_client_message_id").map_err(db)?,
+        created_at: row.try_get("m_created_at").map_err(db)?,
+    }))
+}
+
+fn required_message(row: &$row) -> StoreResult<Message> {
+    message_from_row(row)?.ok_or(StoreError::NotFound)
+}
+
+fn summary_from_row(row: &$row) -> StoreResult<ConversationSummary> {
+    Ok(ConversationSummary {
+        conversation: conversation_from_row(row)?,
+        contact_name: row.try_get("contact_name").map_err(db)?,
+        contact_email: row.try_get("contact_email").map_err(db)?,
+        inbox_name: row.try_get("inbox_name").map_err(db)?,
+        assignee_name: row.try_get("assignee_name").map_err(db)?,
+        last_message: message_from_row(row)?,
+    })
+}
+
+fn summary_select() -> String {
+    format!(
+        "SELECT {CONV_COLS}, ct.name AS contact_name, ct.email AS contact_email, \
+         i.name AS inbox_name, a.name AS assignee_name, {MSG_COLS} \
+         FROM conversations c \
+         JOIN contacts ct ON ct.id = c.contact_id \
+         JOIN inboxes i ON i.id = c.inbox_id \
+         LEFT JOIN agents a ON a.id = c.assignee_id \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq"
+    )
+}
+
+
+impl $store {
+    pub async fn agent_count(&self) -> StoreResult<i64> {
+        sqlx::query_scalar(&q("SELECT COUNT(*) FROM agents"))
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db)
+    }
+
+    pub async fn create_agent(&self, new: NewAgent<'_>) -> StoreResult<Agent> {
+        let row = sqlx::query(&q(&format!(
+            "INSERT INTO agents (email, name, role, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING {AGENT_RET}"
+        )))
+        .bind(new.email.to_lowercase())
+        .bind(new.name)
+        .bind(new.role.as_str())
+        .bind(new.password_hash)
+        .bind(now_millis())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(db)?;
+        agent_from_row(&row)
+    }
+
+    pub async fn agent_credentials(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {AGENT_COLS}, a.password_hash FROM agents a WHERE a.email = ?"
+        )))
+        .bind(email.to_lowercase())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.map(|r| Ok((agent_from_row(&r)?, r.try_get("password_hash").map_err(db)?)))
+            .transpose()
+    }
+
+    pub async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
+        let row = sqlx::query(&q(&format!("SELECT {AGENT_COLS} FROM agents a WHERE a.id = ?")))
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    pub async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+        let rows = sqlx::query(&q(&format!(
+            "SELECT {AGENT_COLS} FROM agents a ORDER BY a.name"
+        )))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.iter().map(agent_from_row).collect()
+    }
+
+    pub async fn create_session(&self, new: NewSession<'_>) -> StoreResult<()> {
+        let now = now_millis();
+        // Expired sessions are swept on login so the table does not grow without bound.
+        sqlx::query(&q("DELETE FROM sessions WHERE expires_at <= ?"))
+            .bind(now)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        sqlx::query(&q("INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?)",))
+        .bind(new.token_hash)
+        .bind(new.agent_id.0)
+        .bind(new.csrf_token)
+        .bind(now)
+        .bind(new.expires_at)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {AGENT_COLS}, s.csrf_token FROM sessions s JOIN agents a ON a.id = s.agent_id \
+             WHERE s.token_hash = ? AND s.expires_at > ?"
+        )))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(SessionRecord {
+                agent: agent_from_row(&r)?,
+                csrf_token: r.try_get("csrf_token").map_err(db)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query(&q("DELETE FROM sessions WHERE token_hash = ?"))
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn create_inbox(&self, new: NewInbox<'_>) -> StoreResult<Inbox> {
+        let row = sqlx::query(&q(&format!(
+            "INSERT INTO inboxes (name, channel, widget_key, greeting, color, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {INBOX_RET}"
+        )))
+        .bind(new.name)
+        .bind(ChannelKind::WebWidget.as_str())
+        .bind(new.widget_key)
+        .bind(new.greeting)
+        .bind(new.color)
+        .bind(now_millis())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(db)?;
+        inbox_from_row(&row)
+    }
+
+    pub async fn update_inbox(&self, id: InboxId, changes: InboxChanges<'_>) -> StoreResult<Inbox> {
+        let row = sqlx::query(&q(&format!(
+            "UPDATE inboxes SET name = COALESCE(?, name), greeting = COALESCE(?, greeting), \
+             color = COALESCE(?, color) WHERE id = ? RETURNING {INBOX_RET}"
+        )))
+        .bind(changes.name)
+        .bind(changes.greeting)
+        .bind(changes.color)
+        .bind(id.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+        inbox_from_row(&row)
+    }
+
+    pub async fn inbox(&self, id: InboxId) -> StoreResult<Option<Inbox>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {INBOX_COLS} FROM inboxes i WHERE i.id = ?"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(inbox_from_row).transpose()
+    }
+
+    pub async fn inbox_by_widget_key(&self, key: &str) -> StoreResult<Option<Inbox>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {INBOX_COLS} FROM inboxes i WHERE i.widget_key = ?"
+        )))
+        .bind(key)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(inbox_from_row).transpose()
+    }
+
+    pub async fn list_inboxes(&self) -> StoreResult<Vec<Inbox>> {
+        let rows = sqlx::query(&q(&format!("SELECT {INBOX_COLS} FROM inboxes i ORDER BY i.id")))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+        rows.iter().map(inbox_from_row).collect()
+    }
+
+    pub async fn create_contact_with_identity(
+        &self,
+        new: NewContact<'_>,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Contact> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let row = sqlx::query(&q(&format!(
+            "INSERT INTO contacts (name, email, locale, created_at) VALUES (?, ?, ?, ?) \
+             RETURNING {CONTACT_RET}"
+        )))
+        .bind(new.name)
+        .bind(new.email)
+        .bind(new.locale)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let contact = contact_from_row(&row)?;
+        sqlx::query(&q("INSERT INTO contact_identities (kind, value, contact_id, created_at) VALUES (?, ?, ?, ?)",))
+        .bind(kind)
+        .bind(value)
+        .bind(contact.id.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(contact)
+    }
+
+    pub async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {CONTACT_COLS} FROM contacts ct WHERE ct.id = ?"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(contact_from_row).transpose()
+    }
+
+    pub async fn contact_by_identity(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Option<Contact>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {CONTACT_COLS} FROM contact_identities ci JOIN contacts ct ON ct.id = ci.contact_id \
+             WHERE ci.kind = ? AND ci.value = ?"
+        )))
+        .bind(kind)
+        .bind(value)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(contact_from_row).transpose()
+    }
+
+    pub async fn update_contact(
+        &self,
+        id: ContactId,
+        changes: NewContact<'_>,
+    ) -> StoreResult<Contact> {
+        let row = sqlx::query(&q(&format!(
+            "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), \
+             locale = COALESCE(?, locale) WHERE id = ? RETURNING {CONTACT_RET}"
+        )))
+        .bind(changes.name)
+        .bind(changes.email)
+        .bind(changes.locale)
+        .bind(id.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+        contact_from_row(&row)
+    }
+
+    pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
+        match self.append_message_once(new).await {
+            // Two concurrent sends of the same retry raced past the duplicate check; the second
+            // attempt finds the first one's message and returns it.
+            Err(StoreError::Conflict("duplicate_client_message")) => {
+                self.append_message_once(new).await
+            }
+            other => other,
+        }
+    }
+
+    async fn append_message_once(&self, new: &NewMessage) -> StoreResult<Appended> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let author_kind = new.author.kind_str();
+        let author_id = new.author.id();
+
+        if let Some(client_id) = &new.client_message_id {
+            let existing = sqlx::query(&q(&format!(
+                "SELECT {MSG_COLS} FROM messages m WHERE m.author_kind = ? AND m.author_id IS NOT DISTINCT FROM ? \
+                 AND m.client_message_id = ?"
+            )))
+            .bind(author_kind)
+            .bind(author_id)
+            .bind(client_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            if let Some(row) = existing {
+                let message = required_message(&row)?;
+                let conv_row = sqlx::query(&q(&format!(
+                    "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
+                )))
+                .bind(message.conversation_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                return Ok(Appended {
+                    message,
+                    conversation: conversation_from_row(&conv_row)?,
+                    created_conversation: false,
+                    duplicate: true,
+                    previous_status: None,
+                });
+            }
+        }
+
+        let (conversation, created) = match new.target {
+            Target::Conversation(id) => {
+                let row = sqlx::query(&q(&format!(
+                    "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
+                )))
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)?;
+                (conversation_from_row(&row)?, false)
+            }
+            Target::CurrentOrNew {
+                inbox_id,
+                contact_id,
+            } => {
+                // One "current conversation" per contact, even with concurrent first messages.
+                Self::lock_contact(&mut tx, contact_id).await?;
+                let current = sqlx::query(&q(&format!(
+                    "SELECT {CONV_COLS} FROM conversations c WHERE c.contact_id = ? AND c.inbox_id = ? \
+                     ORDER BY c.id DESC LIMIT 1"
+                )))
+                .bind(contact_id.0)
+                .bind(inbox_id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .as_ref()
+                .map(conversation_from_row)
+                .transpose()?;
+                match current {
+                    Some(c) if c.status.accepts_customer_messages() => (c, false),
+                    _ => {
+                        let number: i64 = sqlx::query_scalar(&q("UPDATE counters SET value = value + 1 \
+                             WHERE name = 'conversation_number' RETURNING value",))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                        let row = sqlx::query(&q(&format!(
+                            "INSERT INTO conversations (number, inbox_id, contact_id, status, \
+                             created_at, updated_at, last_message_at) \
+                             VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING {CONV_RET}"
+                        )))
+                        .bind(number)
+                        .bind(inbox_id.0)
+                        .bind(contact_id.0)
+                        .bind(now)
+                        .bind(now)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                        (conversation_from_row(&row)?, true)
+                    }
+                }
+            }
+        };
+
+        let status = match new.direction {
+            Direction::Incoming => conversation.status.after_customer_message(),
+            _ => conversation.status,
+        };
+        let waiting_since = match new.direction {
+            Direction::Incoming => Some(conversation.waiting_since.unwrap_or(now)),
+            Direction::Outgoing | Direction::Bot => None,
+            Direction::Note | Direction::System => conversation.waiting_since,
+        };
+        let row = sqlx::query(&q(&format!(
+            "UPDATE conversations SET last_seq = last_seq + 1, status = ?, waiting_since = ?, \
+             updated_at = ?, last_message_at = ? WHERE id = ? RETURNING {CONV_RET}"
+        )))
+        .bind(status.as_str())
+        .bind(waiting_since)
+        .bind(now)
+        .bind(now)
+        .bind(conversation.id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let updated = conversation_from_row(&row)?;
+
+        let id: i64 = sqlx::query_scalar(&q("INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id, \
+             author_name, body, client_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             RETURNING id",))
+        .bind(updated.id.0)
+        .bind(updated.last_seq)
+        .bind(new.direction.as_str())
+        .bind(author_kind)
+        .bind(author_id)
+        .bind(new.author_name.as_deref())
+        .bind(new.body.as_str())
+        .bind(new.client_message_id.as_ref().map(|c| c.as_str()))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+
+        Ok(Appended {
+            message: Message {
+                id: MessageId(id),
+                conversation_id: updated.id,
+                seq: updated.last_seq,
+                direction: new.direction,
+                author: new.author,
+                author_name: new.author_name.clone(),
+                body: new.body.as_str().to_owned(),
+                client_message_id: new
+                    .client_message_id
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned()),
+                created_at: now,
+            },
+            previous_status: (conversation.status != updated.status).then_some(conversation.status),
+            conversation: updated,
+            created_conversation: created,
+            duplicate: false,
+        })
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(conversation_from_row).transpose()
+    }
+
+    pub async fn conversation_summary(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        let row = sqlx::query(&q(&format!("{} WHERE c.id = ?", summary_select())))
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(summary_from_row).transpose()
+    }
+
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(summary_select());
+        qb.push(" WHERE 1 = 1");
+        if !filter.statuses.is_empty() {
+            qb.push(" AND c.status IN (");
+            let mut list = qb.separated(", ");
+            for s in &filter.statuses {
+                list.push_bind(s.as_str());
+            }
+            list.push_unseparated(")");
+        }
+        if let Some(inboxes) = &filter.inbox_ids {
+            if inboxes.is_empty() {
+                return Ok(Vec::new());
+            }
+            qb.push(" AND c.inbox_id IN (");
+            let mut list = qb.separated(", ");
+            for i in inboxes {
+                list.push_bind(i.0);
+            }
+            list.push_unseparated(")");
+        }
+        match filter.assignee {
+            None => {}
+            Some(None) => {
+                qb.push(" AND c.assignee_id IS NULL");
+            }
+            Some(Some(a)) => {
+                qb.push(" AND c.assignee_id = ").push_bind(a.0);
+            }
+        }
+        if let Some((at, id)) = filter.before {
+            qb.push(" AND (c.last_message_at < ")
+                .push_bind(at)
+                .push(" OR (c.last_message_at = ")
+                .push_bind(at)
+                .push(" AND c.id < ")
+                .push_bind(id.0)
+                .push("))");
+        }
+        qb.push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit.clamp(1, 500)));
+        let rows = qb.build().fetch_all(&self.reader).await.map_err(db)?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    pub async fn current_conversation(
+        &self,
+        inbox_id: InboxId,
+        contact_id: ContactId,
+    ) -> StoreResult<Option<Conversation>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {CONV_COLS} FROM conversations c WHERE c.contact_id = ? AND c.inbox_id = ? \
+             AND c.status <> 'closed' ORDER BY c.id DESC LIMIT 1"
+        )))
+        .bind(contact_id.0)
+        .bind(inbox_id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(conversation_from_row).transpose()
+    }
+
+    pub async fn update_conversation(
+        &self,
+        id: ConversationId,
+        changes: &ConversationChanges,
+    ) -> StoreResult<Conversation> {
+        let (set_assignee, assignee) = match changes.assignee {
+            None => (false, None),
+            Some(a) => (true, a.map(|a| a.0)),
+        };
+        let row = sqlx::query(&q(&format!(
+            "UPDATE conversations SET status = COALESCE(?, status), \
+             assignee_id = CASE WHEN ? THEN ? ELSE assignee_id END, updated_at = ? \
+             WHERE id = ? RETURNING {CONV_RET}"
+        )))
+        .bind(changes.status.map(ConversationStatus::as_str))
+        .bind(set_assignee)
+        .bind(assignee)
+        .bind(now_millis())
+        .bind(id.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+        conversation_from_row(&row)
+    }
+
+    pub async fn messages_after(
+        &self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+        limit: u32,
+        include_notes: bool,
+    ) -> StoreResult<Vec<Message>> {
+        let rows = sqlx::query(&q(&format!(
+            "SELECT {MSG_COLS} FROM messages m WHERE m.conversation_id = ? AND m.seq > ? \
+             AND (? OR m.direction <> 'note') ORDER BY m.seq LIMIT ?"
+        )))
+        .bind(conversation_id.0)
+        .bind(after_seq)
+        .bind(include_notes)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.iter().map(required_message).collect()
+    }
+
+    pub async fn messages_between(
+        &self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+        before_seq: i64,
+        include_notes: bool,
+    ) -> StoreResult<Vec<Message>> {
+        let rows = sqlx::query(&q(&format!(
+            "SELECT {MSG_COLS} FROM messages m WHERE m.conversation_id = ? AND m.seq > ? \
+             AND m.seq < ? AND (? OR m.direction <> 'note') ORDER BY m.seq"
+        )))
+        .bind(conversation_id.0)
+        .bind(after_seq)
+        .bind(before_seq)
+        .bind(include_notes)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.iter().map(required_message).collect()
+    }
+}
+    };
+}
+
+pub(crate) use shared_queries;
