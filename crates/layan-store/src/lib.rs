@@ -2,14 +2,18 @@
 //! PostgreSQL is added beside it without touching the layers above). Each backend owns its SQL and
 //! its embedded migrations under `migrations/<backend>/`; migrations are never edited once released.
 
+mod postgres;
 mod queries;
 mod sqlite;
+#[doc(hidden)]
+pub mod testing;
 
 use layan_core::{
     Agent, AgentId, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
     ConversationSummary, Inbox, InboxId, Message, Millis, NewMessage, Role,
 };
 
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// What can go wrong in storage. Small on purpose: callers branch on `NotFound` and `Conflict`;
@@ -31,6 +35,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub enum DatabaseConfig {
     Sqlite(SqliteOptions),
+    Postgres(PostgresOptions),
 }
 
 pub struct NewAgent<'a> {
@@ -113,12 +118,14 @@ pub struct ConversationChanges {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
 }
 
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
         }
     };
 }
@@ -128,12 +135,16 @@ impl Store {
     pub async fn open(config: &DatabaseConfig) -> StoreResult<Self> {
         match config {
             DatabaseConfig::Sqlite(opts) => Ok(Self::Sqlite(SqliteStore::open(opts).await?)),
+            DatabaseConfig::Postgres(opts) => Ok(Self::Postgres(PostgresStore::open(opts).await?)),
         }
     }
 
     /// A short name of the backend for logs and metrics.
     pub fn backend(&self) -> &'static str {
-        dispatch!(self, _s => "sqlite")
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
     }
 
     /// Checks the database answers (for readiness probes).

@@ -1,22 +1,61 @@
-//! Storage conformance: the behaviour every backend must have. Each test takes a fresh `Store`;
-//! the PostgreSQL backend will run the same functions.
+//! Storage conformance: the behaviour every backend must have. Each test runs on a fresh SQLite
+//! file and on a fresh PostgreSQL schema (`layan_store::testing`).
+
+// Test bodies are plain async fns run by the macro below, so clippy does not see them as tests.
+#![allow(clippy::unwrap_used)]
 
 use layan_core::{
     Author, ClientMessageId, ConversationStatus, Direction, MessageBody, NewMessage, Role, Target,
 };
 use layan_store::{
     ConversationChanges, ConversationFilter, DatabaseConfig, NewAgent, NewContact, NewInbox,
-    NewSession, SqliteOptions, Store, StoreError,
+    NewSession, Store, StoreError,
+    testing::{self, Backend},
 };
 
-async fn sqlite_store() -> (tempfile::TempDir, Store) {
+/// Runs one conformance test on a fresh database of the given backend.
+async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(DatabaseConfig) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&DatabaseConfig::Sqlite(SqliteOptions::new(
-        dir.path().join("layan.db"),
-    )))
-    .await
-    .expect("open store");
-    (dir, store)
+    if let Some((config, _url)) = testing::fresh(backend, dir.path()).await {
+        test(config).await;
+    }
+}
+
+/// Every test runs on SQLite and on PostgreSQL.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::run(super::Backend::Sqlite, super::$name).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::run(super::Backend::Postgres, super::$name).await
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    agents_and_sessions,
+    messages_get_sequences_and_retries_are_not_duplicated,
+    notes_are_hidden_from_customer_reads_and_replies_stop_waiting,
+    resolved_reopens_and_closed_starts_a_new_conversation,
+    listing_filters_and_pages,
+    unknown_ids_are_not_found,
+    data_survives_reopening_the_store,
+    concurrent_senders_get_gap_free_sequences_and_one_conversation,
+);
+
+async fn open(config: &DatabaseConfig) -> Store {
+    Store::open(config).await.expect("open store")
 }
 
 async fn inbox_and_contact(store: &Store) -> (layan_core::Inbox, layan_core::Contact) {
@@ -55,9 +94,8 @@ fn incoming(
     }
 }
 
-#[tokio::test]
-async fn agents_and_sessions() {
-    let (_dir, store) = sqlite_store().await;
+async fn agents_and_sessions(config: DatabaseConfig) {
+    let store = open(&config).await;
     assert_eq!(store.agent_count().await.unwrap(), 0);
     let agent = store
         .create_agent(NewAgent {
@@ -104,9 +142,8 @@ async fn agents_and_sessions() {
     assert!(store.session("t1", 1_000).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn messages_get_sequences_and_retries_are_not_duplicated() {
-    let (_dir, store) = sqlite_store().await;
+async fn messages_get_sequences_and_retries_are_not_duplicated(config: DatabaseConfig) {
+    let store = open(&config).await;
     let (inbox, contact) = inbox_and_contact(&store).await;
 
     let first = store
@@ -149,9 +186,8 @@ async fn messages_get_sequences_and_retries_are_not_duplicated() {
     assert_eq!(later[0].body, "apa kabar");
 }
 
-#[tokio::test]
-async fn notes_are_hidden_from_customer_reads_and_replies_stop_waiting() {
-    let (_dir, store) = sqlite_store().await;
+async fn notes_are_hidden_from_customer_reads_and_replies_stop_waiting(config: DatabaseConfig) {
+    let store = open(&config).await;
     let (inbox, contact) = inbox_and_contact(&store).await;
     let agent = store
         .create_agent(NewAgent {
@@ -199,9 +235,8 @@ async fn notes_are_hidden_from_customer_reads_and_replies_stop_waiting() {
     assert_eq!(summary.inbox_name, "Website");
 }
 
-#[tokio::test]
-async fn resolved_reopens_and_closed_starts_a_new_conversation() {
-    let (_dir, store) = sqlite_store().await;
+async fn resolved_reopens_and_closed_starts_a_new_conversation(config: DatabaseConfig) {
+    let store = open(&config).await;
     let (inbox, contact) = inbox_and_contact(&store).await;
     let first = store
         .append_message(&incoming(&inbox, &contact, "one", None))
@@ -253,9 +288,8 @@ async fn resolved_reopens_and_closed_starts_a_new_conversation() {
     assert_eq!(fresh.message.seq, 1);
 }
 
-#[tokio::test]
-async fn listing_filters_and_pages() {
-    let (_dir, store) = sqlite_store().await;
+async fn listing_filters_and_pages(config: DatabaseConfig) {
+    let store = open(&config).await;
     let (inbox, _) = inbox_and_contact(&store).await;
     let agent = store
         .create_agent(NewAgent {
@@ -357,9 +391,8 @@ async fn listing_filters_and_pages() {
     assert!(none.is_empty());
 }
 
-#[tokio::test]
-async fn unknown_ids_are_not_found() {
-    let (_dir, store) = sqlite_store().await;
+async fn unknown_ids_are_not_found(config: DatabaseConfig) {
+    let store = open(&config).await;
     let msg = NewMessage {
         target: Target::Conversation(layan_core::ConversationId(999)),
         direction: Direction::Outgoing,
@@ -382,22 +415,84 @@ async fn unknown_ids_are_not_found() {
     assert!(store.inbox_by_widget_key("nope").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn data_survives_reopening_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = DatabaseConfig::Sqlite(SqliteOptions::new(dir.path().join("layan.db")));
-    let store = Store::open(&config).await.unwrap();
+async fn data_survives_reopening_the_store(config: DatabaseConfig) {
+    let store = open(&config).await;
     let (inbox, contact) = inbox_and_contact(&store).await;
     let a = store
         .append_message(&incoming(&inbox, &contact, "persist me", Some("p-1")))
         .await
         .unwrap();
     store.close().await;
-    let reopened = Store::open(&config).await.unwrap();
+    let reopened = open(&config).await;
     let msgs = reopened
         .messages_after(a.conversation.id, 0, 10, true)
         .await
         .unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].client_message_id.as_deref(), Some("p-1"));
+}
+
+async fn concurrent_senders_get_gap_free_sequences_and_one_conversation(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let agent = store
+        .create_agent(NewAgent {
+            email: "d@x.io",
+            name: "Dewi",
+            role: Role::Agent,
+            password_hash: "h",
+        })
+        .await
+        .unwrap();
+    // The shopper and an agent write at once, and the shopper retries some sends concurrently.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (store, inbox, contact) = (store.clone(), inbox.clone(), contact.clone());
+        tasks.push(tokio::spawn(async move {
+            let cid = format!("c-{}", i % 20); // every id is sent twice
+            store
+                .append_message(&incoming(&inbox, &contact, "hi", Some(&cid)))
+                .await
+                .unwrap()
+        }));
+    }
+    let results: Vec<_> = futures_join(tasks).await;
+    let conv = results[0].conversation.id;
+    assert!(
+        results.iter().all(|r| r.conversation.id == conv),
+        "one current conversation"
+    );
+    assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 20);
+    let mut replies = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        let agent_id = agent.id;
+        replies.push(tokio::spawn(async move {
+            store
+                .append_message(&NewMessage {
+                    target: Target::Conversation(conv),
+                    direction: Direction::Outgoing,
+                    author: Author::Agent(agent_id),
+                    author_name: None,
+                    body: MessageBody::parse("ok").unwrap(),
+                    client_message_id: None,
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    futures_join(replies).await;
+    let all = store.messages_after(conv, 0, 500, true).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=30).collect::<Vec<_>>()
+    );
+}
+
+async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
 }

@@ -1,0 +1,143 @@
+//! The PostgreSQL backend: one connection pool shared by several Layan nodes. Sequence numbers are
+//! allocated under the conversation row's lock (`UPDATE … RETURNING`), and a contact's current
+//! conversation is chosen under the contact row's lock, so concurrent writers on any node agree.
+//! Migrations take PostgreSQL's advisory lock, so nodes starting together migrate once.
+
+use std::{borrow::Cow, str::FromStr, time::Duration};
+
+use layan_core::{
+    Agent, AgentId, Author, ChannelKind, Contact, ContactId, Conversation, ConversationId,
+    ConversationStatus, ConversationSummary, Direction, Inbox, InboxId, Message, MessageId,
+    NewMessage, Role, Target, TicketNumber, now_millis,
+};
+use sqlx::{
+    PgPool, Postgres, QueryBuilder, Row,
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+};
+
+use crate::{
+    Appended, ConversationChanges, ConversationFilter, InboxChanges, NewAgent, NewContact,
+    NewInbox, NewSession, SessionRecord, StoreError, StoreResult,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// `postgres://user:password@host:port/database?…`
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("PostgresOptions")
+            .field("url", &"[redacted]")
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl PostgresOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    /// The same pool as `reader`: PostgreSQL handles concurrent writers itself. Two names keep the
+    /// shared queries backend-neutral.
+    writer: PgPool,
+    reader: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn open(opts: &PostgresOptions) -> StoreResult<Self> {
+        // A schema other than `public` can be chosen with `?options=-c search_path=NAME`.
+        let connect = PgConnectOptions::from_str(&opts.url).map_err(db)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await
+            .map_err(db)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+
+    /// Serialises "find or open the current conversation" per contact across all nodes.
+    async fn lock_contact(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        contact: ContactId,
+    ) -> StoreResult<()> {
+        sqlx::query("SELECT id FROM contacts WHERE id = $1 FOR UPDATE")
+            .bind(contact.0)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+/// Turns `?` placeholders into PostgreSQL's `$1, $2, …` (outside quoted literals).
+fn q(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('?') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut quoted = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+crate::queries::shared_queries!(PostgresStore, Postgres, PgRow);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders() {
+        assert_eq!(
+            super::q("SELECT ? WHERE a = '?' AND b IN (?, ?)"),
+            "SELECT $1 WHERE a = '?' AND b IN ($2, $3)"
+        );
+        assert_eq!(super::q("SELECT 1"), "SELECT 1");
+    }
+}
