@@ -49,7 +49,14 @@ pub async fn start(
     let database = settings.database().map_err(anyhow::Error::msg)?;
     let store = Store::open(&database)
         .await
-        .with_context(|| format!("opening the database in {}", settings.data.display()))?;
+        .with_context(|| match &database {
+            layan_store::DatabaseConfig::Sqlite(o) => {
+                format!("opening the SQLite database {}", o.path.display())
+            }
+            layan_store::DatabaseConfig::Postgres(_) => {
+                "opening the PostgreSQL database".to_owned()
+            }
+        })?;
     let engine = Engine::new(store.clone());
     if demo {
         demo::seed(&engine).await.context("seeding the demo shop")?;

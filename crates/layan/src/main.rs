@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use layan::{
     Settings, demo,
-    settings::{LogFormat, Overrides},
+    settings::{LogFormat, Overrides, Secret},
 };
 use layan_core::Role;
 use layan_engine::Engine;
@@ -30,6 +30,9 @@ struct ServeArgs {
     /// Data directory [default: ./layan-data; ./layan-demo for `demo`].
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… [default: SQLite in the data directory].
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
                 &Overrides {
                     listen: args.listen,
                     data: args.data,
+                    database_url: args.database_url.map(Secret::from),
                 },
             )?;
             println!("{settings:#?}");
@@ -108,7 +112,13 @@ async fn main() -> anyhow::Result<()> {
                     data,
                 },
         } => {
-            let settings = load(cli.config.as_ref(), &Overrides { listen: None, data })?;
+            let settings = load(
+                cli.config.as_ref(),
+                &Overrides {
+                    data,
+                    ..Overrides::default()
+                },
+            )?;
             let role = Role::parse(&role).context("role must be admin or agent")?;
             let password = match std::env::var("LAYAN_NEW_PASSWORD") {
                 Ok(p) => p,
@@ -158,6 +168,7 @@ async fn serve(config: Option<&PathBuf>, args: ServeArgs, demo: bool) -> anyhow:
         &Overrides {
             listen: args.listen,
             data,
+            database_url: args.database_url.map(Secret::from),
         },
     )?;
     init_logs(&settings);

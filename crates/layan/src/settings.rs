@@ -10,7 +10,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
-use layan_store::{DatabaseConfig, SqliteOptions};
+use layan_store::{DatabaseConfig, PostgresOptions, SqliteOptions};
 use serde::{Deserialize, Serialize};
 
 /// A string that never shows up in logs or `Debug` output.
@@ -21,6 +21,12 @@ pub struct Secret(String);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
     }
 }
 
@@ -38,10 +44,12 @@ pub struct Settings {
     /// Directory for Layan's data: the SQLite database `layan.db` (`LAYAN_DATA`, `--data`).
     /// Default `./layan-data`.
     pub data: PathBuf,
-    /// Database URL (`LAYAN_DATABASE_URL`). Empty: SQLite in the data directory. `sqlite://PATH`
-    /// picks another SQLite file. (PostgreSQL arrives with its backend.) May hold a password, so
-    /// it is redacted when printed.
+    /// Database URL (`LAYAN_DATABASE_URL`, `--database-url`). Empty: SQLite in the data directory.
+    /// `sqlite://PATH` picks another SQLite file; `postgres://user:password@host:port/db` uses
+    /// PostgreSQL (several nodes may share it). May hold a password, so it is redacted when printed.
     pub database_url: Option<Secret>,
+    /// PostgreSQL connections per node (`LAYAN_DATABASE_POOL_SIZE`). Default 16.
+    pub database_pool_size: u32,
     /// fsync the SQLite database on every commit (`LAYAN_SQLITE_FSYNC`). Default `true`: a message
     /// that was acknowledged survives a power cut, not only a crash.
     pub sqlite_fsync: bool,
@@ -66,6 +74,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("./layan-data"),
             database_url: None,
+            database_pool_size: 16,
             sqlite_fsync: true,
             cookie_secure: false,
             log: "info".into(),
@@ -81,6 +90,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<Secret>,
 }
 
 /// The settings' keys. Only these are read from `LAYAN_*` variables: other variables with that
@@ -90,6 +101,7 @@ const KEYS: &[&str] = &[
     "listen",
     "data",
     "database_url",
+    "database_pool_size",
     "sqlite_fsync",
     "cookie_secure",
     "log",
@@ -123,15 +135,18 @@ impl Settings {
 
     /// The database to open.
     pub fn database(&self) -> Result<DatabaseConfig, String> {
-        let path = match self.database_url.as_ref().map(Secret::expose) {
-            None | Some("") => self.data.join("layan.db"),
-            Some(url) => match url.strip_prefix("sqlite://") {
+        let url = self.database_url.as_ref().map(Secret::expose).unwrap_or("");
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut opts = PostgresOptions::new(url);
+            opts.max_connections = self.database_pool_size;
+            return Ok(DatabaseConfig::Postgres(opts));
+        }
+        let path = match url {
+            "" => self.data.join("layan.db"),
+            url => match url.strip_prefix("sqlite://") {
                 Some(path) => PathBuf::from(path),
                 None => {
-                    return Err(
-                        "database_url must be sqlite://PATH (PostgreSQL support is not built yet)"
-                            .into(),
-                    );
+                    return Err("database_url must start with sqlite:// or postgres://".into());
                 }
             },
         };
@@ -166,7 +181,7 @@ mod tests {
 
             let flags = Overrides {
                 data: Some("/from-flag".into()),
-                listen: None,
+                ..Overrides::default()
             };
             let s = Settings::load(Some(Path::new("custom.toml")), &flags)
                 .map_err(|e| e.to_string())?;
@@ -205,10 +220,19 @@ mod tests {
             jail.create_file("bad.toml", "lisen = \"x\"\n")?;
             assert!(Settings::load(Some(Path::new("bad.toml")), &Overrides::default()).is_err());
             let s = Settings {
-                database_url: Some(Secret("postgres://u:p@h/db".into())),
+                database_url: Some(Secret("mysql://u:p@h/db".into())),
                 ..Settings::default()
             };
             assert!(s.database().is_err());
+            let s = Settings {
+                database_url: Some(Secret("postgres://u:p@h/db".into())),
+                ..Settings::default()
+            };
+            assert!(matches!(s.database(), Ok(DatabaseConfig::Postgres(_))));
+            assert!(
+                !format!("{s:?} {:?}", s.database()).contains("u:p"),
+                "redacted"
+            );
             Ok(())
         });
     }

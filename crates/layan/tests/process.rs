@@ -30,10 +30,21 @@ struct Server {
     banner: Vec<String>,
 }
 
-async fn start(command: &str, data: &Path) -> Server {
+/// The database for one test's server(s): SQLite in `data`, or a fresh PostgreSQL schema when
+/// `LAYAN_TEST_DATABASE=postgres`.
+async fn database(data: &Path) -> String {
+    let backend = layan_store::testing::selected();
+    layan_store::testing::fresh(backend, data)
+        .await
+        .expect("LAYAN_TEST_DATABASE=postgres needs a reachable PostgreSQL")
+        .1
+}
+
+async fn start(command: &str, data: &Path, database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_layan"))
         .args([command, "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .args(["--database-url", database_url])
         .env("LAYAN_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -96,7 +107,8 @@ async fn send(http: &reqwest::Client, base: &str, token: &str, id: &str) -> Resu
 #[tokio::test]
 async fn sigkill_loses_no_acknowledged_message_and_retries_do_not_duplicate() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start("demo", dir.path()).await;
+    let db = database(dir.path()).await;
+    let server = start("demo", dir.path(), &db).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -152,7 +164,7 @@ async fn sigkill_loses_no_acknowledged_message_and_retries_do_not_duplicate() {
     let total_acked: usize = acked.values().map(HashSet::len).sum();
     assert!(total_acked >= 60);
 
-    let server = start("demo", dir.path()).await;
+    let server = start("demo", dir.path(), &db).await;
     let read_all = |token: String| {
         let (http, base) = (http.clone(), server.base.clone());
         async move {
@@ -229,7 +241,8 @@ async fn sigkill_loses_no_acknowledged_message_and_retries_do_not_duplicate() {
 #[tokio::test]
 async fn sigterm_closes_sockets_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start("demo", dir.path()).await;
+    let db = database(dir.path()).await;
+    let mut server = start("demo", dir.path(), &db).await;
     let http = reqwest::Client::new();
     let token = common::Site::with_key(&server.base, DEMO_KEY)
         .visitor()
@@ -273,7 +286,7 @@ async fn sigterm_closes_sockets_and_exits_cleanly() {
     assert!(exit.success(), "clean exit, got {exit:?}");
 
     // Restart: the message is there.
-    let server = start("serve", dir.path()).await;
+    let server = start("serve", dir.path(), &db).await;
     let s: Value = http
         .post(format!("{}/api/v1/widget/session", server.base))
         .json(&json!({"key": DEMO_KEY, "token": token}))
@@ -289,7 +302,8 @@ async fn sigterm_closes_sockets_and_exits_cleanly() {
 #[tokio::test]
 async fn demo_prints_working_logins_and_seeds_once() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start("demo", dir.path()).await;
+    let db = database(dir.path()).await;
+    let server = start("demo", dir.path(), &db).await;
     let login_line = server
         .banner
         .iter()
@@ -333,7 +347,7 @@ async fn demo_prints_working_logins_and_seeds_once() {
     assert!(page.contains("data-inbox=\"lw_demo_batik_sari\""));
     drop(server);
 
-    let server = start("demo", dir.path()).await;
+    let server = start("demo", dir.path(), &db).await;
     let app = common::Site::new(&server.base);
     let agent = app
         .try_login("ana@demo.layan.test", "layan-demo-2026")
@@ -352,6 +366,7 @@ async fn demo_prints_working_logins_and_seeds_once() {
 #[tokio::test]
 async fn agent_create_command_and_first_run() {
     let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
         .args([
             "agent",
@@ -366,6 +381,7 @@ async fn agent_create_command_and_first_run() {
         ])
         .arg(dir.path())
         .env("LAYAN_NEW_PASSWORD", "short")
+        .env("LAYAN_DATABASE_URL", &db)
         .output()
         .unwrap();
     assert!(!out.status.success(), "a weak password is refused");
@@ -384,6 +400,7 @@ async fn agent_create_command_and_first_run() {
         ])
         .arg(dir.path())
         .env("LAYAN_NEW_PASSWORD", "a-long-enough-password")
+        .env("LAYAN_DATABASE_URL", &db)
         .output()
         .unwrap();
     assert!(
@@ -391,7 +408,7 @@ async fn agent_create_command_and_first_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = start("serve", dir.path()).await;
+    let server = start("serve", dir.path(), &db).await;
     let app = common::Site::new(&server.base);
     let agent = app
         .try_login("owner@toko.test", "a-long-enough-password")

@@ -57,8 +57,13 @@ impl Site {
 
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
+    let backend = layan_store::testing::selected();
+    let (_, url) = layan_store::testing::fresh(backend, dir.path())
+        .await
+        .expect("LAYAN_TEST_DATABASE=postgres needs a reachable PostgreSQL");
     let settings = Settings {
         data: dir.path().to_path_buf(),
+        database_url: Some(url.into()),
         // Tests do not need power-cut durability; the crash test uses the default.
         sqlite_fsync: false,
         ..Settings::default()
