@@ -96,54 +96,58 @@ test("a shopper chats with an agent in real time; markup stays text on both side
   const agent = await agentPage();
   const agentProblems = guard(agent, "agent");
   const shop = await shopPage();
-  assert.notEqual(new URL(shop.url()).origin, new URL(base).origin, "the widget runs cross-origin");
-  const shopProblems = guard(shop, "shop");
+  // Close both even when an assertion fails, so the agent does not stay "online" for the next test.
+  try {
+    assert.notEqual(new URL(shop.url()).origin, new URL(base).origin, "the widget runs cross-origin");
+    const shopProblems = guard(shop, "shop");
 
-  await shop.click("#layan-widget >> .launcher");
-  const label = await shop.textContent("#layan-widget >> .who-text");
-  assert.match(label, /person/i, "the header says a person answers");
-  await shop.fill("#layan-widget >> .compose textarea", XSS);
-  await shop.press("#layan-widget >> .compose textarea", "Enter");
-  await shop.waitForSelector("#layan-widget >> .msg.in[data-seq]");
+    await shop.click("#layan-widget >> .launcher");
+    // The header says a person answers (once the session has loaded).
+    await shop.locator("#layan-widget >> .who-text").filter({ hasText: /person/i }).waitFor();
+    await shop.fill("#layan-widget >> .compose textarea", XSS);
+    await shop.press("#layan-widget >> .compose textarea", "Enter");
+    await shop.waitForSelector("#layan-widget >> .msg.in[data-seq]");
 
-  // The agent is told at once: the new conversation appears, marked unread, title counts it.
-  await agent.waitForSelector(".conv.unread");
-  assert.match(await agent.title(), /^\(1\)/);
-  await agent.click(".conv.unread");
-  const incoming = agent.locator(".msg.incoming .msg-body");
-  await incoming.waitFor();
-  assert.equal(await incoming.textContent(), XSS, "shown as text");
-  assert.equal(await agent.locator(".msg.incoming img, .msg.incoming script").count(), 0);
+    // The agent is told at once: the new conversation appears, marked unread, title counts it.
+    await agent.waitForSelector(".conv.unread");
+    assert.match(await agent.title(), /^\(1\)/);
+    await agent.click(".conv.unread");
+    const incoming = agent.locator(".msg.incoming .msg-body");
+    await incoming.waitFor();
+    assert.equal(await incoming.textContent(), XSS, "shown as text");
+    assert.equal(await agent.locator(".msg.incoming img, .msg.incoming script").count(), 0);
 
-  // The shopper types; the agent sees it.
-  await shop.type("#layan-widget >> .compose textarea", "one more");
-  await agent.waitForSelector(".typing-line:has-text('typing')");
-  await shop.fill("#layan-widget >> .compose textarea", "");
+    // The shopper types; the agent sees it.
+    await shop.type("#layan-widget >> .compose textarea", "one more");
+    await agent.waitForSelector(".typing-line:has-text('typing')");
+    await shop.fill("#layan-widget >> .compose textarea", "");
 
-  await agent.fill(".reply textarea", "Hi! It ships tomorrow <b>for sure</b>.");
-  await agent.press(".reply textarea", "Enter");
-  const reply = shop.locator("#layan-widget >> .msg.out .text");
-  await reply.waitFor();
-  assert.equal(await reply.textContent(), "Hi! It ships tomorrow <b>for sure</b>.");
-  assert.equal(await shop.locator("#layan-widget >> .msg.out b").count(), 0);
-  assert.match(await shop.textContent("#layan-widget >> .who-text"), /Budi Santoso/);
+    await agent.fill(".reply textarea", "Hi! It ships tomorrow <b>for sure</b>.");
+    await agent.press(".reply textarea", "Enter");
+    const reply = shop.locator("#layan-widget >> .msg.out .text");
+    await reply.waitFor();
+    assert.equal(await reply.textContent(), "Hi! It ships tomorrow <b>for sure</b>.");
+    assert.equal(await shop.locator("#layan-widget >> .msg.out b").count(), 0);
+    assert.match(await shop.textContent("#layan-widget >> .who-text"), /Budi Santoso/);
 
-  // The shopper's bubble also stayed text.
-  assert.equal(await shop.locator("#layan-widget >> .msg.in img").count(), 0);
-  assert.equal(await shop.evaluate(() => window.__pwned), undefined);
-  assert.equal(await agent.evaluate(() => window.__pwned), undefined);
+    // The shopper's bubble also stayed text.
+    assert.equal(await shop.locator("#layan-widget >> .msg.in img").count(), 0);
+    assert.equal(await shop.evaluate(() => window.__pwned), undefined);
+    assert.equal(await agent.evaluate(() => window.__pwned), undefined);
 
-  // The conversation survives a page load, without duplicates.
-  await shop.reload();
-  await shop.waitForSelector("#layan-widget >> .msg.out");
-  assert.equal(await shop.locator("#layan-widget >> .msg[data-seq]").count(), 2);
+    // The conversation survives a page load, without duplicates.
+    await shop.reload();
+    await shop.waitForSelector("#layan-widget >> .msg.out");
+    assert.equal(await shop.locator("#layan-widget >> .msg[data-seq]").count(), 2);
 
-  // Resolve from the inbox; the shopper sees it.
-  await agent.click(".status-btn");
-  await shop.waitForSelector("#layan-widget >> .msg.system");
-  assert.deepEqual([...agentProblems, ...shopProblems], []);
-  await agent.context().close();
-  await shop.context().close();
+    // Resolve from the inbox; the shopper sees it.
+    await agent.click(".status-btn");
+    await shop.waitForSelector("#layan-widget >> .msg.system");
+    assert.deepEqual([...agentProblems, ...shopProblems], []);
+  } finally {
+    await agent.context().close();
+    await shop.context().close();
+  }
 });
 
 test("with nobody online the widget offers 'leave a message' and acknowledges it", { skip }, async () => {

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod hub;
+mod relay;
 
 use std::{
     collections::HashMap,
@@ -12,7 +13,8 @@ use std::{
 use layan_core::{
     Agent, AgentId, Author, ClientMessageId, Contact, ContactId, Conversation, ConversationId,
     ConversationStatus, ConversationSummary, Direction, EmailAddress, Event, Inbox, InvalidValue,
-    MessageBody, Millis, NewMessage, NewPassword, PersonName, Role, Target, TypingWho, now_millis,
+    Message, MessageBody, Millis, NewMessage, NewPassword, PersonName, Role, Target, TypingWho,
+    now_millis,
 };
 use layan_store::{
     Appended, ConversationChanges, NewAgent, NewContact, NewSession, SessionRecord, Store,
@@ -83,7 +85,16 @@ pub struct Visitor {
 pub struct Engine {
     store: Store,
     hub: Hub,
+    /// Agents with live connections on this node, and how many each has.
     presence: Arc<Mutex<HashMap<AgentId, usize>>>,
+    /// Agents online on other nodes (multi-node only).
+    remote_presence: Arc<Mutex<relay::RemotePresence>>,
+    /// The agents-online count last told to widgets.
+    presence_published: Arc<std::sync::atomic::AtomicUsize>,
+    /// This node's id in relayed notifications.
+    node: u64,
+    /// True once [`Engine::start_relay`] found a database that relays between nodes.
+    multi_node: bool,
 }
 
 impl Engine {
@@ -92,6 +103,10 @@ impl Engine {
             store,
             hub: Hub::new(),
             presence: Arc::default(),
+            remote_presence: Arc::default(),
+            presence_published: Arc::default(),
+            node: rand::random(),
+            multi_node: false,
         }
     }
 
@@ -188,10 +203,11 @@ impl Engine {
             let mut map = lock(&self.presence);
             let n = map.entry(agent).or_insert(0);
             *n += 1;
-            (*n == 1).then_some(map.len())
+            *n == 1
         };
-        if let Some(count) = changed {
-            self.publish_presence(count);
+        if changed {
+            self.relay_presence();
+            self.refresh_presence();
         }
         PresenceGuard {
             engine: self.clone(),
@@ -199,14 +215,26 @@ impl Engine {
         }
     }
 
-    /// How many agents have at least one live connection.
+    /// How many agents have at least one live connection, on any node.
     pub fn agents_online(&self) -> usize {
-        lock(&self.presence).len()
+        let mut agents: std::collections::HashSet<AgentId> =
+            lock(&self.presence).keys().copied().collect();
+        agents.extend(lock(&self.remote_presence).agents().copied());
+        agents.len()
     }
 
-    fn publish_presence(&self, agents_online: usize) {
-        self.hub
-            .publish(Topic::Visitors, Arc::new(Event::Presence { agents_online }));
+    /// Tells widgets the number of agents online when it changed.
+    fn refresh_presence(&self) {
+        use std::sync::atomic::Ordering;
+        let agents_online = self.agents_online();
+        if self
+            .presence_published
+            .swap(agents_online, Ordering::AcqRel)
+            != agents_online
+        {
+            self.hub
+                .publish(Topic::Visitors, Arc::new(Event::Presence { agents_online }));
+        }
     }
 
     // ---- widget visitors -------------------------------------------------------------------
@@ -338,6 +366,19 @@ impl Engine {
 
     /// The shopper (or an agent) is typing. Not stored; dropped when nobody listens.
     pub fn typing(&self, conversation: &Conversation, who: TypingWho, on: bool) {
+        self.relay(relay::Relayed::Typing {
+            node: self.node,
+            conversation_id: conversation.id.0,
+            agent: match &who {
+                TypingWho::Agent { id, name } => Some((id.0, name.clone())),
+                TypingWho::Contact => None,
+            },
+            on,
+        });
+        self.publish_typing(conversation, who, on);
+    }
+
+    fn publish_typing(&self, conversation: &Conversation, who: TypingWho, on: bool) {
         let event = Arc::new(Event::Typing {
             conversation_id: conversation.id,
             inbox_id: conversation.inbox_id,
@@ -471,6 +512,10 @@ impl Engine {
                 }),
             );
         }
+        self.relay(relay::Relayed::Conversation {
+            node: self.node,
+            conversation_id: id.0,
+        });
         Ok(updated)
     }
 
@@ -489,21 +534,30 @@ impl Engine {
             Some(s) => s,
             None => return Ok(appended),
         };
-        self.emit_message(summary, &appended);
+        self.publish_message(summary, &appended.message);
+        self.relay(relay::Relayed::Message {
+            node: self.node,
+            conversation_id: appended.message.conversation_id.0,
+            seq: appended.message.seq,
+        });
         Ok(appended)
     }
 
-    fn emit_message(&self, summary: ConversationSummary, appended: &Appended) {
-        let conversation = &appended.conversation;
+    /// Publishes a stored message on this node's hub.
+    fn publish_message(&self, summary: ConversationSummary, message: &Message) {
+        let (inbox, contact) = (
+            summary.conversation.inbox_id,
+            summary.conversation.contact_id,
+        );
         let event = Arc::new(Event::MessageCreated {
             conversation: Box::new(summary),
-            message: appended.message.clone(),
+            message: message.clone(),
         });
-        if appended.message.direction.visible_to_customer() {
+        if message.direction.visible_to_customer() {
             self.hub
-                .publish(Topic::Contact(conversation.contact_id), Arc::clone(&event));
+                .publish(Topic::Contact(contact), Arc::clone(&event));
         }
-        self.hub.publish(Topic::Inbox(conversation.inbox_id), event);
+        self.hub.publish(Topic::Inbox(inbox), event);
     }
 
     /// The conversation if it belongs to this contact; otherwise `NotFound` (never "forbidden":
@@ -533,17 +587,18 @@ impl Drop for PresenceGuard {
             match map.get_mut(&self.agent) {
                 Some(n) if *n > 1 => {
                     *n -= 1;
-                    None
+                    false
                 }
                 Some(_) => {
                     map.remove(&self.agent);
-                    Some(map.len())
+                    true
                 }
-                None => None,
+                None => false,
             }
         };
-        if let Some(count) = changed {
-            self.engine.publish_presence(count);
+        if changed {
+            self.engine.relay_presence();
+            self.engine.refresh_presence();
         }
     }
 }

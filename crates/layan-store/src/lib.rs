@@ -157,6 +157,23 @@ impl Store {
         dispatch!(self, s => s.close().await)
     }
 
+    /// Tells every node on this database (PostgreSQL `NOTIFY`); SQLite has one node: a no-op.
+    /// Payloads must stay under 8,000 bytes.
+    pub async fn notify(&self, payload: &str) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(_) => Ok(()),
+            Self::Postgres(s) => s.notify(payload).await,
+        }
+    }
+
+    /// Notifications from every node, this one included; `None` on SQLite.
+    pub async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(s) => Ok(Some(s.listen().await?)),
+        }
+    }
+
     // ---- agents and sessions -------------------------------------------------------------
 
     pub async fn agent_count(&self) -> StoreResult<i64> {

@@ -12,7 +12,7 @@ use layan_core::{
 };
 use sqlx::{
     PgPool, Postgres, QueryBuilder, Row,
-    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    postgres::{PgConnectOptions, PgListener, PgPoolOptions, PgRow},
 };
 
 use crate::{
@@ -21,6 +21,9 @@ use crate::{
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The LISTEN/NOTIFY channel nodes relay events on.
+const NOTIFY_CHANNEL: &str = "layan_events";
 
 #[derive(Clone)]
 pub struct PostgresOptions {
@@ -87,6 +90,42 @@ impl PostgresStore {
 
     pub async fn close(&self) {
         self.writer.close().await;
+    }
+
+    pub async fn notify(&self, payload: &str) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(NOTIFY_CHANNEL)
+            .bind(payload)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn listen(&self) -> StoreResult<tokio::sync::mpsc::Receiver<String>> {
+        let mut listener = PgListener::connect_with(&self.reader).await.map_err(db)?;
+        listener.listen(NOTIFY_CHANNEL).await.map_err(db)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        if tx.send(n.payload().to_owned()).await.is_err() {
+                            return;
+                        }
+                    }
+                    // The connection dropped and was re-established: notifications sent in
+                    // between are lost. Live connections still catch up from the database at the
+                    // next message of each conversation.
+                    Ok(None) => tracing::warn!("PostgreSQL notification listener reconnected"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PostgreSQL notification listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(rx)
     }
 
     /// Serialises "find or open the current conversation" per contact across all nodes.

@@ -57,7 +57,12 @@ pub async fn start(
                 "opening the PostgreSQL database".to_owned()
             }
         })?;
-    let engine = Engine::new(store.clone());
+    let mut engine = Engine::new(store.clone());
+    // On PostgreSQL, other nodes may serve the same shop: relay events between them.
+    engine
+        .start_relay()
+        .await
+        .context("listening for other nodes' events")?;
     if demo {
         demo::seed(&engine).await.context("seeding the demo shop")?;
     }

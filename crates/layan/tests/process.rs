@@ -352,7 +352,6 @@ async fn demo_prints_working_logins_and_seeds_once() {
     let agent = app
         .try_login("ana@demo.layan.test", "layan-demo-2026")
         .await
-        .ok()
         .unwrap();
     let all: Value = agent
         .get("/api/v1/conversations?status=all")
@@ -435,4 +434,98 @@ async fn settings_command_redacts_secrets() {
     assert!(text.contains("127.0.0.1:9999"), "{text}");
     assert!(!text.contains("secret-path-xyz"), "{text}");
     assert!(text.contains("[redacted]"));
+}
+
+#[tokio::test]
+async fn two_nodes_serve_one_shop_live_and_survive_one_being_killed() {
+    if layan_store::testing::selected() != layan_store::testing::Backend::Postgres {
+        eprintln!(
+            "\n!!! SKIPPING the two-node test: several nodes need PostgreSQL \
+             (scripts/test runs it with LAYAN_TEST_DATABASE=postgres)\n"
+        );
+        return;
+    }
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let db = database(dir_a.path()).await;
+    let node_a = start("demo", dir_a.path(), &db).await;
+    let node_b = start("serve", dir_b.path(), &db).await;
+    let site_a = common::Site::with_key(&node_a.base, DEMO_KEY);
+    let site_b = common::Site::with_key(&node_b.base, DEMO_KEY);
+
+    // The agent works on node B; the shopper is on node A.
+    let agent = site_b
+        .try_login("budi@demo.layan.test", "layan-demo-2026")
+        .await
+        .expect("demo login on node B");
+    let ws_b = site_b.ws_url("/api/v1/agent/ws");
+    let mut agent_ws = ws_connect(&ws_b, Some(&agent.cookie)).await.unwrap();
+    assert_eq!(ws_next(&mut agent_ws).await["type"], "hello");
+    let token = site_a.visitor().await;
+    let mut widget = ws_connect(&site_a.ws_url("/api/v1/widget/ws"), None)
+        .await
+        .unwrap();
+    ws_send(
+        &mut widget,
+        json!({"type": "hello", "key": DEMO_KEY, "token": token}),
+    )
+    .await;
+    let ready = ws_next(&mut widget).await;
+    assert_eq!(
+        ready["agents_online"], 1,
+        "node A knows Budi is online on node B: {ready}"
+    );
+
+    ws_send(
+        &mut widget,
+        json!({"type": "send", "client_message_id": "x1", "body": "halo dari node A"}),
+    )
+    .await;
+    let (ack, _) = common::ws_until(&mut widget, "ack").await;
+    let conv = ack["conversation"]["id"].as_i64().unwrap();
+    let (update, _) = common::ws_until(&mut agent_ws, "conversation").await;
+    assert_eq!(
+        update["new_message"]["body"], "halo dari node A",
+        "node A's message reached node B live"
+    );
+
+    let reply = agent
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "balasan dari node B"}),
+        )
+        .await;
+    assert_eq!(reply.status(), 201);
+    let (msg, _) = common::ws_until(&mut widget, "message").await;
+    assert_eq!(
+        msg["message"]["body"], "balasan dari node B",
+        "node B's reply reached node A live"
+    );
+    assert_eq!(msg["message"]["seq"], 2);
+
+    // Node A dies. The agent answers twice more; the widget resumes on node B with exactly those.
+    let mut a = node_a.child;
+    a.start_kill().unwrap();
+    a.wait().await.unwrap();
+    for body in ["tiga", "empat"] {
+        agent
+            .post(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                json!({"body": body}),
+            )
+            .await;
+    }
+    let mut widget = ws_connect(&site_b.ws_url("/api/v1/widget/ws"), None)
+        .await
+        .unwrap();
+    ws_send(&mut widget, json!({"type": "hello", "key": DEMO_KEY, "token": token, "conversation_id": conv, "after_seq": 2})).await;
+    assert_eq!(ws_next(&mut widget).await["type"], "ready");
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let f = ws_next(&mut widget).await;
+        assert_eq!(f["type"], "message", "{f}");
+        got.push(f["message"]["body"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(got, ["tiga", "empat"]);
+    common::ws_quiet(&mut widget, "message", 300).await;
+    drop(node_b);
 }

@@ -1,0 +1,232 @@
+//! Relaying events between nodes that share one PostgreSQL database, over its LISTEN/NOTIFY.
+//!
+//! Why PostgreSQL and not NATS: a shop that runs several nodes already runs PostgreSQL; NOTIFY adds
+//! no service to install, secure and monitor, and it is transactional with the data it announces.
+//! Its limits fit: payloads under 8 kB (we send pointers, not messages) and no delivery guarantee
+//! across a dropped listener connection — which the realtime layer already tolerates, because every
+//! connection fills gaps from the database by sequence number.
+//!
+//! A notification says *what* changed ("conversation 12 has message 7"); the receiving node reads
+//! it from the database and publishes the event on its own hub, exactly as if it had stored it.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use layan_core::{AgentId, ConversationId, Event, TypingWho};
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, EngineResult, Topic, lock};
+
+/// How often a node repeats which agents it has online, and after how long silence a node's
+/// agents stop counting (it was killed or lost its database connection).
+const PRESENCE_HEARTBEAT: Duration = Duration::from_secs(10);
+const PRESENCE_EXPIRY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub(crate) enum Relayed {
+    Message {
+        node: u64,
+        conversation_id: i64,
+        seq: i64,
+    },
+    Conversation {
+        node: u64,
+        conversation_id: i64,
+    },
+    Typing {
+        node: u64,
+        conversation_id: i64,
+        /// `None`: the customer.
+        agent: Option<(i64, String)>,
+        on: bool,
+    },
+    Presence {
+        node: u64,
+        agents: Vec<i64>,
+    },
+}
+
+impl Relayed {
+    fn node(&self) -> u64 {
+        match self {
+            Self::Message { node, .. }
+            | Self::Conversation { node, .. }
+            | Self::Typing { node, .. }
+            | Self::Presence { node, .. } => *node,
+        }
+    }
+}
+
+/// Agents online on other nodes, by node, with when we last heard.
+#[derive(Default)]
+pub(crate) struct RemotePresence {
+    nodes: HashMap<u64, (HashSet<AgentId>, Instant)>,
+}
+
+impl RemotePresence {
+    pub(crate) fn agents(&self) -> impl Iterator<Item = &AgentId> {
+        self.nodes
+            .values()
+            .filter(|(_, seen)| seen.elapsed() < PRESENCE_EXPIRY)
+            .flat_map(|(agents, _)| agents.iter())
+    }
+}
+
+impl Engine {
+    /// Sends a notification to the other nodes, without making the caller wait for it.
+    pub(crate) fn relay(&self, relayed: Relayed) {
+        if !self.multi_node {
+            return;
+        }
+        let Ok(payload) = serde_json::to_string(&relayed) else {
+            return;
+        };
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.notify(&payload).await {
+                tracing::warn!(error = %e, "could not relay an event to other nodes");
+            }
+        });
+    }
+
+    /// Starts listening to the other nodes (PostgreSQL only) and announcing this node's presence.
+    /// Returns at once; the work goes on in background tasks.
+    pub async fn start_relay(&mut self) -> EngineResult<()> {
+        let Some(mut rx) = self.store.listen().await? else {
+            return Ok(());
+        };
+        self.multi_node = true;
+        let engine = self.clone();
+        tokio::spawn(async move {
+            while let Some(payload) = rx.recv().await {
+                engine.on_relayed(&payload).await;
+            }
+        });
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PRESENCE_HEARTBEAT);
+            loop {
+                tick.tick().await;
+                engine.relay_presence();
+                engine.refresh_presence();
+            }
+        });
+        Ok(())
+    }
+
+    pub(crate) fn relay_presence(&self) {
+        let agents = lock(&self.presence).keys().map(|a| a.0).collect();
+        self.relay(Relayed::Presence {
+            node: self.node,
+            agents,
+        });
+    }
+
+    async fn on_relayed(&self, payload: &str) {
+        let relayed: Relayed = match serde_json::from_str(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring an unreadable notification");
+                return;
+            }
+        };
+        if relayed.node() == self.node {
+            return;
+        }
+        if let Err(e) = self.apply_relayed(relayed).await {
+            tracing::warn!(error = %e, "could not apply a relayed event");
+        }
+    }
+
+    async fn apply_relayed(&self, relayed: Relayed) -> EngineResult<()> {
+        let store = &self.store;
+        match relayed {
+            Relayed::Message {
+                conversation_id,
+                seq,
+                ..
+            } => {
+                let id = ConversationId(conversation_id);
+                let message = store.messages_between(id, seq - 1, seq + 1, true).await?;
+                let summary = store.conversation_summary(id).await?;
+                if let (Some(message), Some(summary)) = (message.into_iter().next(), summary) {
+                    self.publish_message(summary, &message);
+                }
+            }
+            Relayed::Conversation {
+                conversation_id, ..
+            } => {
+                if let Some(summary) = store
+                    .conversation_summary(ConversationId(conversation_id))
+                    .await?
+                {
+                    self.hub.publish(
+                        Topic::Inbox(summary.conversation.inbox_id),
+                        Arc::new(Event::ConversationUpdated {
+                            conversation: Box::new(summary),
+                        }),
+                    );
+                }
+            }
+            Relayed::Typing {
+                conversation_id,
+                agent,
+                on,
+                ..
+            } => {
+                if let Some(c) = store.conversation(ConversationId(conversation_id)).await? {
+                    let who = match agent {
+                        Some((id, name)) => TypingWho::Agent {
+                            id: AgentId(id),
+                            name,
+                        },
+                        None => TypingWho::Contact,
+                    };
+                    self.publish_typing(&c, who, on);
+                }
+            }
+            Relayed::Presence { node, agents } => {
+                lock(&self.remote_presence).nodes.insert(
+                    node,
+                    (agents.into_iter().map(AgentId).collect(), Instant::now()),
+                );
+                self.refresh_presence();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_are_small_and_round_trip() {
+        let r = Relayed::Typing {
+            node: 7,
+            conversation_id: 3,
+            agent: Some((2, "Nok Srisuk".into())),
+            on: true,
+        };
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.len() < 200);
+        let back: Relayed = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.node(), 7);
+    }
+
+    #[test]
+    fn silent_nodes_stop_counting() {
+        let mut p = RemotePresence::default();
+        p.nodes
+            .insert(1, ([AgentId(5)].into_iter().collect(), Instant::now()));
+        if let Some(old) = Instant::now().checked_sub(PRESENCE_EXPIRY + Duration::from_secs(1)) {
+            p.nodes.insert(2, ([AgentId(6)].into_iter().collect(), old));
+        }
+        assert_eq!(p.agents().collect::<Vec<_>>(), vec![&AgentId(5)]);
+    }
+}
