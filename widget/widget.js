@@ -443,7 +443,16 @@
         updateHeader();
         break;
       case "error":
-        if (f.client_message_id) failPending(f.client_message_id, f.code === "message_too_long" ? t("tooLong", { n: MAX_CHARS }) : f.message);
+        if (!f.client_message_id) break;
+        if (f.code === "database_unavailable" || f.code === "internal") {
+          // Nothing was stored: keep it pending and send it again shortly, with the same id.
+          var again = state.pending.filter(function (p) { return p.client_message_id === f.client_message_id; })[0];
+          if (again) setTimeout(function () {
+            if (ready) ws.send(JSON.stringify({ type: "send", client_message_id: again.client_message_id, body: again.body }));
+          }, 2000);
+          break;
+        }
+        failPending(f.client_message_id, f.code === "message_too_long" ? t("tooLong", { n: MAX_CHARS }) : f.message);
         break;
     }
   }

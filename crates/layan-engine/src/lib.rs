@@ -39,6 +39,9 @@ pub enum EngineError {
     Conflict(&'static str),
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The database cannot be reached; nothing was written.
+    #[error("database unavailable")]
+    Unavailable,
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -50,6 +53,10 @@ impl From<StoreError> for EngineError {
         match e {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict(c) => Self::Conflict(c),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
             other => Self::Store(other),
         }
     }

@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken; the string names it (e.g. `email_taken`).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The database cannot be reached right now (connection refused or lost, pool exhausted).
+    /// Nothing was written; the caller may retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

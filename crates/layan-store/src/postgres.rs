@@ -66,7 +66,8 @@ impl PostgresStore {
         let connect = PgConnectOptions::from_str(&opts.url).map_err(db)?;
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(10))
+            // When the database is down, fail requests with 503 after a few seconds rather than hang.
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(connect)
             .await
             .map_err(db)?;

@@ -26,6 +26,15 @@ fn db(e: sqlx::Error) -> StoreError {
     if matches!(e, sqlx::Error::RowNotFound) {
         return StoreError::NotFound;
     }
+    if matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    ) {
+        return StoreError::Unavailable(Box::new(e));
+    }
     StoreError::Database(Box::new(e))
 }
 

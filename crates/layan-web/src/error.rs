@@ -96,6 +96,11 @@ impl From<EngineError> for ApiError {
                 "invalid_credentials",
                 "wrong email or password",
             ),
+            EngineError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database cannot be reached right now; nothing was saved, try again shortly",
+            ),
             other => Self::internal(&other),
         }
     }

@@ -529,3 +529,148 @@ async fn two_nodes_serve_one_shop_live_and_survive_one_being_killed() {
     common::ws_quiet(&mut widget, "message", 300).await;
     drop(node_b);
 }
+
+/// A TCP proxy to PostgreSQL that the test can cut and restore, to play a database outage.
+struct Proxy {
+    port: u16,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Proxy {
+    async fn start(port: u16, target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("proxy bind");
+        let port = listener.local_addr().unwrap().port();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let token = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => return,
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { return };
+                        let token = token.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                () = token.cancelled() => {}
+                            }
+                        });
+                    }
+                }
+            }
+        });
+        Self { port, stop }
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_gives_503_loses_nothing_and_recovers_without_restart() {
+    if layan_store::testing::selected() != layan_store::testing::Backend::Postgres {
+        eprintln!(
+            "\n!!! SKIPPING the database-outage test: it cuts a PostgreSQL connection (LAYAN_TEST_DATABASE=postgres)\n"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
+    let target: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let proxy = Proxy::start(0, target).await;
+    let port = proxy.port;
+    // The same database and schema, reached through the proxy.
+    let via_proxy = db.replacen("127.0.0.1:5432", &format!("127.0.0.1:{port}"), 1);
+    assert_ne!(
+        via_proxy, db,
+        "the test database URL must name 127.0.0.1:5432"
+    );
+    let node = start("demo", dir.path(), &via_proxy).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let token = common::Site::with_key(&node.base, DEMO_KEY).visitor().await;
+    send(&http, &node.base, &token, "before")
+        .await
+        .expect("stored while the database is up");
+
+    proxy.stop.cancel();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let res = http
+        .post(format!("{}/api/v1/widget/messages", node.base))
+        .header("x-layan-inbox", DEMO_KEY)
+        .bearer_auth(&token)
+        .json(&json!({"body": "during", "client_message_id": "during"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "database_unavailable");
+    let health = http
+        .get(format!("{}/healthz", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the process itself is alive");
+    let ready = http
+        .get(format!("{}/readyz", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "but not ready");
+
+    // The database comes back: the same node recovers, and the retried send is stored once.
+    let _back = Proxy::start(port, target).await;
+    let mut stored = None;
+    for _ in 0..40 {
+        if let Ok(v) = send(&http, &node.base, &token, "during").await {
+            stored = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let stored = stored.expect("recovered without a restart");
+    assert_eq!(
+        stored["duplicate"], false,
+        "the refused send had not been stored"
+    );
+    assert_eq!(stored["message"]["seq"], 2);
+    drop(node);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_at_start_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        Command::new(env!("CARGO_BIN_EXE_layan"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                "postgres://postgres@127.0.0.1:1/nowhere",
+                "--data",
+            ])
+            .arg(dir.path())
+            .env("LAYAN_LOG", "warn")
+            .env_remove("RUST_BACKTRACE")
+            .output(),
+    )
+    .await
+    .expect("gives up within 30 s")
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("opening the PostgreSQL database"), "{err}");
+    assert!(
+        !err.contains("postgres://"),
+        "the URL (which may hold a password) is not printed: {err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).is_empty(),
+        "never said it was listening"
+    );
+}
