@@ -541,7 +541,7 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("proxy bind");
-        let port = listener.local_addr().unwrap().port();
+        let port = listener.local_addr().expect("proxy address").port();
         let stop = tokio_util::sync::CancellationToken::new();
         let token = stop.clone();
         tokio::spawn(async move {
