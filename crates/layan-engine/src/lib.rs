@@ -102,6 +102,8 @@ pub struct Engine {
     node: u64,
     /// True once [`Engine::start_relay`] found a database that relays between nodes.
     multi_node: bool,
+    /// Messages stored through this engine (for metrics).
+    stored: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Engine {
@@ -114,11 +116,17 @@ impl Engine {
             presence_published: Arc::default(),
             node: rand::random(),
             multi_node: false,
+            stored: Arc::default(),
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// How many messages this node has stored since it started.
+    pub fn messages_stored(&self) -> u64 {
+        self.stored.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn hub(&self) -> &Hub {
@@ -533,6 +541,8 @@ impl Engine {
         if appended.duplicate {
             return Ok(appended);
         }
+        self.stored
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let summary = match self
             .store
             .conversation_summary(appended.conversation.id)

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod metrics;
 pub mod ui;
 pub mod ws;
 
@@ -46,6 +47,7 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Cancelled on shutdown: live sockets close with 1001, the server stops accepting.
     pub shutdown: CancellationToken,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 #[derive(OpenApi)]
@@ -118,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ui::root))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/openapi.json", get(openapi))
         .route("/login", get(ui::login_page).post(ui::login_submit))
         .route("/logout", post(ui::logout))
@@ -157,6 +160,10 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -267,6 +267,7 @@ async fn widget_socket(state: AppState, socket: WebSocket) {
             return;
         }
     };
+    let _gauge = crate::metrics::SocketGauge::widget(&state.metrics);
     let mut sub = state.engine.hub().subscribe();
     sub.add(Topic::Contact(contact.id));
     sub.add(Topic::Visitors);
@@ -501,6 +502,7 @@ async fn agent_socket(
     socket: WebSocket,
 ) {
     let (mut sink, mut stream) = socket.split();
+    let _gauge = crate::metrics::SocketGauge::agent(&state.metrics);
     let mut sub = state.engine.hub().subscribe();
     for inbox in &inboxes {
         sub.add(Topic::Inbox(inbox.id));

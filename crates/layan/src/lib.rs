@@ -74,6 +74,7 @@ pub async fn start(
             demo,
         }),
         shutdown: shutdown.clone(),
+        metrics: Arc::default(),
     };
     let addr = listener.local_addr()?;
     let deadline = shutdown.clone();

@@ -592,3 +592,45 @@ async fn pages_render_and_escape() {
         404
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_sockets_and_messages() {
+    let app = spawn_app().await;
+    let token = app.visitor().await;
+    app.visitor_send(&token, "halo", "m-1").await;
+    app.http
+        .get(format!("{}/api/v1/nope", app.base))
+        .send()
+        .await
+        .unwrap();
+    let mut ws = ws_connect(&app.ws_url("/api/v1/widget/ws"), None)
+        .await
+        .unwrap();
+    ws_send(
+        &mut ws,
+        json!({"type": "hello", "key": KEY, "token": token}),
+    )
+    .await;
+    assert_eq!(ws_next(&mut ws).await["type"], "ready");
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in\n{text}"))
+    };
+    assert_eq!(value("layan_messages_stored_total"), 1.0);
+    assert_eq!(value("layan_websocket_connections{kind=\"widget\"}"), 1.0);
+    assert!(value("layan_http_responses_total{class=\"4xx\"}") >= 1.0);
+    assert!(value("layan_http_responses_total{class=\"2xx\"}") >= 2.0);
+    assert!(value("layan_http_request_duration_seconds_count") >= 3.0);
+}
