@@ -227,6 +227,13 @@ async fn visitor(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     Ok(v["token"].as_str().context("token")?.to_owned())
 }
 
+/// Client sockets as small as the server's, so the process RSS is mostly the server's.
+fn small_buffers() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -249,7 +256,8 @@ async fn chat_bench(
         "cookie",
         format!("layan_session={}", server.cookie).parse()?,
     );
-    let (agent, _) = tokio_tungstenite::connect_async(req).await?;
+    let (agent, _) =
+        tokio_tungstenite::connect_async_with_config(req, Some(small_buffers()), true).await?;
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     {
@@ -285,7 +293,9 @@ async fn chat_bench(
             );
             joins.push(tokio::spawn(async move {
                 let token = visitor(&http, &base).await?;
-                let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+                let (ws, _) =
+                    tokio_tungstenite::connect_async_with_config(url, Some(small_buffers()), true)
+                        .await?;
                 let (mut sink, mut read) = ws.split();
                 sink.send(Message::Text(
                     json!({"type": "hello", "key": KEY, "token": token})

@@ -172,7 +172,15 @@ pub fn router(state: AppState) -> Router {
 /// Serves until `state.shutdown` is cancelled, then stops accepting, lets in-flight requests
 /// finish (live sockets close themselves with 1001) and returns.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let shutdown = state.shutdown.clone();
+    // Chat frames are small: send them at once instead of letting Nagle's algorithm wait for an
+    // ACK (up to 40 ms with delayed ACKs on the other side).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
