@@ -52,6 +52,7 @@ on_every_backend!(
     unknown_ids_are_not_found,
     data_survives_reopening_the_store,
     concurrent_senders_get_gap_free_sequences_and_one_conversation,
+    two_nodes_starting_together_migrate_once,
 );
 
 async fn open(config: &DatabaseConfig) -> Store {
@@ -495,4 +496,20 @@ async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
         out.push(t.await.expect("task"));
     }
     out
+}
+
+async fn two_nodes_starting_together_migrate_once(config: DatabaseConfig) {
+    // Two nodes open the same fresh database at the same moment: both must come up, on one schema.
+    let (a, b) = tokio::join!(Store::open(&config), Store::open(&config));
+    let (a, b) = (a.expect("node a"), b.expect("node b"));
+    let (inbox, contact) = inbox_and_contact(&a).await;
+    let sent = b
+        .append_message(&incoming(&inbox, &contact, "from b", None))
+        .await
+        .unwrap();
+    let seen = a
+        .messages_after(sent.conversation.id, 0, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 1, "both nodes see the same data");
 }
