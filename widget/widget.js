@@ -445,9 +445,12 @@
       case "error":
         if (!f.client_message_id) break;
         if (f.code === "database_unavailable" || f.code === "internal") {
-          // Nothing was stored: keep it pending and send it again shortly, with the same id.
+          // Nothing was stored: keep it pending and send it again shortly, with the same id,
+          // up to five times; then show it as not sent.
           var again = state.pending.filter(function (p) { return p.client_message_id === f.client_message_id; })[0];
-          if (again) setTimeout(function () {
+          if (again) again.tries = (again.tries || 0) + 1;
+          if (!again || again.tries > 5) { failPending(f.client_message_id, f.message); break; }
+          setTimeout(function () {
             if (ready) ws.send(JSON.stringify({ type: "send", client_message_id: again.client_message_id, body: again.body }));
           }, 2000);
           break;

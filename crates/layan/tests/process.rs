@@ -366,42 +366,27 @@ async fn demo_prints_working_logins_and_seeds_once() {
 async fn agent_create_command_and_first_run() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path()).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
-        .args([
-            "agent",
-            "create",
-            "--email",
-            "owner@toko.test",
-            "--name",
-            "Owner",
-            "--role",
-            "admin",
-            "--data",
-        ])
-        .arg(dir.path())
-        .env("LAYAN_NEW_PASSWORD", "short")
-        .env("LAYAN_DATABASE_URL", &db)
-        .output()
-        .unwrap();
+    let create_owner = |password: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+            .args([
+                "agent",
+                "create",
+                "--email",
+                "owner@toko.test",
+                "--name",
+                "Owner",
+            ])
+            .args(["--role", "admin", "--data"])
+            .arg(dir.path())
+            .env("LAYAN_NEW_PASSWORD", password)
+            .env("LAYAN_DATABASE_URL", &db)
+            .output()
+            .unwrap()
+    };
+    let out = create_owner("short");
     assert!(!out.status.success(), "a weak password is refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("10-256 characters"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
-        .args([
-            "agent",
-            "create",
-            "--email",
-            "owner@toko.test",
-            "--name",
-            "Owner",
-            "--role",
-            "admin",
-            "--data",
-        ])
-        .arg(dir.path())
-        .env("LAYAN_NEW_PASSWORD", "a-long-enough-password")
-        .env("LAYAN_DATABASE_URL", &db)
-        .output()
-        .unwrap();
+    let out = create_owner("a-long-enough-password");
     assert!(
         out.status.success(),
         "{}",
