@@ -39,3 +39,19 @@ id_type!(
     /// A stored message.
     MessageId
 );
+id_type!(
+    /// A team of agents (e.g. "Billing", "Thai support").
+    TeamId
+);
+id_type!(
+    /// A canned response.
+    CannedId
+);
+id_type!(
+    /// A help-center article (all its translations).
+    ArticleId
+);
+id_type!(
+    /// A help-center category.
+    CategoryId
+);

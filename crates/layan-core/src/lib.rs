@@ -3,12 +3,18 @@
 //! other crate speaks in these types.
 
 pub mod ids;
+pub mod jobs;
+pub mod kb;
 pub mod model;
 pub mod values;
+pub mod workspace;
 
 pub use ids::*;
+pub use jobs::*;
+pub use kb::*;
 pub use model::*;
 pub use values::*;
+pub use workspace::*;
 
 /// Milliseconds since the Unix epoch (UTC). Stored as a plain integer in every backend so that
 /// SQLite and PostgreSQL sort and compare it the same way.

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::{
-    AgentId, ClientMessageId, ContactId, ConversationId, InboxId, Locale, MessageBody, MessageId,
-    Millis, TicketNumber,
+    AgentId, AutoAssign, ClientMessageId, ContactId, ConversationId, InboxId, Locale, MessageBody,
+    MessageId, Millis, Priority, TeamId, TicketNumber,
 };
 
 /// Which way a message goes, and who can see it.
@@ -146,7 +146,11 @@ impl ConversationStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Everything: people, teams, inboxes, settings, the audit log.
     Admin,
+    /// Sees and works every inbox's conversations and assigns anyone; no settings.
+    Supervisor,
+    /// Sees and works only the conversations of the inboxes they are a member of.
     Agent,
 }
 
@@ -154,6 +158,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
+            Self::Supervisor => "supervisor",
             Self::Agent => "agent",
         }
     }
@@ -161,9 +166,19 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "admin" => Some(Self::Admin),
+            "supervisor" => Some(Self::Supervisor),
             "agent" => Some(Self::Agent),
             _ => None,
         }
+    }
+
+    /// Admins and supervisors see every inbox; agents only those they belong to.
+    pub fn sees_all_inboxes(self) -> bool {
+        matches!(self, Self::Admin | Self::Supervisor)
+    }
+
+    pub fn is_admin(self) -> bool {
+        self == Self::Admin
     }
 }
 
@@ -174,6 +189,12 @@ pub struct Agent {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// The agent's UI language (`en`, `id`, `th`, `nl`).
+    pub locale: Locale,
+    /// How many open conversations automatic assignment gives this agent at most.
+    pub capacity: i64,
+    /// Set by the agent: connected but not taking new conversations.
+    pub away: bool,
     pub created_at: Millis,
 }
 
@@ -213,6 +234,14 @@ pub struct Inbox {
     pub greeting: String,
     /// The colour of the widget's launcher and header, `#rrggbb`.
     pub color: String,
+    /// How new conversations get an agent.
+    pub auto_assign: AutoAssign,
+    /// When an assigned agent goes offline, their open conversations go back to the queue.
+    pub reassign_on_offline: bool,
+    /// Answer the first customer message at once with the ticket number and expected reply time.
+    pub auto_ack: bool,
+    /// The reply time the acknowledgement promises, in minutes.
+    pub response_minutes: i64,
     pub created_at: Millis,
 }
 
@@ -242,6 +271,14 @@ pub struct Conversation {
     pub last_message_at: Millis,
     /// When the customer's oldest unanswered message arrived; `None` when the last word is ours.
     pub waiting_since: Option<Millis>,
+    pub priority: Priority,
+    pub team_id: Option<TeamId>,
+    /// For `snoozed`: when it comes back as open.
+    pub snoozed_until: Option<Millis>,
+    /// Set when this conversation was merged into another one (it is then closed).
+    pub merged_into_id: Option<ConversationId>,
+    /// The sequence number of the customer's newest message (for unread marks).
+    pub last_incoming_seq: i64,
 }
 
 /// A conversation as the agents' list shows it.
@@ -254,7 +291,14 @@ pub struct ConversationSummary {
     pub contact_email: Option<String>,
     pub inbox_name: String,
     pub assignee_name: Option<String>,
+    pub team_name: Option<String>,
+    pub labels: Vec<String>,
+    /// The newest message a person wrote (customer, agent or note; automatic and system
+    /// messages are left out so the list shows what the conversation is about).
     pub last_message: Option<Message>,
+    /// The last sequence number the asking agent has read; only in lists made for one agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -296,6 +340,9 @@ pub struct NewMessage {
     pub author_name: Option<String>,
     pub body: MessageBody,
     pub client_message_id: Option<ClientMessageId>,
+    /// Queue the automations that follow a customer message (acknowledgement, routing) as a job
+    /// in the same transaction, so a crash after the commit cannot lose them.
+    pub automations: bool,
 }
 
 /// A customer's language preference, as far as we know it.
@@ -332,6 +379,37 @@ pub enum Event {
     },
     /// The number of agents online changed.
     Presence { agents_online: usize },
+    /// An agent opened or left a conversation (collision warnings; not stored).
+    Viewing {
+        conversation_id: ConversationId,
+        inbox_id: InboxId,
+        agent_id: AgentId,
+        agent_name: String,
+        on: bool,
+    },
+    /// Something for one agent: a mention in a note, a conversation assigned to them.
+    Notification { notification: Notification },
+    /// The agent's role, inboxes or account changed: live connections re-read what they may see
+    /// (or close, when the account's sessions ended).
+    AccessChanged { agent_id: AgentId },
+}
+
+/// A notification for one agent (stored; shown until read).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    pub id: i64,
+    pub agent_id: AgentId,
+    /// `mention` or `assigned`.
+    pub kind: String,
+    pub conversation_id: ConversationId,
+    pub conversation_number: TicketNumber,
+    /// Who caused it, e.g. the note's author.
+    pub actor_name: Option<String>,
+    /// A short excerpt (the note's text).
+    pub excerpt: String,
+    pub created_at: Millis,
+    pub read_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -16,7 +16,7 @@ use std::{
     },
 };
 
-use layan_core::{ContactId, Event, InboxId};
+use layan_core::{AgentId, ContactId, Event, InboxId};
 use tokio::sync::mpsc;
 
 /// Who an event is for.
@@ -28,6 +28,8 @@ pub enum Topic {
     Contact(ContactId),
     /// Every widget: agent presence.
     Visitors,
+    /// One agent's connections: their notifications, changes to their access.
+    Agent(AgentId),
 }
 
 /// How many events a connection may have queued before it is marked lagged.
@@ -124,6 +126,21 @@ impl Subscription {
                 tx: self.tx.clone(),
                 lagged: Arc::clone(&self.lagged),
             });
+    }
+
+    /// Stops receiving `topic`.
+    pub fn remove(&mut self, topic: Topic) {
+        if !self.topics.contains(&topic) {
+            return;
+        }
+        self.topics.retain(|t| *t != topic);
+        let mut topics = lock(&self.inner.topics);
+        if let Some(subs) = topics.get_mut(&topic) {
+            subs.retain(|s| s.id != self.id);
+            if subs.is_empty() {
+                topics.remove(&topic);
+            }
+        }
     }
 
     pub fn topics(&self) -> &[Topic] {

@@ -3,7 +3,11 @@
 
 pub mod auth;
 pub mod hub;
+pub mod jobs;
+pub mod kb;
 mod relay;
+pub mod security;
+pub mod workspace;
 
 use std::{
     collections::HashMap,
@@ -12,16 +16,15 @@ use std::{
 
 use layan_core::{
     Agent, AgentId, Author, ClientMessageId, Contact, ContactId, Conversation, ConversationId,
-    ConversationStatus, ConversationSummary, Direction, EmailAddress, Event, Inbox, InvalidValue,
-    Message, MessageBody, Millis, NewMessage, NewPassword, PersonName, Role, Target, TypingWho,
-    now_millis,
+    ConversationSummary, Direction, EmailAddress, Event, Inbox, InvalidValue, Message, MessageBody,
+    Millis, NewMessage, NewPassword, PersonName, Role, Target, TypingWho, now_millis,
 };
 use layan_store::{
-    Appended, ConversationChanges, NewAgent, NewContact, NewSession, SessionRecord, Store,
-    StoreError,
+    Appended, ConversationChanges, NewAgent, NewContact, SessionRecord, Store, StoreError,
 };
 
 pub use hub::{Hub, Subscription, Topic};
+pub use workspace::{Access, NewAccount, Presence};
 
 /// The identity kind under which a widget visitor's token hash is stored.
 pub const WIDGET_VISITOR: &str = "widget_visitor";
@@ -39,6 +42,15 @@ pub enum EngineError {
     Conflict(&'static str),
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The agent's role does not allow this (used only where the thing itself is visible).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Too many failed logins for this email: locked until then.
+    #[error("locked")]
+    Locked { until: Millis },
+    /// Too many failed logins from this address.
+    #[error("rate limited")]
+    RateLimited { retry_after_s: u64 },
     /// The database cannot be reached; nothing was written.
     #[error("database unavailable")]
     Unavailable,
@@ -63,6 +75,8 @@ impl From<StoreError> for EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+type ViewerMap = HashMap<ConversationId, HashMap<AgentId, (String, i64)>>;
 
 /// A logged-in agent, as handlers see them.
 #[derive(Debug, Clone)]
@@ -104,6 +118,19 @@ pub struct Engine {
     multi_node: bool,
     /// Messages stored through this engine (for metrics).
     stored: Arc<std::sync::atomic::AtomicU64>,
+    /// Wakes this node's job worker when something was enqueued here.
+    jobs_wake: Arc<tokio::sync::Notify>,
+    /// Job attempts that failed (for metrics).
+    job_failures: Arc<std::sync::atomic::AtomicU64>,
+    /// Agents viewing each conversation (from this node and relayed), with a count per agent.
+    viewers: Arc<Mutex<ViewerMap>>,
+    /// Failed logins per IP address on this node.
+    ip_failures: Arc<Mutex<security::IpFailures>>,
+    /// How long an agent may be disconnected before they count as gone offline (a page reload
+    /// is not going offline).
+    offline_grace: std::time::Duration,
+    /// The help-center index (in memory; rebuilt at start-up, kept current on every change).
+    articles: Arc<layan_search::ArticleIndex>,
 }
 
 impl Engine {
@@ -117,11 +144,32 @@ impl Engine {
             node: rand::random(),
             multi_node: false,
             stored: Arc::default(),
+            ip_failures: Arc::default(),
+            viewers: Arc::default(),
+            jobs_wake: Arc::default(),
+            job_failures: Arc::default(),
+            offline_grace: std::time::Duration::from_secs(60),
+            // Creating an empty in-memory index fails only on a schema bug, caught by every test.
+            articles: Arc::new(
+                layan_search::ArticleIndex::new().expect("the in-memory help-center index"),
+            ),
         }
+    }
+
+    /// Sets how long an agent may be disconnected before their conversations are released
+    /// (in inboxes that ask for it). Default 60 s.
+    pub fn with_offline_grace(mut self, grace: std::time::Duration) -> Self {
+        self.offline_grace = grace;
+        self
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Job attempts that failed on this node since it started.
+    pub fn job_failures(&self) -> u64 {
+        self.job_failures.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many messages this node has stored since it started.
@@ -159,44 +207,6 @@ impl Engine {
             .await?)
     }
 
-    /// Checks the credentials and opens a session. Unknown email and wrong password fail the same
-    /// way, in the same time.
-    pub async fn login(&self, email: &str, password: &str) -> EngineResult<Login> {
-        let found = match EmailAddress::parse(email) {
-            Ok(e) => self.store.agent_credentials(&e.normalized()).await?,
-            Err(_) => None,
-        };
-        let (agent, hash) = match found {
-            Some((agent, hash)) => (Some(agent), hash),
-            None => (None, auth::dummy_hash().to_owned()),
-        };
-        let password = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let agent = match (agent, ok) {
-            (Some(agent), true) => agent,
-            _ => return Err(EngineError::InvalidCredentials),
-        };
-        let token = auth::random_token();
-        let csrf_token = auth::random_token();
-        let expires_at = now_millis() + SESSION_LIFETIME_MS;
-        self.store
-            .create_session(NewSession {
-                token_hash: &auth::token_hash(&token),
-                agent_id: agent.id,
-                csrf_token: &csrf_token,
-                expires_at,
-            })
-            .await?;
-        Ok(Login {
-            agent,
-            token,
-            csrf_token,
-            expires_at,
-        })
-    }
-
     /// The agent behind a session cookie, if the session is live.
     pub async fn authenticate(&self, token: &str) -> EngineResult<Option<AgentSession>> {
         let record = self
@@ -223,6 +233,8 @@ impl Engine {
         if changed {
             self.relay_presence();
             self.refresh_presence();
+            let engine = self.clone();
+            tokio::spawn(async move { engine.route_waiting_for(agent).await });
         }
         PresenceGuard {
             engine: self.clone(),
@@ -232,14 +244,11 @@ impl Engine {
 
     /// How many agents have at least one live connection, on any node.
     pub fn agents_online(&self) -> usize {
-        let mut agents: std::collections::HashSet<AgentId> =
-            lock(&self.presence).keys().copied().collect();
-        agents.extend(lock(&self.remote_presence).agents().copied());
-        agents.len()
+        self.online_agents().len()
     }
 
     /// Tells widgets the number of agents online when it changed.
-    fn refresh_presence(&self) {
+    pub(crate) fn refresh_presence(&self) {
         use std::sync::atomic::Ordering;
         let agents_online = self.agents_online();
         if self
@@ -345,8 +354,14 @@ impl Engine {
             author_name: contact.name.clone(),
             body: MessageBody::parse(body)?,
             client_message_id: client_message_id.map(ClientMessageId::parse).transpose()?,
+            // Acknowledgement and routing: a job committed with the message.
+            automations: true,
         };
-        self.ingest(message).await
+        let appended = self.ingest(message).await?;
+        if !appended.duplicate {
+            self.jobs_wake.notify_one();
+        }
+        Ok(appended)
     }
 
     /// "Leave a message" when no agent is online: remembers the shopper's name and email, then
@@ -415,10 +430,10 @@ impl Engine {
     // ---- agents working conversations ------------------------------------------------------
 
     /// An agent's reply (or private note when `note`). An unassigned conversation is assigned to
-    /// the agent who first answers it.
+    /// the agent who first answers it; @mentions in a note notify the agents named.
     pub async fn agent_message(
         &self,
-        agent: &Agent,
+        access: &Access,
         conversation_id: ConversationId,
         body: &str,
         client_message_id: Option<&str>,
@@ -426,6 +441,8 @@ impl Engine {
     ) -> EngineResult<Appended> {
         let body = MessageBody::parse(body)?;
         let client_message_id = client_message_id.map(ClientMessageId::parse).transpose()?;
+        let conversation = self.conversation_for(access, conversation_id).await?;
+        let agent = &access.agent;
         let appended = self
             .ingest(NewMessage {
                 target: Target::Conversation(conversation_id),
@@ -438,79 +455,30 @@ impl Engine {
                 author_name: Some(agent.name.clone()),
                 body,
                 client_message_id,
+                automations: false,
             })
             .await?;
-        if !note && !appended.duplicate && appended.conversation.assignee_id.is_none() {
+        if appended.duplicate {
+            return Ok(appended);
+        }
+        if note {
+            self.notify_mentions(agent, &conversation, &appended.message.body)
+                .await?;
+        } else if appended.conversation.assignee_id.is_none() {
             self.change_conversation(
                 conversation_id,
                 ConversationChanges {
-                    status: None,
                     assignee: Some(Some(agent.id)),
+                    ..ConversationChanges::default()
                 },
             )
             .await?;
         }
-        Ok(appended)
-    }
-
-    /// Sets the status; records who did it as a system message both sides see.
-    pub async fn set_status(
-        &self,
-        agent: &Agent,
-        conversation_id: ConversationId,
-        status: ConversationStatus,
-    ) -> EngineResult<Conversation> {
-        let before = self
+        let _ = self
             .store
-            .conversation(conversation_id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
-        if before.status == status {
-            return Ok(before);
-        }
-        let updated = self
-            .change_conversation(
-                conversation_id,
-                ConversationChanges {
-                    status: Some(status),
-                    assignee: None,
-                },
-            )
-            .await?;
-        let text = match status {
-            ConversationStatus::Open => format!("{} reopened the conversation", agent.name),
-            ConversationStatus::Resolved => format!("{} resolved the conversation", agent.name),
-            other => format!("{} set the status to {}", agent.name, other.as_str()),
-        };
-        self.ingest(NewMessage {
-            target: Target::Conversation(conversation_id),
-            direction: Direction::System,
-            author: Author::System,
-            author_name: None,
-            body: MessageBody::parse(&text)?,
-            client_message_id: None,
-        })
-        .await?;
-        Ok(updated)
-    }
-
-    /// Assigns (or with `None` unassigns) a conversation.
-    pub async fn assign(
-        &self,
-        conversation_id: ConversationId,
-        assignee: Option<AgentId>,
-    ) -> EngineResult<Conversation> {
-        if let Some(a) = assignee {
-            self.store.agent(a).await?.ok_or(EngineError::NotFound)?;
-        }
-        self.change_conversation(
-            conversation_id,
-            ConversationChanges {
-                status: None,
-                assignee: Some(assignee),
-            },
-        )
-        .await
+            .mark_read(agent.id, conversation_id, appended.message.seq)
+            .await;
+        Ok(appended)
     }
 
     async fn change_conversation(
@@ -519,18 +487,7 @@ impl Engine {
         changes: ConversationChanges,
     ) -> EngineResult<Conversation> {
         let updated = self.store.update_conversation(id, &changes).await?;
-        if let Some(summary) = self.store.conversation_summary(id).await? {
-            self.hub.publish(
-                Topic::Inbox(updated.inbox_id),
-                Arc::new(Event::ConversationUpdated {
-                    conversation: Box::new(summary),
-                }),
-            );
-        }
-        self.relay(relay::Relayed::Conversation {
-            node: self.node,
-            conversation_id: id.0,
-        });
+        self.publish_conversation(id).await?;
         Ok(updated)
     }
 
@@ -616,12 +573,21 @@ impl Drop for PresenceGuard {
         if changed {
             self.engine.relay_presence();
             self.engine.refresh_presence();
+            self.engine.agent_went_offline(self.agent);
         }
     }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Checks a password off the async threads (argon2 takes tens of milliseconds on purpose).
+async fn verify_blocking(password: &str, hash: String) -> EngineResult<bool> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))
 }
 
 async fn hash_blocking(password: NewPassword) -> EngineResult<String> {

@@ -48,6 +48,26 @@ pub(crate) enum Relayed {
         node: u64,
         agents: Vec<i64>,
     },
+    Viewing {
+        node: u64,
+        conversation_id: i64,
+        agent: (i64, String),
+        on: bool,
+    },
+    Notification {
+        node: u64,
+        agent_id: i64,
+        id: i64,
+    },
+    Access {
+        node: u64,
+        agent_id: i64,
+    },
+    /// A knowledge-base article changed: re-read it into this node's index.
+    Article {
+        node: u64,
+        article_id: i64,
+    },
 }
 
 impl Relayed {
@@ -56,7 +76,11 @@ impl Relayed {
             Self::Message { node, .. }
             | Self::Conversation { node, .. }
             | Self::Typing { node, .. }
-            | Self::Presence { node, .. } => *node,
+            | Self::Presence { node, .. }
+            | Self::Viewing { node, .. }
+            | Self::Notification { node, .. }
+            | Self::Access { node, .. }
+            | Self::Article { node, .. } => *node,
         }
     }
 }
@@ -188,6 +212,34 @@ impl Engine {
                     };
                     self.publish_typing(&c, who, on);
                 }
+            }
+            Relayed::Viewing {
+                conversation_id,
+                agent,
+                on,
+                ..
+            } => {
+                if let Some(c) = store.conversation(ConversationId(conversation_id)).await? {
+                    self.publish_viewing(&c, AgentId(agent.0), &agent.1, on);
+                }
+            }
+            Relayed::Notification { agent_id, id, .. } => {
+                let recent = store.list_notifications(AgentId(agent_id), 50).await?;
+                if let Some(n) = recent.into_iter().find(|n| n.id == id) {
+                    self.publish_notification(n);
+                }
+            }
+            Relayed::Access { agent_id, .. } => {
+                self.hub.publish(
+                    Topic::Agent(AgentId(agent_id)),
+                    Arc::new(Event::AccessChanged {
+                        agent_id: AgentId(agent_id),
+                    }),
+                );
+            }
+            Relayed::Article { article_id, .. } => {
+                self.reindex_article(layan_core::ArticleId(article_id))
+                    .await?;
             }
             Relayed::Presence { node, agents } => {
                 lock(&self.remote_presence).nodes.insert(

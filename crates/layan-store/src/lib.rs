@@ -2,19 +2,36 @@
 //! PostgreSQL is added beside it without touching the layers above). Each backend owns its SQL and
 //! its embedded migrations under `migrations/<backend>/`; migrations are never edited once released.
 
+/// Calls the same method on whichever backend the store is (every `impl Store` block uses it;
+/// defined before the modules so theirs can too).
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
+mod jobs;
+mod kb;
 mod postgres;
 mod queries;
 mod sqlite;
 #[doc(hidden)]
 pub mod testing;
+mod workspace;
 
 use layan_core::{
-    Agent, AgentId, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
-    ConversationSummary, Inbox, InboxId, Message, Millis, NewMessage, Role,
+    Agent, AgentId, ChannelKind, Contact, ContactId, Conversation, ConversationId,
+    ConversationStatus, ConversationSummary, Inbox, InboxId, Message, Millis, NewMessage, Priority,
+    Role, TeamId,
 };
 
+pub use jobs::{JobCounts, NewJob};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub use workspace::*;
 
 /// What can go wrong in storage. Small on purpose: callers branch on `NotFound` and `Conflict`;
 /// everything else is a 5xx for the web layer.
@@ -61,6 +78,10 @@ pub struct InboxChanges<'a> {
     pub name: Option<&'a str>,
     pub greeting: Option<&'a str>,
     pub color: Option<&'a str>,
+    pub auto_assign: Option<layan_core::AutoAssign>,
+    pub reassign_on_offline: Option<bool>,
+    pub auto_ack: Option<bool>,
+    pub response_minutes: Option<i64>,
 }
 
 #[derive(Default)]
@@ -105,17 +126,42 @@ pub struct ConversationFilter {
     pub inbox_ids: Option<Vec<InboxId>>,
     /// `Some(None)`: unassigned only; `Some(Some(a))`: assigned to `a`.
     pub assignee: Option<Option<AgentId>>,
-    /// Conversations whose last message is older than this (the previous page's last one).
+    /// Only conversations of these teams.
+    pub team_ids: Option<Vec<TeamId>>,
+    pub priority: Option<Priority>,
+    pub label: Option<String>,
+    pub channel: Option<ChannelKind>,
+    /// Words to find in the contact's name or email, the ticket number or any message.
+    pub search: Option<String>,
+    pub sort: ConversationSort,
+    /// Fill `read_seq` for this agent.
+    pub reader: Option<AgentId>,
+    /// Conversations whose last message is older than this (the previous page's last one;
+    /// only with [`ConversationSort::Recent`]).
     pub before: Option<(Millis, ConversationId)>,
     pub limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConversationSort {
+    /// Newest activity first.
+    #[default]
+    Recent,
+    /// The customer waiting longest first.
+    Waiting,
 }
 
 /// Changes an agent makes to a conversation.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationChanges {
     pub status: Option<ConversationStatus>,
+    /// With `status: Some(Snoozed)`: when it wakes up.
+    pub snoozed_until: Option<Millis>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<AgentId>>,
+    /// `Some(None)` removes the team.
+    pub team: Option<Option<TeamId>>,
+    pub priority: Option<Priority>,
 }
 
 /// The storage API. Every method is one transaction; handlers are not generic over the backend.
@@ -123,15 +169,6 @@ pub struct ConversationChanges {
 pub enum Store {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
-}
-
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            Store::Sqlite($s) => $e,
-            Store::Postgres($s) => $e,
-        }
-    };
 }
 
 impl Store {
@@ -159,6 +196,12 @@ impl Store {
     /// Waits for in-flight writes and closes the pools; on SQLite this also checkpoints the WAL.
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
+    }
+
+    /// Refreshes the query planner's statistics (`ANALYZE`). PostgreSQL's autovacuum does this by
+    /// itself after enough changes; a bulk load (an import, a benchmark's seed) wants it at once.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        dispatch!(self, s => s.analyze().await)
     }
 
     /// Tells every node on this database (PostgreSQL `NOTIFY`); SQLite has one node: a no-op.
@@ -280,6 +323,14 @@ impl Store {
     /// finds or opens the conversation, moves its status, allocates the next sequence number.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
         dispatch!(self, s => s.append_message(new).await)
+    }
+
+    /// Stores several messages in one transaction (one commit), each in a savepoint so one that
+    /// fails fails alone; results in order, returned after the commit. SQLite's `append_message`
+    /// goes through this (group commit); imports may use it directly.
+    pub async fn append_batch(&self, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
+        let batch: Vec<&NewMessage> = batch.iter().collect();
+        dispatch!(self, s => s.append_batch(&batch).await)
     }
 
     pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {

@@ -6,9 +6,11 @@
 use std::{borrow::Cow, str::FromStr, time::Duration};
 
 use layan_core::{
-    Agent, AgentId, Author, ChannelKind, Contact, ContactId, Conversation, ConversationId,
-    ConversationStatus, ConversationSummary, Direction, Inbox, InboxId, Message, MessageId,
-    NewMessage, Role, Target, TicketNumber, now_millis,
+    Agent, AgentId, ApiTokenInfo, Article, ArticleId, ArticleStatus, AuditEntry, Author,
+    AutoAssign, CannedId, CannedResponse, Category, CategoryId, ChannelKind, Contact, ContactId,
+    Conversation, ConversationId, ConversationStatus, ConversationSummary, Direction, Inbox,
+    InboxId, Job, JobStatus, Locale, Message, MessageId, Millis, NewMessage, Notification,
+    Priority, Role, Target, Team, TeamId, TicketNumber, ViewCounts, now_millis,
 };
 use sqlx::{
     PgPool, Postgres, QueryBuilder, Row,
@@ -16,8 +18,9 @@ use sqlx::{
 };
 
 use crate::{
-    Appended, ConversationChanges, ConversationFilter, InboxChanges, NewAgent, NewContact,
-    NewInbox, NewSession, SessionRecord, StoreError, StoreResult,
+    AgentChanges, Appended, ConversationChanges, ConversationFilter, ConversationSort,
+    InboxChanges, JobCounts, NewAgent, NewAudit, NewCanned, NewContact, NewInbox, NewJob,
+    NewSession, RoutingMember, SessionRecord, StoreError, StoreResult, Throttle, kb::ArticleFilter,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -130,6 +133,13 @@ impl PostgresStore {
     }
 
     /// Serialises "find or open the current conversation" per contact across all nodes.
+    /// On PostgreSQL each message is its own transaction: batching several writers' messages
+    /// into one transaction could take row locks in conflicting orders across nodes (deadlocks);
+    /// PostgreSQL already groups concurrent commits' WAL flushes.
+    pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
+        self.append_direct(new).await
+    }
+
     async fn lock_contact(
         tx: &mut sqlx::Transaction<'_, Postgres>,
         contact: ContactId,
@@ -168,7 +178,16 @@ fn q(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// How the job claim skips rows another node is claiming (nothing to skip with one writer).
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+/// The labels of a conversation as one comma-separated string (labels never contain commas).
+const LABELS_AGG: &str = "string_agg(l.label, ',' ORDER BY l.label)";
+
 crate::queries::shared_queries!(PostgresStore, Postgres, PgRow);
+crate::workspace::workspace_queries!(PostgresStore, Postgres, PgRow);
+crate::jobs::job_queries!(PostgresStore, Postgres, PgRow);
+crate::kb::kb_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,8 @@ fn db(e: sqlx::Error) -> StoreError {
             "widget_key_taken"
         } else if what.contains("contact_identities") {
             "identity_taken"
+        } else if what.contains("slug") {
+            "slug_taken"
         } else if what.contains("client_message_id") || what.contains("messages_client_id") {
             "duplicate_client_message"
         } else {
@@ -24,6 +26,13 @@ fn db(e: sqlx::Error) -> StoreError {
         return StoreError::Conflict(rule);
     }
     if matches!(e, sqlx::Error::RowNotFound) {
+        return StoreError::NotFound;
+    }
+    // A row referring to one that does not exist (a membership for an unknown agent, a label
+    // on an unknown conversation): what was named is not found.
+    if let sqlx::Error::Database(d) = &e
+        && d.is_foreign_key_violation()
+    {
         return StoreError::NotFound;
     }
     if matches!(
@@ -38,21 +47,50 @@ fn db(e: sqlx::Error) -> StoreError {
     StoreError::Database(Box::new(e))
 }
 
+/// Escapes `%`, `_` and the backslash for a `LIKE … ESCAPE` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The same failure for every message of a batch (a `StoreError` is not `Clone`).
+fn batch_error<T>(n: usize, e: &StoreError) -> Vec<StoreResult<T>> {
+    (0..n)
+        .map(|_| {
+            Err(match e {
+                StoreError::Unavailable(inner) => StoreError::Unavailable(inner.to_string().into()),
+                other => StoreError::Database(other.to_string().into()),
+            })
+        })
+        .collect()
+}
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Database(format!("unexpected {what} in database: {value:?}").into())
 }
 
-const AGENT_COLS: &str = "a.id, a.email, a.name, a.role, a.created_at";
-const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.color, i.created_at";
+const AGENT_COLS: &str =
+    "a.id, a.email, a.name, a.role, a.locale, a.capacity, a.away, a.created_at";
+const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.color, \
+     i.auto_assign, i.reassign_on_offline, i.auto_ack, i.response_minutes, i.created_at";
 const CONTACT_COLS: &str = "ct.id, ct.name, ct.email, ct.locale, ct.created_at";
 const CONV_COLS: &str = "c.id, c.number, c.inbox_id, c.contact_id, c.status, c.assignee_id, \
-     c.last_seq, c.created_at, c.updated_at, c.last_message_at, c.waiting_since";
+     c.last_seq, c.created_at, c.updated_at, c.last_message_at, c.waiting_since, c.priority, \
+     c.team_id, c.snoozed_until, c.merged_into_id, c.last_incoming_seq";
 // SQLite's RETURNING clause cannot name a table alias: the same columns, unqualified.
-const AGENT_RET: &str = "id, email, name, role, created_at";
-const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, created_at";
+const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";
+const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, auto_assign, \
+     reassign_on_offline, auto_ack, response_minutes, created_at";
 const CONTACT_RET: &str = "id, name, email, locale, created_at";
 const CONV_RET: &str = "id, number, inbox_id, contact_id, status, assignee_id, last_seq, \
-     created_at, updated_at, last_message_at, waiting_since";
+     created_at, updated_at, last_message_at, waiting_since, priority, team_id, snoozed_until, \
+     merged_into_id, last_incoming_seq";
 const MSG_COLS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \
      m.direction AS m_direction, m.author_kind AS m_author_kind, m.author_id AS m_author_id, \
      m.author_name AS m_author_name, m.body AS m_body, m.client_message_id AS m_client_message_id, \
@@ -65,6 +103,12 @@ fn agent_from_row(row: &$row) -> StoreResult<Agent> {
         email: row.try_get("email").map_err(db)?,
         name: row.try_get("name").map_err(db)?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        locale: {
+            let l: String = row.try_get("locale").map_err(db)?;
+            Locale::from_tag(&l).ok_or_else(|| corrupt("locale", &l))?
+        },
+        capacity: row.try_get("capacity").map_err(db)?,
+        away: row.try_get("away").map_err(db)?,
         created_at: row.try_get("created_at").map_err(db)?,
     })
 }
@@ -78,6 +122,13 @@ fn inbox_from_row(row: &$row) -> StoreResult<Inbox> {
         widget_key: row.try_get("widget_key").map_err(db)?,
         greeting: row.try_get("greeting").map_err(db)?,
         color: row.try_get("color").map_err(db)?,
+        auto_assign: {
+            let a: String = row.try_get("auto_assign").map_err(db)?;
+            AutoAssign::parse(&a).ok_or_else(|| corrupt("auto_assign", &a))?
+        },
+        reassign_on_offline: row.try_get("reassign_on_offline").map_err(db)?,
+        auto_ack: row.try_get("auto_ack").map_err(db)?,
+        response_minutes: row.try_get("response_minutes").map_err(db)?,
         created_at: row.try_get("created_at").map_err(db)?,
     })
 }
@@ -109,6 +160,17 @@ fn conversation_from_row(row: &$row) -> StoreResult<Conversation> {
         updated_at: row.try_get("updated_at").map_err(db)?,
         last_message_at: row.try_get("last_message_at").map_err(db)?,
         waiting_since: row.try_get("waiting_since").map_err(db)?,
+        priority: {
+            let p: String = row.try_get("priority").map_err(db)?;
+            Priority::parse(&p).ok_or_else(|| corrupt("priority", &p))?
+        },
+        team_id: row.try_get::<Option<i64>, _>("team_id").map_err(db)?.map(TeamId),
+        snoozed_until: row.try_get("snoozed_until").map_err(db)?,
+        merged_into_id: row
+            .try_get::<Option<i64>, _>("merged_into_id")
+            .map_err(db)?
+            .map(ConversationId),
+        last_incoming_seq: row.try_get("last_incoming_seq").map_err(db)?,
     })
 }
 
@@ -145,24 +207,58 @@ fn summary_from_row(row: &$row) -> StoreResult<ConversationSummary> {
         contact_email: row.try_get("contact_email").map_err(db)?,
         inbox_name: row.try_get("inbox_name").map_err(db)?,
         assignee_name: row.try_get("assignee_name").map_err(db)?,
+        team_name: row.try_get("team_name").map_err(db)?,
+        labels: {
+            let joined: Option<String> = row.try_get("labels").map_err(db)?;
+            let mut labels: Vec<String> = joined
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            labels.sort();
+            labels
+        },
         last_message: message_from_row(row)?,
+        read_seq: row.try_get("read_seq").map_err(db)?,
     })
 }
 
-fn summary_select() -> String {
+/// The list's SELECT up to the joins; `read_join` is either empty (`read_seq` is NULL) or the
+/// join on `agent_reads` that the caller completes with the agent id.
+fn summary_select(reads: bool) -> String {
+    let (read_col, read_join) = if reads {
+        (
+            "r.last_read_seq AS read_seq",
+            " LEFT JOIN agent_reads r ON r.conversation_id = c.id AND r.agent_id = ",
+        )
+    } else {
+        ("CAST(NULL AS BIGINT) AS read_seq", "")
+    };
     format!(
         "SELECT {CONV_COLS}, ct.name AS contact_name, ct.email AS contact_email, \
-         i.name AS inbox_name, a.name AS assignee_name, {MSG_COLS} \
+         i.name AS inbox_name, a.name AS assignee_name, t.name AS team_name, \
+         (SELECT {LABELS_AGG} FROM conversation_labels l WHERE l.conversation_id = c.id) AS labels, \
+         {read_col}, {MSG_COLS} \
          FROM conversations c \
          JOIN contacts ct ON ct.id = c.contact_id \
          JOIN inboxes i ON i.id = c.inbox_id \
          LEFT JOIN agents a ON a.id = c.assignee_id \
-         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq"
+         LEFT JOIN teams t ON t.id = c.team_id \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = (SELECT MAX(pm.seq) \
+           FROM messages pm WHERE pm.conversation_id = c.id \
+           AND pm.direction IN ('incoming', 'outgoing', 'note')){read_join}"
     )
 }
 
 
 impl $store {
+    pub async fn analyze(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.writer).await.map_err(db)?;
+        Ok(())
+    }
+
     pub async fn agent_count(&self) -> StoreResult<i64> {
         sqlx::query_scalar(&q("SELECT COUNT(*) FROM agents"))
             .fetch_one(&self.reader)
@@ -286,11 +382,18 @@ impl $store {
     pub async fn update_inbox(&self, id: InboxId, changes: InboxChanges<'_>) -> StoreResult<Inbox> {
         let row = sqlx::query(&q(&format!(
             "UPDATE inboxes SET name = COALESCE(?, name), greeting = COALESCE(?, greeting), \
-             color = COALESCE(?, color) WHERE id = ? RETURNING {INBOX_RET}"
+             color = COALESCE(?, color), auto_assign = COALESCE(?, auto_assign), \
+             reassign_on_offline = COALESCE(?, reassign_on_offline), \
+             auto_ack = COALESCE(?, auto_ack), response_minutes = COALESCE(?, response_minutes) \
+             WHERE id = ? RETURNING {INBOX_RET}"
         )))
         .bind(changes.name)
         .bind(changes.greeting)
         .bind(changes.color)
+        .bind(changes.auto_assign.map(AutoAssign::as_str))
+        .bind(changes.reassign_on_offline)
+        .bind(changes.auto_ack)
+        .bind(changes.response_minutes)
         .bind(id.0)
         .fetch_optional(&self.writer)
         .await
@@ -409,20 +512,77 @@ impl $store {
         contact_from_row(&row)
     }
 
-    pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        match self.append_message_once(new).await {
+    /// Stores a message in its own transaction; a retry that raced another send of the same
+    /// client message id finds the stored one.
+    pub async fn append_direct(&self, new: &NewMessage) -> StoreResult<Appended> {
+        match self.append_once(new).await {
             // Two concurrent sends of the same retry raced past the duplicate check; the second
             // attempt finds the first one's message and returns it.
-            Err(StoreError::Conflict("duplicate_client_message")) => {
-                self.append_message_once(new).await
-            }
+            Err(StoreError::Conflict("duplicate_client_message")) => self.append_once(new).await,
             other => other,
         }
     }
 
-    async fn append_message_once(&self, new: &NewMessage) -> StoreResult<Appended> {
-        let now = now_millis();
+    async fn append_once(&self, new: &NewMessage) -> StoreResult<Appended> {
         let mut tx = self.writer.begin().await.map_err(db)?;
+        let appended = Self::append_in(&mut tx, new).await?;
+        if !appended.duplicate {
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(appended)
+    }
+
+    /// Stores several messages in one transaction — one commit (one fsync) for all — each in
+    /// its own savepoint, so one bad message fails alone. Results are in the batch's order and
+    /// are only returned once the commit is done: nobody is acknowledged before their message
+    /// is durable. If the commit fails, every message of the batch fails.
+    pub async fn append_batch(&self, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
+        let mut tx = match self.writer.begin().await.map_err(db) {
+            Ok(tx) => tx,
+            Err(e) => return batch_error(batch.len(), &e),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for new in batch {
+            let mut outcome = None;
+            for _ in 0..2 {
+                let mut sp = match sqlx::Connection::begin(&mut *tx).await.map_err(db) {
+                    Ok(sp) => sp,
+                    Err(e) => return batch_error(batch.len(), &e),
+                };
+                match Self::append_in(&mut sp, new).await {
+                    Ok(a) => {
+                        if let Err(e) = sp.commit().await.map_err(db) {
+                            return batch_error(batch.len(), &e);
+                        }
+                        outcome = Some(Ok(a));
+                        break;
+                    }
+                    // The same client message id earlier in this batch: the second pass finds it.
+                    Err(StoreError::Conflict("duplicate_client_message")) if outcome.is_none() => {
+                        let _ = sp.rollback().await;
+                        outcome = Some(Err(StoreError::Conflict("duplicate_client_message")));
+                    }
+                    Err(e) => {
+                        let _ = sp.rollback().await;
+                        outcome = Some(Err(e));
+                        break;
+                    }
+                }
+            }
+            results.push(outcome.unwrap_or(Err(StoreError::Conflict("duplicate_client_message"))));
+        }
+        match tx.commit().await.map_err(db) {
+            Ok(()) => results,
+            Err(e) => batch_error(batch.len(), &e),
+        }
+    }
+
+    /// Stores one message inside the caller's transaction (see `append_message`).
+    async fn append_in(
+        tx: &mut sqlx::Transaction<'_, $db>,
+        new: &NewMessage,
+    ) -> StoreResult<Appended> {
+        let now = now_millis();
         let author_kind = new.author.kind_str();
         let author_id = new.author.id();
 
@@ -434,7 +594,7 @@ impl $store {
             .bind(author_kind)
             .bind(author_id)
             .bind(client_id.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
             if let Some(row) = existing {
@@ -443,7 +603,7 @@ impl $store {
                     "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
                 )))
                 .bind(message.conversation_id.0)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await
                 .map_err(db)?;
                 return Ok(Appended {
@@ -462,7 +622,7 @@ impl $store {
                     "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
                 )))
                 .bind(id.0)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await
                 .map_err(db)?
                 .ok_or(StoreError::NotFound)?;
@@ -473,14 +633,15 @@ impl $store {
                 contact_id,
             } => {
                 // One "current conversation" per contact, even with concurrent first messages.
-                Self::lock_contact(&mut tx, contact_id).await?;
+                Self::lock_contact(tx, contact_id).await?;
+                // A conversation merged into another one is not current: its survivor is.
                 let current = sqlx::query(&q(&format!(
                     "SELECT {CONV_COLS} FROM conversations c WHERE c.contact_id = ? AND c.inbox_id = ? \
-                     ORDER BY c.id DESC LIMIT 1"
+                     AND c.merged_into_id IS NULL ORDER BY c.id DESC LIMIT 1"
                 )))
                 .bind(contact_id.0)
                 .bind(inbox_id.0)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await
                 .map_err(db)?
                 .as_ref()
@@ -491,7 +652,7 @@ impl $store {
                     _ => {
                         let number: i64 = sqlx::query_scalar(&q("UPDATE counters SET value = value + 1 \
                              WHERE name = 'conversation_number' RETURNING value",))
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await
                         .map_err(db)?;
                         let row = sqlx::query(&q(&format!(
@@ -505,7 +666,7 @@ impl $store {
                         .bind(now)
                         .bind(now)
                         .bind(now)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await
                         .map_err(db)?;
                         (conversation_from_row(&row)?, true)
@@ -525,14 +686,18 @@ impl $store {
         };
         let row = sqlx::query(&q(&format!(
             "UPDATE conversations SET last_seq = last_seq + 1, status = ?, waiting_since = ?, \
+             snoozed_until = CASE WHEN ? THEN snoozed_until ELSE NULL END, \
+             last_incoming_seq = CASE WHEN ? THEN last_seq + 1 ELSE last_incoming_seq END, \
              updated_at = ?, last_message_at = ? WHERE id = ? RETURNING {CONV_RET}"
         )))
         .bind(status.as_str())
         .bind(waiting_since)
+        .bind(status == ConversationStatus::Snoozed)
+        .bind(new.direction == Direction::Incoming)
         .bind(now)
         .bind(now)
         .bind(conversation.id.0)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db)?;
         let updated = conversation_from_row(&row)?;
@@ -549,10 +714,25 @@ impl $store {
         .bind(new.body.as_str())
         .bind(new.client_message_id.as_ref().map(|c| c.as_str()))
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        if new.automations {
+            // Committed with the message, or not at all: a crash cannot lose the follow-up.
+            let payload = format!("{{\"message_id\":{id}}}");
+            let key = format!("followup:{id}");
+            insert_job(
+                tx,
+                &NewJob {
+                    kind: layan_core::JOB_MESSAGE_FOLLOWUP,
+                    payload: &payload,
+                    dedupe_key: Some(&key),
+                    run_at: now,
+                    max_attempts: 8,
+                },
+            )
+            .await?;
+        }
 
         Ok(Appended {
             message: Message {
@@ -591,7 +771,7 @@ impl $store {
         &self,
         id: ConversationId,
     ) -> StoreResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&q(&format!("{} WHERE c.id = ?", summary_select())))
+        let row = sqlx::query(&q(&format!("{} WHERE c.id = ?", summary_select(false))))
             .bind(id.0)
             .fetch_optional(&self.reader)
             .await
@@ -603,8 +783,13 @@ impl $store {
         &self,
         filter: &ConversationFilter,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(summary_select());
-        qb.push(" WHERE 1 = 1");
+        // Two steps: the page's ids (filters, order and limit over the conversation rows only),
+        // then the summaries of just those rows. Ordering the full summaries would compute every
+        // row's last message and labels before the limit applies.
+        let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+            "SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
+             JOIN inboxes i ON i.id = c.inbox_id WHERE 1 = 1",
+        );
         if !filter.statuses.is_empty() {
             qb.push(" AND c.status IN (");
             let mut list = qb.separated(", ");
@@ -633,19 +818,95 @@ impl $store {
                 qb.push(" AND c.assignee_id = ").push_bind(a.0);
             }
         }
-        if let Some((at, id)) = filter.before {
-            qb.push(" AND (c.last_message_at < ")
-                .push_bind(at)
-                .push(" OR (c.last_message_at = ")
-                .push_bind(at)
-                .push(" AND c.id < ")
-                .push_bind(id.0)
-                .push("))");
+        if let Some(teams) = &filter.team_ids {
+            if teams.is_empty() {
+                return Ok(Vec::new());
+            }
+            qb.push(" AND c.team_id IN (");
+            let mut list = qb.separated(", ");
+            for t in teams {
+                list.push_bind(t.0);
+            }
+            list.push_unseparated(")");
         }
-        qb.push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
-            .push_bind(i64::from(filter.limit.clamp(1, 500)));
+        if let Some(p) = filter.priority {
+            qb.push(" AND c.priority = ").push_bind(p.as_str());
+        }
+        if let Some(label) = &filter.label {
+            qb.push(" AND EXISTS (SELECT 1 FROM conversation_labels fl WHERE fl.conversation_id = c.id AND fl.label = ")
+                .push_bind(label.clone())
+                .push(")");
+        }
+        if let Some(channel) = filter.channel {
+            qb.push(" AND i.channel = ").push_bind(channel.as_str());
+        }
+        if let Some(text) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // Substring search over the contact and every message (notes included: agents only).
+            // `LIKE` with escaped wildcards; the search index (tantivy) replaces this later.
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            let number: Option<i64> = text.trim_start_matches('#').parse().ok();
+            if let (true, Some(n)) = (text.starts_with('#'), number) {
+                // "#1042" is a ticket number: the unique index answers it.
+                qb.push(" AND c.number = ").push_bind(n);
+            } else {
+            qb.push(" AND (LOWER(ct.name) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR LOWER(ct.email) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR c.number = ")
+                .push_bind(number.unwrap_or(-1))
+                .push(" OR EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id AND LOWER(sm.body) LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'))");
+            }
+        }
+        match filter.sort {
+            ConversationSort::Recent => {
+                if let Some((at, id)) = filter.before {
+                    qb.push(" AND (c.last_message_at < ")
+                        .push_bind(at)
+                        .push(" OR (c.last_message_at = ")
+                        .push_bind(at)
+                        .push(" AND c.id < ")
+                        .push_bind(id.0)
+                        .push("))");
+                }
+                qb.push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ");
+            }
+            ConversationSort::Waiting => {
+                // Longest-waiting customer first; conversations nobody waits on last.
+                qb.push(" ORDER BY CASE WHEN c.waiting_since IS NULL THEN 1 ELSE 0 END, \
+                          c.waiting_since ASC, c.id ASC LIMIT ");
+            }
+        }
+        qb.push_bind(i64::from(filter.limit.clamp(1, 500)));
+        let ids: Vec<i64> = qb
+            .build_query_scalar()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<'_, $db> =
+            QueryBuilder::new(summary_select(filter.reader.is_some()));
+        if let Some(agent) = filter.reader {
+            qb.push_bind(agent.0);
+        }
+        qb.push(" WHERE c.id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
         let rows = qb.build().fetch_all(&self.reader).await.map_err(db)?;
-        rows.iter().map(summary_from_row).collect()
+        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let summary = summary_from_row(row)?;
+            by_id.insert(summary.conversation.id.0, summary);
+        }
+        // Back in the page's order (a row deleted in between is simply left out).
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     pub async fn current_conversation(
@@ -655,7 +916,7 @@ impl $store {
     ) -> StoreResult<Option<Conversation>> {
         let row = sqlx::query(&q(&format!(
             "SELECT {CONV_COLS} FROM conversations c WHERE c.contact_id = ? AND c.inbox_id = ? \
-             AND c.status <> 'closed' ORDER BY c.id DESC LIMIT 1"
+             AND c.status <> 'closed' AND c.merged_into_id IS NULL ORDER BY c.id DESC LIMIT 1"
         )))
         .bind(contact_id.0)
         .bind(inbox_id.0)
@@ -674,14 +935,32 @@ impl $store {
             None => (false, None),
             Some(a) => (true, a.map(|a| a.0)),
         };
+        let (set_team, team) = match changes.team {
+            None => (false, None),
+            Some(t) => (true, t.map(|t| t.0)),
+        };
+        // A status other than snoozed clears the snooze time.
+        let (set_snooze, snoozed_until) = match changes.status {
+            None => (false, None),
+            Some(ConversationStatus::Snoozed) => (true, changes.snoozed_until),
+            Some(_) => (true, None),
+        };
         let row = sqlx::query(&q(&format!(
             "UPDATE conversations SET status = COALESCE(?, status), \
-             assignee_id = CASE WHEN ? THEN ? ELSE assignee_id END, updated_at = ? \
+             assignee_id = CASE WHEN ? THEN ? ELSE assignee_id END, \
+             team_id = CASE WHEN ? THEN ? ELSE team_id END, \
+             snoozed_until = CASE WHEN ? THEN ? ELSE snoozed_until END, \
+             priority = COALESCE(?, priority), updated_at = ? \
              WHERE id = ? RETURNING {CONV_RET}"
         )))
         .bind(changes.status.map(ConversationStatus::as_str))
         .bind(set_assignee)
         .bind(assignee)
+        .bind(set_team)
+        .bind(team)
+        .bind(set_snooze)
+        .bind(snoozed_until)
+        .bind(changes.priority.map(Priority::as_str))
         .bind(now_millis())
         .bind(id.0)
         .fetch_optional(&self.writer)

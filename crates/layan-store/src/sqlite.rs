@@ -5,9 +5,11 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use layan_core::{
-    Agent, AgentId, Author, ChannelKind, Contact, ContactId, Conversation, ConversationId,
-    ConversationStatus, ConversationSummary, Direction, Inbox, InboxId, Message, MessageId,
-    NewMessage, Role, Target, TicketNumber, now_millis,
+    Agent, AgentId, ApiTokenInfo, Article, ArticleId, ArticleStatus, AuditEntry, Author,
+    AutoAssign, CannedId, CannedResponse, Category, CategoryId, ChannelKind, Contact, ContactId,
+    Conversation, ConversationId, ConversationStatus, ConversationSummary, Direction, Inbox,
+    InboxId, Job, JobStatus, Locale, Message, MessageId, Millis, NewMessage, Notification,
+    Priority, Role, Target, Team, TeamId, TicketNumber, ViewCounts, now_millis,
 };
 use sqlx::{
     QueryBuilder, Row, Sqlite, SqlitePool,
@@ -17,8 +19,9 @@ use sqlx::{
 };
 
 use crate::{
-    Appended, ConversationChanges, ConversationFilter, InboxChanges, NewAgent, NewContact,
-    NewInbox, NewSession, SessionRecord, StoreError, StoreResult,
+    AgentChanges, Appended, ConversationChanges, ConversationFilter, ConversationSort,
+    InboxChanges, JobCounts, NewAgent, NewAudit, NewCanned, NewContact, NewInbox, NewJob,
+    NewSession, RoutingMember, SessionRecord, StoreError, StoreResult, Throttle, kb::ArticleFilter,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -48,7 +51,49 @@ impl SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Messages to store, handed to the group-commit task.
+    appends: tokio::sync::mpsc::Sender<Pending>,
 }
+
+/// A message waiting for the next group commit, and where its result goes.
+type Pending = (
+    NewMessage,
+    tokio::sync::oneshot::Sender<StoreResult<Appended>>,
+);
+
+/// An exclusive advisory lock on `<database file>.lock`, held while a process opens (and
+/// migrates) the database; released on drop.
+struct OpenLock(std::fs::File);
+
+impl OpenLock {
+    async fn acquire(database: &std::path::Path) -> StoreResult<Self> {
+        let mut name = database.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let file = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| StoreError::Database(Box::new(e)))?
+        .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(Self(file))
+    }
+}
+
+impl Drop for OpenLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+/// At most this many messages share one commit.
+const MAX_BATCH: usize = 256;
 
 impl SqliteStore {
     pub async fn open(opts: &SqliteOptions) -> StoreResult<Self> {
@@ -69,6 +114,12 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // SQLite's migrator takes no lock across processes, and switching a fresh file to WAL
+        // needs an exclusive lock that is not always waited for: two processes opening a new
+        // file together could fail with "database is locked". An advisory lock on a side file
+        // (`<file>.lock`, held only while opening) puts them one after the other; the second
+        // then finds the schema made and applies nothing.
+        let guard = OpenLock::acquire(&opts.path).await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -84,7 +135,42 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(db)?;
-        Ok(Self { writer, reader })
+        drop(guard);
+        let (appends, queue) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+        let store = Self {
+            writer,
+            reader,
+            appends,
+        };
+        tokio::spawn(store.clone().group_commit(queue));
+        Ok(store)
+    }
+
+    /// Group commit: SQLite has one writer and every commit is an fsync, so messages that arrive
+    /// while a commit is running wait and go together in the next transaction (one fsync for
+    /// all). Each caller gets its result after that commit. With one sender at a time this is
+    /// one message per transaction, as before.
+    async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
+        let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+        while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let messages: Vec<&NewMessage> = batch.iter().map(|(m, _)| m).collect();
+            let results = self.append_batch(&messages).await;
+            for ((_, reply), result) in batch.drain(..).zip(results) {
+                // The caller may have gone (a dropped request); the message is stored anyway.
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    /// Stores a message through the group commit (see [`Self::group_commit`]).
+    pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let closed = || StoreError::Unavailable("the store is closed".into());
+        self.appends
+            .send((new.clone(), reply))
+            .await
+            .map_err(|_| closed())?;
+        result.await.map_err(|_| closed())?
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -114,4 +200,70 @@ fn q(sql: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(sql)
 }
 
+/// How the job claim skips rows another node is claiming (nothing to skip with one writer).
+const SKIP_LOCKED: &str = "";
+
+/// The labels of a conversation as one comma-separated string (labels never contain commas).
+const LABELS_AGG: &str = "group_concat(l.label, ',')";
+
 crate::queries::shared_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::workspace::workspace_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::jobs::job_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::kb::kb_queries!(SqliteStore, Sqlite, SqliteRow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shop that ran the foundation schema upgrades without losing sessions or assignments,
+    /// although SQLite has to rebuild the agents table to allow the supervisor role.
+    #[tokio::test]
+    async fn upgrading_from_the_foundation_schema_keeps_sessions_and_assignees() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .unwrap()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        let mut first = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(MIGRATOR.migrations[..1].to_vec()),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        first.set_locking(false);
+        first.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO agents (email, name, role, password_hash, created_at) VALUES ('a@x.test', 'A', 'agent', 'h', 1)",
+            "INSERT INTO sessions VALUES ('t', 1, 'c', 1, 99999999999999)",
+            "INSERT INTO inboxes (name, channel, widget_key, greeting, color, created_at) VALUES ('i', 'web_widget', 'k', 'g', '#000000', 1)",
+            "INSERT INTO contacts (created_at) VALUES (1)",
+            "INSERT INTO conversations (number, inbox_id, contact_id, status, assignee_id, created_at, updated_at, last_message_at) VALUES (1001, 1, 1, 'open', 1, 1, 1, 1)",
+            "INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id, body, created_at) VALUES (1, 1, 'incoming', 'contact', 1, 'hi', 1)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let store = SqliteStore::open(&SqliteOptions::new(&path)).await.unwrap();
+        let session = store.session("t", 2).await.unwrap().expect("session kept");
+        assert_eq!(session.agent.email, "a@x.test");
+        assert_eq!(session.agent.capacity, 10);
+        let c = store
+            .conversation(ConversationId(1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.assignee_id, Some(AgentId(1)));
+        assert_eq!(c.last_incoming_seq, 1);
+        // The agent keeps working the inbox that existed.
+        assert_eq!(
+            store.agent_inbox_ids(AgentId(1)).await.unwrap(),
+            vec![InboxId(1)]
+        );
+    }
+}

@@ -53,6 +53,11 @@ on_every_backend!(
     data_survives_reopening_the_store,
     concurrent_senders_get_gap_free_sequences_and_one_conversation,
     two_nodes_starting_together_migrate_once,
+    jobs_lease_retry_and_survive_a_dead_worker,
+    a_customer_message_and_its_follow_up_job_commit_together,
+    a_batch_commits_together_and_one_bad_message_fails_alone,
+    references_to_unknown_rows_are_not_found,
+    knowledge_base_articles_translations_votes_and_documents,
 );
 
 async fn open(config: &DatabaseConfig) -> Store {
@@ -92,6 +97,7 @@ fn incoming(
         author_name: None,
         body: MessageBody::parse(body).expect("body"),
         client_message_id: cid.map(|c| ClientMessageId::parse(c).expect("cid")),
+        automations: false,
     }
 }
 
@@ -211,6 +217,7 @@ async fn notes_are_hidden_from_customer_reads_and_replies_stop_waiting(config: D
         author_name: Some("Budi".into()),
         body: MessageBody::parse("VIP customer").unwrap(),
         client_message_id: None,
+        automations: false,
     };
     let n = store.append_message(&note).await.unwrap();
     assert!(
@@ -249,7 +256,7 @@ async fn resolved_reopens_and_closed_starts_a_new_conversation(config: DatabaseC
             conv,
             &ConversationChanges {
                 status: Some(ConversationStatus::Resolved),
-                assignee: None,
+                ..ConversationChanges::default()
             },
         )
         .await
@@ -267,7 +274,7 @@ async fn resolved_reopens_and_closed_starts_a_new_conversation(config: DatabaseC
             conv,
             &ConversationChanges {
                 status: Some(ConversationStatus::Closed),
-                assignee: None,
+                ..ConversationChanges::default()
             },
         )
         .await
@@ -326,6 +333,7 @@ async fn listing_filters_and_pages(config: DatabaseConfig) {
             &ConversationChanges {
                 status: Some(ConversationStatus::Resolved),
                 assignee: Some(Some(agent.id)),
+                ..ConversationChanges::default()
             },
         )
         .await
@@ -401,6 +409,7 @@ async fn unknown_ids_are_not_found(config: DatabaseConfig) {
         author_name: None,
         body: MessageBody::parse("x").unwrap(),
         client_message_id: None,
+        automations: false,
     };
     assert!(matches!(
         store.append_message(&msg).await,
@@ -477,6 +486,7 @@ async fn concurrent_senders_get_gap_free_sequences_and_one_conversation(config: 
                     author_name: None,
                     body: MessageBody::parse("ok").unwrap(),
                     client_message_id: None,
+                    automations: false,
                 })
                 .await
                 .unwrap()
@@ -512,4 +522,301 @@ async fn two_nodes_starting_together_migrate_once(config: DatabaseConfig) {
         .await
         .unwrap();
     assert_eq!(seen.len(), 1, "both nodes see the same data");
+}
+
+async fn jobs_lease_retry_and_survive_a_dead_worker(config: DatabaseConfig) {
+    use layan_core::JobStatus;
+    use layan_store::NewJob;
+    let store = open(&config).await;
+    let t0 = layan_core::now_millis();
+    let job = |key: &'static str| NewJob {
+        kind: "test.kind",
+        payload: "{}",
+        dedupe_key: Some(key),
+        run_at: t0,
+        max_attempts: 3,
+    };
+    assert!(store.enqueue_job(job("k1")).await.unwrap());
+    assert!(
+        !store.enqueue_job(job("k1")).await.unwrap(),
+        "same key, one job"
+    );
+    assert!(store.enqueue_job(job("k2")).await.unwrap());
+    // A job for later is not due yet.
+    store
+        .enqueue_job(NewJob {
+            run_at: t0 + 60_000,
+            ..job("later")
+        })
+        .await
+        .unwrap();
+
+    // Worker A claims both due jobs, then "dies" holding the leases.
+    let a = store.claim_jobs("a", t0, 1_000, 10).await.unwrap();
+    assert_eq!(a.len(), 2);
+    assert!(
+        a.iter()
+            .all(|j| j.status == JobStatus::Running && j.attempts == 1)
+    );
+    // While the leases hold, nobody else gets them.
+    assert!(
+        store
+            .claim_jobs("b", t0 + 500, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // After they run out, worker B does: the jobs run elsewhere.
+    let b = store.claim_jobs("b", t0 + 1_001, 1_000, 10).await.unwrap();
+    assert_eq!(b.len(), 2);
+    assert!(b.iter().all(|j| j.attempts == 2));
+    store.complete_job(b[0].id).await.unwrap();
+    // A failure with a retry time comes back then, not before.
+    store
+        .fail_job(b[1].id, "smtp timeout", Some(t0 + 5_000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs("b", t0 + 4_000, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_jobs("b", t0 + 5_000, 1_000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 3);
+    assert_eq!(again[0].last_error.as_deref(), Some("smtp timeout"));
+    // Out of attempts: failed, visible, retryable.
+    store
+        .fail_job(again[0].id, "still down", None)
+        .await
+        .unwrap();
+    let failed = store.list_jobs(Some(JobStatus::Failed), 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(
+        (counts.queued, counts.running, counts.failed, counts.done),
+        (1, 0, 1, 1)
+    );
+    assert!(
+        matches!(store.retry_job(b[0].id).await, Err(StoreError::NotFound)),
+        "only failed jobs"
+    );
+    store.retry_job(failed[0].id).await.unwrap();
+    let retried = store
+        .claim_jobs("c", layan_core::now_millis(), 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 1, "fresh attempts");
+}
+
+async fn a_customer_message_and_its_follow_up_job_commit_together(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let mut msg = incoming(&inbox, &contact, "hello", Some("f-1"));
+    msg.automations = true;
+    let first = store.append_message(&msg).await.unwrap();
+    // A retry of the same send stores nothing and queues nothing.
+    let again = store.append_message(&msg).await.unwrap();
+    assert!(again.duplicate);
+    let jobs = store.list_jobs(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].kind, layan_core::JOB_MESSAGE_FOLLOWUP);
+    assert_eq!(
+        jobs[0].payload,
+        format!("{{\"message_id\":{}}}", first.message.id)
+    );
+}
+
+async fn a_batch_commits_together_and_one_bad_message_fails_alone(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let first = store
+        .append_message(&incoming(&inbox, &contact, "one", Some("b-1")))
+        .await
+        .unwrap();
+    let conv = first.conversation.id;
+    let mut bad = incoming(&inbox, &contact, "to nowhere", Some("b-x"));
+    bad.target = Target::Conversation(layan_core::ConversationId(999_999));
+    let batch = vec![
+        incoming(&inbox, &contact, "two", Some("b-2")),
+        bad,
+        incoming(&inbox, &contact, "three", Some("b-3")),
+        // The same send twice in one batch: stored once.
+        incoming(&inbox, &contact, "three", Some("b-3")),
+        // A retry of a message stored before.
+        incoming(&inbox, &contact, "one", Some("b-1")),
+    ];
+    let results = store.append_batch(&batch).await;
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[0].as_ref().unwrap().message.seq, 2);
+    assert!(matches!(results[1], Err(StoreError::NotFound)));
+    assert_eq!(results[2].as_ref().unwrap().message.seq, 3);
+    assert!(results[3].as_ref().unwrap().duplicate);
+    assert_eq!(results[3].as_ref().unwrap().message.seq, 3);
+    assert!(results[4].as_ref().unwrap().duplicate);
+    let stored = store.messages_after(conv, 0, 10, true).await.unwrap();
+    let bodies: Vec<_> = stored.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["one", "two", "three"], "gap-free, each once");
+}
+
+async fn references_to_unknown_rows_are_not_found(config: DatabaseConfig) {
+    use layan_core::{AgentId, ConversationId, TeamId};
+    let store = open(&config).await;
+    let (inbox, _) = inbox_and_contact(&store).await;
+    let nowhere = ConversationId(999_999);
+    assert!(matches!(
+        store.set_inbox_members(inbox.id, &[AgentId(999_999)]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.set_team_members(TeamId(999_999), &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.add_label(nowhere, "vip").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.mark_read(AgentId(999_999), nowhere, 1).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn knowledge_base_articles_translations_votes_and_documents(config: DatabaseConfig) {
+    use layan_core::{ArticleId, ArticleStatus, CategoryId, Locale};
+    let store = open(&config).await;
+    let shipping = store.create_category("shipping", 1).await.unwrap();
+    store
+        .put_category_text(shipping, Locale::En, "Shipping", "Times and costs")
+        .await
+        .unwrap();
+    store
+        .put_category_text(shipping, Locale::Th, "การจัดส่ง", "")
+        .await
+        .unwrap();
+    store
+        .put_category_text(
+            shipping,
+            Locale::En,
+            "Shipping & delivery",
+            "Times and costs",
+        )
+        .await
+        .unwrap();
+    let categories = store.categories().await.unwrap();
+    assert_eq!(categories.len(), 1);
+    assert_eq!(categories[0].texts.len(), 2);
+    assert_eq!(
+        categories[0].text(Locale::En).unwrap().name,
+        "Shipping & delivery"
+    );
+    assert_eq!(
+        categories[0].text(Locale::Nl).unwrap().name,
+        "Shipping & delivery"
+    );
+
+    let article = store
+        .create_article(Some(shipping), "delivery-times", 1)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_article(None, "delivery-times", 2).await,
+        Err(StoreError::Conflict("slug_taken"))
+    ));
+    assert!(matches!(
+        store
+            .create_article(Some(CategoryId(9999)), "other", 2)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .put_article_translation(
+            article,
+            Locale::En,
+            "Delivery times",
+            "2–5 days",
+            ArticleStatus::Published,
+        )
+        .await
+        .unwrap();
+    store
+        .put_article_translation(
+            article,
+            Locale::Th,
+            "ระยะเวลาจัดส่ง",
+            "2–5 วัน",
+            ArticleStatus::Draft,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put_article_translation(ArticleId(9999), Locale::En, "x", "y", ArticleStatus::Draft)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let read = store
+        .article_by_slug("delivery-times")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.id, article);
+    assert_eq!(read.translations.len(), 2);
+    assert_eq!(read.published(Locale::En).unwrap().body, "2–5 days");
+    assert!(
+        read.published(Locale::Th).is_none(),
+        "a draft is not published"
+    );
+
+    store
+        .vote_article(article, "visitor-1", true)
+        .await
+        .unwrap();
+    store
+        .vote_article(article, "visitor-2", true)
+        .await
+        .unwrap();
+    store
+        .vote_article(article, "visitor-1", false)
+        .await
+        .unwrap();
+    let read = store.article(article).await.unwrap().unwrap();
+    assert_eq!(
+        (read.helpful, read.unhelpful),
+        (1, 1),
+        "one vote per visitor, changeable"
+    );
+
+    let second = store.create_article(None, "payment", 0).await.unwrap();
+    let all = store.articles().await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [second, article]
+    );
+    store.delete_category(shipping).await.unwrap();
+    assert_eq!(
+        store.article(article).await.unwrap().unwrap().category_id,
+        None
+    );
+    store
+        .delete_article_translation(article, Locale::Th)
+        .await
+        .unwrap();
+    store.delete_article(article).await.unwrap();
+    assert!(store.article(article).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_article(article).await,
+        Err(StoreError::NotFound)
+    ));
+
+    assert_eq!(store.document("policy").await.unwrap(), None);
+    store.put_document("policy", "{\"a\":1}").await.unwrap();
+    store.put_document("policy", "{\"a\":2}").await.unwrap();
+    assert_eq!(
+        store.document("policy").await.unwrap().as_deref(),
+        Some("{\"a\":2}")
+    );
 }

@@ -1,5 +1,6 @@
 // Layan agent inbox. Plain JavaScript, no build step.
-// Rule: anything a customer or agent wrote goes into the page with textContent, never innerHTML.
+// Rule: anything a customer or agent wrote goes into the page with textContent (or a form
+// field's value), never innerHTML.
 (function () {
   "use strict";
   var CSRF = document.querySelector('meta[name="csrf-token"]').content;
@@ -9,12 +10,163 @@
   var notifyBtn = document.getElementById("notify-btn");
   var settingsBtn = document.getElementById("settings-btn");
   var settingsDlg = document.getElementById("settings");
+  var notesDlg = document.getElementById("notifications");
+  var bellBtn = document.getElementById("bell");
+  var bellCount = document.getElementById("bell-count");
+  var awayBtn = document.getElementById("away-btn");
+  var langSelect = document.getElementById("lang-select");
+  var searchEl = document.getElementById("search");
+  var statusEl = document.getElementById("status-filter");
+  var sortEl = document.getElementById("sort");
+  var bulkEl = document.getElementById("bulk");
+  var labelEl = document.getElementById("label-filter");
+  var prioEl = document.getElementById("priority-filter");
+
+  // ---- the agent's language ----------------------------------------------------------------
+  var STRINGS = {
+    en: {
+      edit: "Edit",
+      tabJobs: "Background jobs", retry: "Retry",
+      tabMe: "My account", tabCanned: "Canned responses", tabInboxes: "Inboxes", tabPeople: "People & teams", tabAudit: "Audit log",
+      changePassword: "Change password", currentPassword: "Current password", newPassword: "New password (10+ characters)",
+      passwordNote: "Changing it signs you out everywhere else.", apiTokens: "API tokens", apiTokensNote: "For scripts: send Authorization: Bearer <token>. Shown once.",
+      revoke: "Revoke", tokenName: "Token name", createToken: "Create token", cannedNote: "Type / then the shortcut in the reply box. Variables: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; a fallback after |.",
+      personal: "personal", shared: "shared", delete: "Delete", newCanned: "New canned response", anyLanguage: "Any language (default)",
+      shortcut: "Shortcut", language: "Language", title: "Title", text: "Text", sharedWithAll: "Shared with every agent",
+      members: "Members", capacityShort: "capacity", newAgent: "New agent", name: "Name", role: "Role", teams: "Teams", newTeam: "New team name",
+      connecting: "connecting…", live: "live", reconnecting: "reconnecting…", enableNotifications: "Enable notifications",
+      online: "Online", away: "Away", settings: "Settings", signOut: "Sign out", mine: "Mine", unassigned: "Unassigned",
+      myTeam: "My team", all: "All", newest: "Newest", longestWaiting: "Longest waiting", resolve: "Resolve", reopen: "Reopen",
+      assignToMe: "Assign to me", addLabel: "Label", selectConversation: "Select a conversation",
+      newChatsAppear: "New chats appear on the left the moment a shopper writes.", nothingHere: "Nothing here. Enjoy the quiet ☕",
+      reply: "Reply", privateNote: "Private note", send: "Send", replyPlaceholder: "Write a reply… (Enter to send, Shift+Enter for a new line, / for canned responses)",
+      notePlaceholder: "Private note — only agents see this. @name notifies a colleague.", waiting: "waiting {t}",
+      unassignedShort: "unassigned", noTeam: "No team", priority: "Priority", pending: "Pending", snooze: "Snooze…",
+      snooze1h: "1 hour", snoozeTomorrow: "Tomorrow 9:00", snoozeWeek: "Next week", close: "Close", merge: "Merge into…",
+      mergePrompt: "Merge into which ticket number of the same customer? (e.g. 1002)", viewing: "{names} also viewing",
+      typingAgent: "{name} is typing…", customerTyping: "Customer is typing…", notSent: "Not sent: {e}",
+      labelPrompt: "Label (letters, digits, - and _)", notifications: "Notifications", noNotifications: "No notifications yet.",
+      mention: "{who} mentioned you in {n}", assigned: "{n} was assigned to you", markAllRead: "Mark all read",
+      privateTag: "private note", saved: "Saved", selected: "{n} selected", mergedInto: "Merged into {n}", mergedFrom: "Merged from {n}",
+      search: "Search", cannedNone: "No canned response starts with that.", shortcuts: "Shortcuts: j/k next/previous · r reply · n note · e resolve · a assign to me · / search",
+      chatWidget: "Chat widget", embed: "Paste this into every page of your shop, just before </body>:", greeting: "Greeting",
+      colour: "Colour", save: "Save", routing: "Automatic assignment", rrNone: "Off (first to reply takes it)", rr: "Round-robin",
+      ll: "Least loaded", reassign: "Return an offline agent's open conversations to the queue", ack: "Acknowledge new conversations with the ticket number",
+      responseMinutes: "Promised reply time (minutes)", capacity: "My capacity (open conversations)", closeBtn: "Close", bot: "Bot"
+    },
+    id: {
+      edit: "Ubah",
+      tabJobs: "Tugas latar", retry: "Coba lagi",
+      tabMe: "Akun saya", tabCanned: "Balasan tersimpan", tabInboxes: "Kotak masuk", tabPeople: "Orang & tim", tabAudit: "Log audit",
+      changePassword: "Ganti kata sandi", currentPassword: "Kata sandi sekarang", newPassword: "Kata sandi baru (10+ karakter)",
+      passwordNote: "Menggantinya akan mengeluarkan Anda dari perangkat lain.", apiTokens: "Token API", apiTokensNote: "Untuk skrip: kirim Authorization: Bearer <token>. Ditampilkan sekali.",
+      revoke: "Cabut", tokenName: "Nama token", createToken: "Buat token", cannedNote: "Ketik / lalu pintasannya di kotak balasan. Variabel: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; cadangan setelah |.",
+      personal: "pribadi", shared: "bersama", delete: "Hapus", newCanned: "Balasan tersimpan baru", anyLanguage: "Semua bahasa (bawaan)",
+      shortcut: "Pintasan", language: "Bahasa", title: "Judul", text: "Teks", sharedWithAll: "Dibagikan ke semua agen",
+      members: "Anggota", capacityShort: "kapasitas", newAgent: "Agen baru", name: "Nama", role: "Peran", teams: "Tim", newTeam: "Nama tim baru",
+      connecting: "menghubungkan…", live: "langsung", reconnecting: "menghubungkan ulang…", enableNotifications: "Aktifkan notifikasi",
+      online: "Online", away: "Sedang pergi", settings: "Pengaturan", signOut: "Keluar", mine: "Milik saya", unassigned: "Belum ditugaskan",
+      myTeam: "Tim saya", all: "Semua", newest: "Terbaru", longestWaiting: "Menunggu paling lama", resolve: "Selesaikan", reopen: "Buka lagi",
+      assignToMe: "Tugaskan ke saya", addLabel: "Label", selectConversation: "Pilih percakapan",
+      newChatsAppear: "Chat baru muncul di kiri begitu pembeli menulis.", nothingHere: "Tidak ada apa-apa. Nikmati ketenangan ☕",
+      reply: "Balas", privateNote: "Catatan pribadi", send: "Kirim", replyPlaceholder: "Tulis balasan… (Enter untuk kirim, Shift+Enter baris baru, / untuk balasan tersimpan)",
+      notePlaceholder: "Catatan pribadi — hanya agen yang melihat. @nama memberi tahu rekan.", waiting: "menunggu {t}",
+      unassignedShort: "belum ditugaskan", noTeam: "Tanpa tim", priority: "Prioritas", pending: "Tertunda", snooze: "Tunda…",
+      snooze1h: "1 jam", snoozeTomorrow: "Besok 9:00", snoozeWeek: "Minggu depan", close: "Tutup", merge: "Gabungkan ke…",
+      mergePrompt: "Gabungkan ke nomor tiket mana dari pelanggan yang sama? (mis. 1002)", viewing: "{names} juga melihat",
+      typingAgent: "{name} sedang mengetik…", customerTyping: "Pelanggan sedang mengetik…", notSent: "Tidak terkirim: {e}",
+      labelPrompt: "Label (huruf, angka, - dan _)", notifications: "Notifikasi", noNotifications: "Belum ada notifikasi.",
+      mention: "{who} menyebut Anda di {n}", assigned: "{n} ditugaskan kepada Anda", markAllRead: "Tandai semua dibaca",
+      privateTag: "catatan pribadi", saved: "Tersimpan", selected: "{n} dipilih", mergedInto: "Digabung ke {n}", mergedFrom: "Gabungan dari {n}",
+      search: "Cari", cannedNone: "Tidak ada balasan tersimpan dengan awalan itu.", shortcuts: "Pintasan: j/k berikut/sebelum · r balas · n catatan · e selesaikan · a tugaskan ke saya · / cari",
+      chatWidget: "Widget chat", embed: "Tempel ini di setiap halaman toko Anda, tepat sebelum </body>:", greeting: "Salam",
+      colour: "Warna", save: "Simpan", routing: "Penugasan otomatis", rrNone: "Mati (yang pertama membalas mengambilnya)", rr: "Bergiliran",
+      ll: "Beban paling sedikit", reassign: "Kembalikan percakapan agen yang offline ke antrean", ack: "Balas otomatis percakapan baru dengan nomor tiket",
+      responseMinutes: "Janji waktu balasan (menit)", capacity: "Kapasitas saya (percakapan terbuka)", closeBtn: "Tutup", bot: "Bot"
+    },
+    th: {
+      edit: "แก้ไข",
+      tabJobs: "งานเบื้องหลัง", retry: "ลองอีกครั้ง",
+      tabMe: "บัญชีของฉัน", tabCanned: "ข้อความสำเร็จรูป", tabInboxes: "กล่องข้อความ", tabPeople: "ทีมงานและทีม", tabAudit: "บันทึกการตรวจสอบ",
+      changePassword: "เปลี่ยนรหัสผ่าน", currentPassword: "รหัสผ่านปัจจุบัน", newPassword: "รหัสผ่านใหม่ (10 ตัวอักษรขึ้นไป)",
+      passwordNote: "การเปลี่ยนจะออกจากระบบในที่อื่นทั้งหมด", apiTokens: "โทเคน API", apiTokensNote: "สำหรับสคริปต์: ส่ง Authorization: Bearer <token> แสดงครั้งเดียว",
+      revoke: "เพิกถอน", tokenName: "ชื่อโทเคน", createToken: "สร้างโทเคน", cannedNote: "พิมพ์ / ตามด้วยคำย่อในช่องตอบกลับ ตัวแปร: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; ค่าสำรองหลัง |",
+      personal: "ส่วนตัว", shared: "ใช้ร่วมกัน", delete: "ลบ", newCanned: "ข้อความสำเร็จรูปใหม่", anyLanguage: "ทุกภาษา (ค่าเริ่มต้น)",
+      shortcut: "คำย่อ", language: "ภาษา", title: "หัวข้อ", text: "ข้อความ", sharedWithAll: "ใช้ร่วมกันกับทุกคน",
+      members: "สมาชิก", capacityShort: "ความจุ", newAgent: "พนักงานใหม่", name: "ชื่อ", role: "บทบาท", teams: "ทีม", newTeam: "ชื่อทีมใหม่",
+      connecting: "กำลังเชื่อมต่อ…", live: "ออนไลน์", reconnecting: "กำลังเชื่อมต่อใหม่…", enableNotifications: "เปิดการแจ้งเตือน",
+      online: "ออนไลน์", away: "ไม่อยู่", settings: "ตั้งค่า", signOut: "ออกจากระบบ", mine: "ของฉัน", unassigned: "ยังไม่มอบหมาย",
+      myTeam: "ทีมของฉัน", all: "ทั้งหมด", newest: "ล่าสุด", longestWaiting: "รอนานที่สุด", resolve: "ปิดเรื่อง", reopen: "เปิดอีกครั้ง",
+      assignToMe: "มอบหมายให้ฉัน", addLabel: "ป้ายกำกับ", selectConversation: "เลือกการสนทนา",
+      newChatsAppear: "แชทใหม่จะแสดงทางซ้ายทันทีที่ลูกค้าเขียนมา", nothingHere: "ไม่มีอะไรที่นี่ พักสักครู่ ☕",
+      reply: "ตอบกลับ", privateNote: "บันทึกส่วนตัว", send: "ส่ง", replyPlaceholder: "พิมพ์ข้อความตอบกลับ… (Enter เพื่อส่ง, Shift+Enter ขึ้นบรรทัดใหม่, / สำหรับข้อความสำเร็จรูป)",
+      notePlaceholder: "บันทึกส่วนตัว — เฉพาะทีมงานเห็น @ชื่อ เพื่อแจ้งเพื่อนร่วมงาน", waiting: "รอ {t}",
+      unassignedShort: "ยังไม่มอบหมาย", noTeam: "ไม่มีทีม", priority: "ความสำคัญ", pending: "รอดำเนินการ", snooze: "เลื่อน…",
+      snooze1h: "1 ชั่วโมง", snoozeTomorrow: "พรุ่งนี้ 9:00", snoozeWeek: "สัปดาห์หน้า", close: "ปิด", merge: "รวมเข้ากับ…",
+      mergePrompt: "รวมเข้ากับหมายเลขตั๋วใดของลูกค้าคนเดียวกัน? (เช่น 1002)", viewing: "{names} กำลังดูอยู่ด้วย",
+      typingAgent: "{name} กำลังพิมพ์…", customerTyping: "ลูกค้ากำลังพิมพ์…", notSent: "ส่งไม่สำเร็จ: {e}",
+      labelPrompt: "ป้ายกำกับ (ตัวอักษร ตัวเลข - และ _)", notifications: "การแจ้งเตือน", noNotifications: "ยังไม่มีการแจ้งเตือน",
+      mention: "{who} กล่าวถึงคุณใน {n}", assigned: "{n} ถูกมอบหมายให้คุณ", markAllRead: "อ่านทั้งหมดแล้ว",
+      privateTag: "บันทึกส่วนตัว", saved: "บันทึกแล้ว", selected: "เลือก {n} รายการ", mergedInto: "รวมเข้ากับ {n}", mergedFrom: "รวมมาจาก {n}",
+      search: "ค้นหา", cannedNone: "ไม่มีข้อความสำเร็จรูปที่ขึ้นต้นแบบนี้", shortcuts: "ปุ่มลัด: j/k ถัดไป/ก่อนหน้า · r ตอบ · n บันทึก · e ปิดเรื่อง · a มอบหมายให้ฉัน · / ค้นหา",
+      chatWidget: "วิดเจ็ตแชท", embed: "วางโค้ดนี้ในทุกหน้าของร้าน ก่อน </body>:", greeting: "คำทักทาย",
+      colour: "สี", save: "บันทึก", routing: "มอบหมายอัตโนมัติ", rrNone: "ปิด (คนแรกที่ตอบรับไป)", rr: "เวียนตามลำดับ",
+      ll: "งานน้อยที่สุด", reassign: "คืนการสนทนาของพนักงานที่ออฟไลน์เข้าคิว", ack: "ตอบรับการสนทนาใหม่พร้อมหมายเลขตั๋ว",
+      responseMinutes: "เวลาตอบกลับที่สัญญา (นาที)", capacity: "ความจุของฉัน (การสนทนาที่เปิดอยู่)", closeBtn: "ปิด", bot: "บอท"
+    },
+    nl: {
+      edit: "Bewerken",
+      tabJobs: "Achtergrondtaken", retry: "Opnieuw",
+      tabMe: "Mijn account", tabCanned: "Standaardantwoorden", tabInboxes: "Inboxen", tabPeople: "Mensen & teams", tabAudit: "Auditlog",
+      changePassword: "Wachtwoord wijzigen", currentPassword: "Huidig wachtwoord", newPassword: "Nieuw wachtwoord (10+ tekens)",
+      passwordNote: "Wijzigen meldt je overal elders af.", apiTokens: "API-tokens", apiTokensNote: "Voor scripts: stuur Authorization: Bearer <token>. Eén keer getoond.",
+      revoke: "Intrekken", tokenName: "Naam van de token", createToken: "Token maken", cannedNote: "Typ / en dan de afkorting in het antwoordvak. Variabelen: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; een alternatief na |.",
+      personal: "persoonlijk", shared: "gedeeld", delete: "Verwijderen", newCanned: "Nieuw standaardantwoord", anyLanguage: "Elke taal (standaard)",
+      shortcut: "Afkorting", language: "Taal", title: "Titel", text: "Tekst", sharedWithAll: "Gedeeld met iedereen",
+      members: "Leden", capacityShort: "capaciteit", newAgent: "Nieuwe medewerker", name: "Naam", role: "Rol", teams: "Teams", newTeam: "Naam nieuw team",
+      connecting: "verbinden…", live: "live", reconnecting: "opnieuw verbinden…", enableNotifications: "Meldingen aanzetten",
+      online: "Online", away: "Afwezig", settings: "Instellingen", signOut: "Afmelden", mine: "Van mij", unassigned: "Niet toegewezen",
+      myTeam: "Mijn team", all: "Alles", newest: "Nieuwste", longestWaiting: "Langst wachtend", resolve: "Oplossen", reopen: "Heropenen",
+      assignToMe: "Aan mij toewijzen", addLabel: "Label", selectConversation: "Kies een gesprek",
+      newChatsAppear: "Nieuwe chats verschijnen links zodra een klant schrijft.", nothingHere: "Niets te doen. Geniet van de rust ☕",
+      reply: "Antwoord", privateNote: "Interne notitie", send: "Verstuur", replyPlaceholder: "Schrijf een antwoord… (Enter verstuurt, Shift+Enter nieuwe regel, / voor standaardantwoorden)",
+      notePlaceholder: "Interne notitie — alleen collega's zien dit. @naam waarschuwt een collega.", waiting: "wacht {t}",
+      unassignedShort: "niet toegewezen", noTeam: "Geen team", priority: "Prioriteit", pending: "In afwachting", snooze: "Uitstellen…",
+      snooze1h: "1 uur", snoozeTomorrow: "Morgen 9:00", snoozeWeek: "Volgende week", close: "Sluiten", merge: "Samenvoegen met…",
+      mergePrompt: "Samenvoegen met welk ticketnummer van dezelfde klant? (bijv. 1002)", viewing: "{names} kijkt ook mee",
+      typingAgent: "{name} typt…", customerTyping: "Klant typt…", notSent: "Niet verstuurd: {e}",
+      labelPrompt: "Label (letters, cijfers, - en _)", notifications: "Meldingen", noNotifications: "Nog geen meldingen.",
+      mention: "{who} noemde je in {n}", assigned: "{n} is aan jou toegewezen", markAllRead: "Alles gelezen",
+      privateTag: "interne notitie", saved: "Opgeslagen", selected: "{n} geselecteerd", mergedInto: "Samengevoegd met {n}", mergedFrom: "Samengevoegd uit {n}",
+      search: "Zoeken", cannedNone: "Geen standaardantwoord begint zo.", shortcuts: "Sneltoetsen: j/k volgende/vorige · r antwoord · n notitie · e oplossen · a aan mij · / zoeken",
+      chatWidget: "Chatwidget", embed: "Plak dit op elke pagina van je winkel, vlak voor </body>:", greeting: "Begroeting",
+      colour: "Kleur", save: "Opslaan", routing: "Automatisch toewijzen", rrNone: "Uit (wie eerst antwoordt)", rr: "Om de beurt",
+      ll: "Minst belast", reassign: "Open gesprekken van een offline medewerker terug in de wachtrij", ack: "Nieuwe gesprekken bevestigen met het ticketnummer",
+      responseMinutes: "Beloofde antwoordtijd (minuten)", capacity: "Mijn capaciteit (open gesprekken)", closeBtn: "Sluiten", bot: "Bot"
+    }
+  };
+  var lang = STRINGS[document.documentElement.lang] ? document.documentElement.lang : "en";
+  function t(key, vars) {
+    var s = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+    if (vars) Object.keys(vars).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
+    return s;
+  }
+  function translatePage() {
+    document.querySelectorAll("[data-i18n]").forEach(function (e) { e.textContent = t(e.dataset.i18n); });
+    searchEl.placeholder = t("search");
+    langSelect.value = lang;
+  }
 
   var me = null;
   var agents = [];
-  var view = "open";
+  var teams = [];
+  var cannedList = [];
+  var view = "all";
   var convs = new Map(); // id -> summary
   var unread = new Set();
+  var selected = new Set();
+  var viewers = new Map(); // conversation id -> Map(agent id -> name)
+  var typers = new Map(); // conversation id -> Map(agent id -> name)
   var current = null; // {id, lastSeq, seen: Set(seq), els}
   var ws = null, wsReady = false, attempt = 0;
 
@@ -25,11 +177,18 @@
     if (text != null) e.textContent = text;
     return e;
   }
+  function option(value, text, selectedNow) {
+    var o = el("option", null, text);
+    o.value = value;
+    if (selectedNow) o.selected = true;
+    return o;
+  }
   function api(method, path, body) {
     var opts = { method: method, headers: { "X-CSRF-Token": CSRF }, credentials: "same-origin" };
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     return fetch(path, opts).then(function (r) {
       if (r.status === 401) { location.href = "/login"; throw new Error("logged out"); }
+      if (r.status === 204) return null;
       return r.json().then(function (j) {
         if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
         return j;
@@ -41,19 +200,22 @@
   }
   function ago(ms) {
     var s = Math.max(0, (Date.now() - ms) / 1000);
-    if (s < 60) return "now";
+    if (s < 60) return "0m";
     if (s < 3600) return Math.floor(s / 60) + "m";
     if (s < 86400) return Math.floor(s / 3600) + "h";
     return Math.floor(s / 86400) + "d";
   }
   function clock(ms) {
-    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(ms).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
   }
   function contactName(c) { return c.contact_name || c.contact_email || ("Visitor " + c.contact_id); }
   function toast(text) {
-    var t = el("div", "toast", text);
-    document.body.appendChild(t);
-    setTimeout(function () { t.remove(); }, 4000);
+    var tEl = el("div", "toast", text);
+    document.body.appendChild(tEl);
+    setTimeout(function () { tEl.remove(); }, 4000);
+  }
+  function isUnread(c) {
+    return unread.has(c.id) || (c.last_incoming_seq > (c.read_seq || 0) && !(current && current.id === c.id));
   }
 
   // ---- new-chat signals ------------------------------------------------------------------
@@ -70,6 +232,10 @@
       o.start(); o.stop(audio.currentTime + 0.4);
     } catch (e) { /* no audio: the list still highlights */ }
   }
+  function updateTitle() {
+    var n = Array.from(convs.values()).filter(isUnread).length;
+    document.title = (n ? "(" + n + ") " : "") + "Inbox · Layan";
+  }
   function notify(summary, message, isNew) {
     ding();
     if (window.Notification && Notification.permission === "granted" && document.hidden) {
@@ -78,7 +244,7 @@
       });
       n.onclick = function () { window.focus(); openConversation(summary.id); n.close(); };
     }
-    document.title = "(" + (unread.size || 1) + ") Inbox · Layan";
+    updateTitle();
   }
   if (window.Notification && Notification.permission === "default") {
     notifyBtn.hidden = false;
@@ -86,64 +252,96 @@
       Notification.requestPermission().then(function () { notifyBtn.hidden = true; });
     });
   }
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) document.title = "Inbox · Layan";
-  });
 
   // ---- conversation list -----------------------------------------------------------------
-  function viewQuery() {
-    switch (view) {
-      case "mine": return "?status=open&assignee=me";
-      case "unassigned": return "?status=open&assignee=unassigned";
-      case "resolved": return "?status=resolved";
-      case "all": return "?status=all";
-      default: return "?status=open";
-    }
+  function listQuery() {
+    var q = "?view=" + view + "&status=" + statusEl.value + "&sort=" + sortEl.value + "&limit=100";
+    if (searchEl.value.trim()) q += "&q=" + encodeURIComponent(searchEl.value.trim());
+    if (labelEl.value) q += "&label=" + encodeURIComponent(labelEl.value);
+    if (prioEl.value) q += "&priority=" + prioEl.value;
+    return q;
   }
   function inView(c) {
+    if (statusEl.value !== "all" && c.status !== statusEl.value) return false;
+    if (labelEl.value && (c.labels || []).indexOf(labelEl.value) < 0) return false;
+    if (prioEl.value && c.priority !== prioEl.value) return false;
+    if (searchEl.value.trim()) return true; // the server decided
     switch (view) {
-      case "mine": return c.status === "open" && me && c.assignee_id === me.id;
-      case "unassigned": return c.status === "open" && c.assignee_id == null;
-      case "resolved": return c.status === "resolved";
-      case "all": return true;
-      default: return c.status === "open";
+      case "mine": return me && c.assignee_id === me.id;
+      case "unassigned": return c.assignee_id == null;
+      case "team": return me && me.team_ids.indexOf(c.team_id) >= 0;
+      default: return true;
     }
   }
+  var listSeq = 0;
   function loadList() {
-    return api("GET", "/api/v1/conversations" + viewQuery() + "&limit=100").then(function (rows) {
+    var seq = ++listSeq;
+    return api("GET", "/api/v1/conversations" + listQuery()).then(function (rows) {
+      if (seq !== listSeq) return;
       convs = new Map();
       rows.forEach(function (c) { convs.set(c.id, c); });
       renderList();
-    });
+    }).then(loadCounts);
+  }
+  function loadCounts() {
+    return api("GET", "/api/v1/conversations/counts").then(function (n) {
+      ["mine", "unassigned", "team", "all"].forEach(function (k) {
+        document.getElementById("count-" + k).textContent = n[k] ? String(n[k]) : "";
+      });
+    }).catch(function () { /* counts are a nicety */ });
+  }
+  function sortRows(rows) {
+    if (sortEl.value === "waiting") {
+      return rows.sort(function (a, b) {
+        var wa = a.waiting_since == null ? Infinity : a.waiting_since, wb = b.waiting_since == null ? Infinity : b.waiting_since;
+        return wa - wb || a.id - b.id;
+      });
+    }
+    return rows.sort(function (a, b) { return b.last_message_at - a.last_message_at || b.id - a.id; });
   }
   function renderList() {
-    var rows = Array.from(convs.values()).filter(inView)
-      .sort(function (a, b) { return b.last_message_at - a.last_message_at || b.id - a.id; });
+    var rows = sortRows(Array.from(convs.values()).filter(inView));
     listEl.textContent = "";
-    if (!rows.length) listEl.appendChild(el("li", "empty-list", "Nothing here. Enjoy the quiet ☕"));
+    if (!rows.length) listEl.appendChild(el("li", "empty-list", t("nothingHere")));
     rows.forEach(function (c) {
       var li = el("li", "conv");
       li.tabIndex = 0;
       li.dataset.id = c.id;
       if (current && current.id === c.id) li.classList.add("active");
-      if (unread.has(c.id)) li.classList.add("unread");
+      if (isUnread(c)) li.classList.add("unread");
+      var check = el("input", "pick");
+      check.type = "checkbox";
+      check.checked = selected.has(c.id);
+      check.setAttribute("aria-label", "Select #" + c.number);
+      check.addEventListener("click", function (e) {
+        e.stopPropagation();
+        if (check.checked) selected.add(c.id); else selected.delete(c.id);
+        renderBulk();
+      });
       var top = el("div", "conv-top");
+      top.appendChild(check);
       top.appendChild(el("span", "conv-name", contactName(c)));
       top.appendChild(el("span", "conv-time", ago(c.last_message_at)));
       var mid = el("div", "conv-preview", c.last_message ? (c.last_message.direction === "note" ? "📝 " : "") + c.last_message.body : "");
       var bottom = el("div", "conv-meta");
       bottom.appendChild(el("span", "num", "#" + c.number));
       bottom.appendChild(el("span", "pill " + c.status, c.status));
+      if (c.priority && c.priority !== "none") bottom.appendChild(el("span", "pill prio-" + c.priority, c.priority));
       bottom.appendChild(el("span", "inbox", c.inbox_name));
-      if (c.waiting_since) bottom.appendChild(el("span", "waiting", "waiting " + ago(c.waiting_since)));
-      bottom.appendChild(el("span", "assignee", c.assignee_name ? "→ " + c.assignee_name : "unassigned"));
+      if (c.waiting_since && c.status === "open") bottom.appendChild(el("span", "waiting", t("waiting", { t: ago(c.waiting_since) })));
+      (c.labels || []).forEach(function (l) { bottom.appendChild(el("span", "label", l)); });
+      bottom.appendChild(el("span", "assignee", c.assignee_name ? "→ " + c.assignee_name : t("unassignedShort")));
+      if (viewers.get(c.id) && viewers.get(c.id).size) bottom.appendChild(el("span", "eye", "👁 " + Array.from(viewers.get(c.id).values()).join(", ")));
       li.appendChild(top); li.appendChild(mid); li.appendChild(bottom);
       li.addEventListener("click", function () { openConversation(c.id); });
       li.addEventListener("keydown", function (e) { if (e.key === "Enter") openConversation(c.id); });
       listEl.appendChild(li);
     });
-    var open = Array.from(convs.values()).filter(function (c) { return c.status === "open"; }).length;
-    document.getElementById("count-open").textContent = view === "open" && open ? String(open) : "";
+    updateTitle();
+  }
+  function renderBulk() {
+    bulkEl.hidden = selected.size === 0;
+    document.getElementById("bulk-count").textContent = t("selected", { n: selected.size });
   }
   document.querySelectorAll(".filters button").forEach(function (b) {
     b.addEventListener("click", function () {
@@ -151,6 +349,36 @@
       b.classList.add("active");
       view = b.dataset.view;
       loadList();
+    });
+  });
+  var searchTimer = null;
+  searchEl.addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(loadList, 250); });
+  statusEl.addEventListener("change", loadList);
+  labelEl.addEventListener("change", loadList);
+  prioEl.addEventListener("change", loadList);
+  function loadLabels() {
+    return api("GET", "/api/v1/labels").then(function (rows) {
+      var keep = labelEl.value;
+      labelEl.textContent = "";
+      labelEl.appendChild(option("", "# " + t("addLabel")));
+      rows.forEach(function (r) { labelEl.appendChild(option(r.label, "#" + r.label + " (" + r.count + ")", r.label === keep)); });
+    }).catch(function () {});
+  }
+  prioEl.options[0].textContent = t("priority");
+  sortEl.addEventListener("change", loadList);
+  bulkEl.querySelectorAll("button").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var body = { ids: Array.from(selected), action: b.dataset.bulk };
+      if (body.action === "assign") body.agent_id = me.id;
+      if (body.action === "label") {
+        var l = prompt(t("labelPrompt"));
+        if (!l) return;
+        body.label = l;
+      }
+      api("POST", "/api/v1/conversations/bulk", body).then(function (r) {
+        if (r.failed.length) toast(r.failed.map(function (f) { return "#" + f.id + ": " + f.code; }).join(", "));
+        selected.clear(); renderBulk(); loadList();
+      }).catch(function (e) { toast(e.message); });
     });
   });
 
@@ -165,47 +393,103 @@
     var info = el("div", "conv-info");
     var name = el("h2", "conv-title");
     var sub = el("div", "conv-sub");
-    info.appendChild(name); info.appendChild(sub);
+    var labels = el("div", "conv-labels");
+    info.appendChild(name); info.appendChild(sub); info.appendChild(labels);
     var actions = el("div", "conv-actions");
-    var assign = el("select", "assign");
-    assign.setAttribute("aria-label", "Assignee");
+    var assign = el("select", "assign"); assign.setAttribute("aria-label", "Assignee");
+    var team = el("select", "team"); team.setAttribute("aria-label", "Team");
+    var prio = el("select", "priority"); prio.setAttribute("aria-label", t("priority"));
+    ["none", "low", "medium", "high", "urgent"].forEach(function (p) { prio.appendChild(option(p, p === "none" ? t("priority") + ": –" : p)); });
+    var more = el("select", "more"); more.setAttribute("aria-label", "More actions");
     var statusBtn = el("button", "primary status-btn");
-    actions.appendChild(assign); actions.appendChild(statusBtn);
+    actions.appendChild(assign); actions.appendChild(team); actions.appendChild(prio); actions.appendChild(more); actions.appendChild(statusBtn);
     head.appendChild(info); head.appendChild(actions);
+    var banner = el("div", "banner"); banner.hidden = true;
+    var collision = el("div", "collision"); collision.setAttribute("role", "status");
     var log = el("div", "log");
     log.setAttribute("aria-live", "polite");
     var typing = el("div", "typing-line");
     var form = el("form", "reply");
     var tabs = el("div", "reply-tabs");
-    var replyTab = el("button", "tab active", "Reply"); replyTab.type = "button";
-    var noteTab = el("button", "tab", "Private note"); noteTab.type = "button";
+    var replyTab = el("button", "tab active", t("reply")); replyTab.type = "button";
+    var noteTab = el("button", "tab", t("privateNote")); noteTab.type = "button";
     tabs.appendChild(replyTab); tabs.appendChild(noteTab);
     var box = el("textarea");
-    box.placeholder = "Write a reply… (Enter to send, Shift+Enter for a new line)";
-    box.setAttribute("aria-label", "Reply");
+    box.placeholder = t("replyPlaceholder");
+    box.setAttribute("aria-label", t("reply"));
     box.maxLength = 10000;
-    var send = el("button", "primary send", "Send"); send.type = "submit";
+    var menu = el("ul", "canned-menu"); menu.hidden = true; menu.setAttribute("role", "listbox");
+    var send = el("button", "primary send", t("send")); send.type = "submit";
     var row = el("div", "reply-row");
-    row.appendChild(box); row.appendChild(send);
+    var boxWrap = el("div", "box-wrap");
+    boxWrap.appendChild(menu); boxWrap.appendChild(box);
+    row.appendChild(boxWrap); row.appendChild(send);
     form.appendChild(tabs); form.appendChild(row);
-    mainEl.appendChild(head); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
-    current.els = { name: name, sub: sub, assign: assign, statusBtn: statusBtn, log: log, typing: typing, box: box };
+    mainEl.appendChild(head); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
+    current.els = { name: name, sub: sub, labels: labels, assign: assign, team: team, prio: prio, more: more, statusBtn: statusBtn,
+      log: log, typing: typing, box: box, banner: banner, collision: collision, noteTab: noteTab };
 
     var isNote = false;
     function setMode(note) {
       isNote = note;
       replyTab.classList.toggle("active", !note); noteTab.classList.toggle("active", note);
       form.classList.toggle("note-mode", note);
-      box.placeholder = note ? "Private note — only agents see this" : "Write a reply… (Enter to send, Shift+Enter for a new line)";
+      box.placeholder = note ? t("notePlaceholder") : t("replyPlaceholder");
     }
+    current.setMode = setMode;
     replyTab.onclick = function () { setMode(false); box.focus(); };
     noteTab.onclick = function () { setMode(true); box.focus(); };
+
+    // Canned responses: "/" then a shortcut.
+    var menuItems = [], menuIdx = 0;
+    function cannedQuery() {
+      var m = /(^|\s)\/([^\s\/]*)$/.exec(box.value.slice(0, box.selectionStart));
+      return m ? m[2].toLowerCase() : null;
+    }
+    function renderMenu() {
+      var q = cannedQuery();
+      if (q === null) { menu.hidden = true; return; }
+      var seen = {};
+      menuItems = cannedList.filter(function (c) {
+        if (seen[c.shortcut] || c.shortcut.indexOf(q) !== 0) return false;
+        seen[c.shortcut] = true; return true;
+      }).slice(0, 8);
+      menu.textContent = "";
+      if (!menuItems.length) { menu.appendChild(el("li", "none", t("cannedNone"))); menu.hidden = false; return; }
+      menuIdx = Math.min(menuIdx, menuItems.length - 1);
+      menuItems.forEach(function (c, i) {
+        var li = el("li", i === menuIdx ? "active" : null);
+        li.setAttribute("role", "option");
+        li.appendChild(el("b", null, "/" + c.shortcut));
+        li.appendChild(el("span", null, " " + c.title));
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); pickCanned(c.shortcut); });
+        menu.appendChild(li);
+      });
+      menu.hidden = false;
+    }
+    function pickCanned(shortcut) {
+      menu.hidden = true;
+      api("GET", "/api/v1/conversations/" + id + "/canned/" + encodeURIComponent(shortcut)).then(function (r) {
+        var before = box.value.slice(0, box.selectionStart).replace(/\/[^\s\/]*$/, "");
+        var after = box.value.slice(box.selectionStart);
+        box.value = before + r.text + after; // a field's value: text, never markup
+        box.focus();
+        box.selectionStart = box.selectionEnd = (before + r.text).length;
+      }).catch(function (e) { toast(e.message); });
+    }
     box.addEventListener("keydown", function (e) {
+      if (!menu.hidden && menuItems.length) {
+        if (e.key === "ArrowDown") { e.preventDefault(); menuIdx = (menuIdx + 1) % menuItems.length; renderMenu(); return; }
+        if (e.key === "ArrowUp") { e.preventDefault(); menuIdx = (menuIdx + menuItems.length - 1) % menuItems.length; renderMenu(); return; }
+        if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); pickCanned(menuItems[menuIdx].shortcut); return; }
+        if (e.key === "Escape") { menu.hidden = true; return; }
+      }
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     });
     var typingOn = false, typingTimer = null;
     box.addEventListener("input", function () {
-      if (isNote || !wsReady) return;
+      menuIdx = 0; renderMenu();
+      if (!wsReady) return;
       if (!typingOn) { typingOn = true; ws.send(JSON.stringify({ type: "typing", conversation_id: id, on: true })); }
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () {
@@ -213,6 +497,7 @@
         if (wsReady) ws.send(JSON.stringify({ type: "typing", conversation_id: id, on: false }));
       }, 2500);
     });
+    box.addEventListener("blur", function () { menu.hidden = true; });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var body = box.value;
@@ -230,30 +515,82 @@
       attemptSend(3).then(function (r) {
         box.value = "";
         addMessage(r.message);
-      }).catch(function (err) { toast("Not sent: " + err.message); })
+      }).catch(function (err) { toast(t("notSent", { e: err.message })); })
         .finally(function () { send.disabled = false; box.focus(); });
     });
     assign.addEventListener("change", function () {
       var v = assign.value === "" ? null : Number(assign.value);
-      api("POST", "/api/v1/conversations/" + id + "/assignee", { agent_id: v }).then(upsert).catch(function (e) { toast(e.message); });
+      api("POST", "/api/v1/conversations/" + id + "/assignee", { agent_id: v }).then(upsert).catch(function (e) { toast(e.message); renderHead(); });
+    });
+    team.addEventListener("change", function () {
+      var v = team.value === "" ? null : Number(team.value);
+      api("POST", "/api/v1/conversations/" + id + "/team", { team_id: v }).then(upsert).catch(function (e) { toast(e.message); });
+    });
+    prio.addEventListener("change", function () {
+      api("POST", "/api/v1/conversations/" + id + "/priority", { priority: prio.value }).then(upsert).catch(function (e) { toast(e.message); });
+    });
+    more.addEventListener("change", function () {
+      var action = more.value;
+      more.value = "";
+      var now = new Date();
+      var until = null;
+      if (action === "snooze1h") until = Date.now() + 3600 * 1000;
+      if (action === "snoozeTomorrow") { var d = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9); until = d.getTime(); }
+      if (action === "snoozeWeek") until = Date.now() + 7 * 24 * 3600 * 1000;
+      if (until) return setStatus("snoozed", until);
+      if (action === "pending" || action === "closed") return setStatus(action);
+      if (action === "label") {
+        var l = prompt(t("labelPrompt"));
+        if (l) api("POST", "/api/v1/conversations/" + id + "/labels", { label: l }).then(upsert).catch(function (e) { toast(e.message); });
+      }
+      if (action === "merge") {
+        var n = (prompt(t("mergePrompt")) || "").replace("#", "").trim();
+        if (!n) return;
+        api("GET", "/api/v1/conversations?status=all&q=" + encodeURIComponent(n)).then(function (rows) {
+          var target = rows.find(function (r) { return String(r.number) === n; });
+          if (!target) throw new Error("#" + n + "?");
+          return api("POST", "/api/v1/conversations/" + id + "/merge", { into: target.id }).then(function (s) { upsert(s); openConversation(s.id); });
+        }).catch(function (e) { toast(e.message); });
+      }
     });
     statusBtn.addEventListener("click", function () {
       var c = convs.get(id);
-      var next = c && c.status === "open" ? "resolved" : "open";
-      api("POST", "/api/v1/conversations/" + id + "/status", { status: next }).then(upsert).catch(function (e) { toast(e.message); });
+      setStatus(c && c.status === "open" ? "resolved" : "open");
     });
+    function setStatus(status, until) {
+      api("POST", "/api/v1/conversations/" + id + "/status", { status: status, until: until }).then(upsert).catch(function (e) { toast(e.message); });
+    }
 
     api("GET", "/api/v1/conversations/" + id).then(function (c) {
       upsert(c);
+      var b = current && current.els.banner;
+      if (b) {
+        var parts = [];
+        if (c.merged_into_number) parts.push(t("mergedInto", { n: "#" + c.merged_into_number }));
+        if (c.merged_from && c.merged_from.length) parts.push(t("mergedFrom", { n: c.merged_from.map(function (m) { return "#" + m.number; }).join(", ") }));
+        b.textContent = parts.join(" · ");
+        b.hidden = !parts.length;
+      }
       return api("GET", "/api/v1/conversations/" + id + "/messages?after_seq=0&limit=500");
     }).then(function (msgs) {
       if (!current || current.id !== id) return;
       msgs.forEach(addMessage);
       follow();
+      markRead();
       box.focus();
     }).catch(function (e) { toast(e.message); });
     renderList();
+    renderCollision();
   }
+
+  function markRead() {
+    if (!current || document.hidden) return;
+    var c = convs.get(current.id);
+    if (!c || current.lastSeq <= (c.read_seq || 0)) return;
+    c.read_seq = current.lastSeq;
+    api("POST", "/api/v1/conversations/" + current.id + "/read", { seq: current.lastSeq }).then(loadCounts).catch(function () {});
+  }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { markRead(); updateTitle(); } });
 
   function follow() {
     if (current && wsReady) ws.send(JSON.stringify({ type: "follow", conversation_id: current.id, after_seq: current.lastSeq }));
@@ -265,17 +602,46 @@
     if (!c) return;
     var e = current.els;
     e.name.textContent = contactName(c);
-    e.sub.textContent = "#" + c.number + " · " + c.inbox_name + (c.contact_email ? " · " + c.contact_email : "") + " · " + c.status;
-    e.statusBtn.textContent = c.status === "open" ? "Resolve" : "Reopen";
-    e.assign.textContent = "";
-    var none = el("option", null, "Unassigned"); none.value = "";
-    e.assign.appendChild(none);
-    agents.forEach(function (a) {
-      var o = el("option", null, a.name + (me && a.id === me.id ? " (me)" : ""));
-      o.value = String(a.id);
-      if (c.assignee_id === a.id) o.selected = true;
-      e.assign.appendChild(o);
+    e.sub.textContent = "#" + c.number + " · " + c.inbox_name + (c.contact_email ? " · " + c.contact_email : "") + " · " + c.status +
+      (c.status === "snoozed" && c.snoozed_until ? " → " + new Date(c.snoozed_until).toLocaleString(lang) : "");
+    e.statusBtn.textContent = c.status === "open" ? t("resolve") : t("reopen");
+    e.labels.textContent = "";
+    (c.labels || []).forEach(function (l) {
+      var chip = el("span", "label", l);
+      var x = el("button", "chip-x", "×");
+      x.type = "button";
+      x.setAttribute("aria-label", "Remove label " + l);
+      x.onclick = function () { api("DELETE", "/api/v1/conversations/" + c.id + "/labels/" + encodeURIComponent(l)).then(upsert).catch(function (er) { toast(er.message); }); };
+      chip.appendChild(x);
+      e.labels.appendChild(chip);
     });
+    e.assign.textContent = "";
+    e.assign.appendChild(option("", t("unassigned")));
+    agents.forEach(function (a) {
+      // Only colleagues who work this inbox (admins and supervisors see every inbox).
+      if (a.role === "agent" && a.inbox_ids.indexOf(c.inbox_id) < 0) return;
+      var dot = a.presence === "online" ? "● " : a.presence === "away" ? "◐ " : "○ ";
+      e.assign.appendChild(option(String(a.id), dot + a.name + (me && a.id === me.id ? " (me)" : ""), c.assignee_id === a.id));
+    });
+    e.team.textContent = "";
+    e.team.appendChild(option("", t("noTeam")));
+    teams.forEach(function (tm) { e.team.appendChild(option(String(tm.id), tm.name, c.team_id === tm.id)); });
+    e.prio.value = c.priority || "none";
+    e.more.textContent = "";
+    e.more.appendChild(option("", "…"));
+    [["pending", t("pending")], ["snooze1h", t("snooze") + " " + t("snooze1h")], ["snoozeTomorrow", t("snooze") + " " + t("snoozeTomorrow")],
+      ["snoozeWeek", t("snooze") + " " + t("snoozeWeek")], ["closed", t("close")], ["label", t("addLabel") + "…"], ["merge", t("merge")]]
+      .forEach(function (p) { e.more.appendChild(option(p[0], p[1])); });
+  }
+
+  function renderCollision() {
+    if (!current) return;
+    var v = viewers.get(current.id), ty = typers.get(current.id);
+    var parts = [];
+    if (ty && ty.size) Array.from(ty.values()).forEach(function (n) { parts.push(t("typingAgent", { name: n })); });
+    if (v && v.size) parts.push(t("viewing", { names: Array.from(v.values()).join(", ") }));
+    current.els.collision.textContent = parts.join(" · ");
+    current.els.collision.classList.toggle("on", parts.length > 0);
   }
 
   function addMessage(m) {
@@ -287,8 +653,8 @@
     b.dataset.seq = m.seq;
     var meta = el("div", "msg-meta");
     var who = m.direction === "incoming" ? contactName(convs.get(current.id) || {}) :
-      m.direction === "system" ? "" : m.direction === "bot" ? "Bot" : (m.author_name || "Agent");
-    if (m.direction === "note") who += " · private note";
+      m.direction === "system" ? "" : m.direction === "bot" ? (m.author_name || t("bot")) + " · " + t("bot") : (m.author_name || "Agent");
+    if (m.direction === "note") who += " · " + t("privateTag");
     meta.textContent = (who ? who + " · " : "") + clock(m.created_at);
     b.appendChild(el("div", "msg-body", m.body));
     b.appendChild(meta);
@@ -301,13 +667,69 @@
   }
 
   function upsert(c) {
+    var prev = convs.get(c.id);
+    if (prev && c.read_seq == null) c.read_seq = prev.read_seq;
     convs.set(c.id, c);
     renderList();
     if (current && current.id === c.id) renderHead();
     return c;
   }
 
+  // ---- notifications ---------------------------------------------------------------------
+  var notifications = [];
+  function renderBell() {
+    var n = notifications.filter(function (x) { return !x.read_at; }).length;
+    bellCount.textContent = n ? String(n) : "";
+  }
+  function notificationText(n) {
+    return n.kind === "mention" ? t("mention", { who: n.actor_name || "", n: "#" + n.conversation_number }) : t("assigned", { n: "#" + n.conversation_number });
+  }
+  function loadNotifications() {
+    return api("GET", "/api/v1/notifications").then(function (list) { notifications = list; renderBell(); });
+  }
+  bellBtn.addEventListener("click", function () {
+    notesDlg.textContent = "";
+    notesDlg.appendChild(el("h2", null, t("notifications")));
+    if (!notifications.length) notesDlg.appendChild(el("p", "muted", t("noNotifications")));
+    var ul = el("ul", "notes");
+    notifications.forEach(function (n) {
+      var li = el("li", n.read_at ? "read" : "unread");
+      li.appendChild(el("div", null, notificationText(n)));
+      if (n.kind === "mention") li.appendChild(el("div", "muted", n.excerpt));
+      li.addEventListener("click", function () {
+        notesDlg.close();
+        api("POST", "/api/v1/notifications/read", { id: n.id }).then(loadNotifications);
+        openConversation(n.conversation_id);
+      });
+      ul.appendChild(li);
+    });
+    notesDlg.appendChild(ul);
+    var all = el("button", "ghost", t("markAllRead"));
+    all.onclick = function () { api("POST", "/api/v1/notifications/read", {}).then(loadNotifications); notesDlg.close(); };
+    var close = el("button", "ghost", t("closeBtn"));
+    close.onclick = function () { notesDlg.close(); };
+    notesDlg.appendChild(all); notesDlg.appendChild(close);
+    notesDlg.showModal();
+  });
+
+  // ---- presence and language -------------------------------------------------------------
+  function renderAway() {
+    awayBtn.textContent = me && me.away ? "◐ " + t("away") : "● " + t("online");
+    awayBtn.classList.toggle("is-away", !!(me && me.away));
+  }
+  awayBtn.addEventListener("click", function () {
+    api("PATCH", "/api/v1/me", { away: !me.away }).then(function (a) { me.away = a.away; renderAway(); }).catch(function (e) { toast(e.message); });
+  });
+  langSelect.addEventListener("change", function () {
+    api("PATCH", "/api/v1/me", { locale: langSelect.value }).then(function () { location.reload(); }).catch(function (e) { toast(e.message); });
+  });
+
   // ---- live connection -------------------------------------------------------------------
+  function setSet(map, convId, agentId, name, on) {
+    var s = map.get(convId) || new Map();
+    if (on) s.set(agentId, name); else s.delete(agentId);
+    map.set(convId, s);
+  }
   function connect() {
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(proto + "//" + location.host + "/api/v1/agent/ws");
@@ -318,10 +740,16 @@
       switch (f.type) {
         case "hello":
           wsReady = true;
-          connEl.textContent = "live"; connEl.className = "conn live";
-          // Whatever happened while we were away: reload the list, resume the open conversation.
+          connEl.textContent = t("live"); connEl.className = "conn live";
+          // Whatever happened while we were away: reload the list (and colleagues' presence,
+          // ours included now that we are connected), resume the open conversation.
+          refreshMe().catch(function () {});
           loadList();
           follow();
+          break;
+        case "access":
+          // Our inboxes or role changed: what we may see is different now.
+          refreshMe().then(loadList);
           break;
         case "conversation": {
           var prev = convs.get(f.conversation.id);
@@ -333,83 +761,423 @@
               unread.add(m.conversation_id);
               renderList();
               notify(f.conversation, m, !prev && m.seq === 1);
+            } else {
+              setTimeout(markRead, 0);
             }
           }
+          loadCounts();
           break;
         }
         case "message":
           addMessage(f.message);
           break;
         case "typing":
-          if (current && f.conversation_id === current.id && f.who.kind === "contact") {
-            current.els.typing.textContent = f.on ? "Customer is typing…" : "";
+          if (f.who.kind === "contact") {
+            if (current && f.conversation_id === current.id) current.els.typing.textContent = f.on ? t("customerTyping") : "";
+          } else {
+            setSet(typers, f.conversation_id, f.who.id, f.who.name, f.on);
+            renderCollision();
           }
+          break;
+        case "viewing":
+          setSet(viewers, f.conversation_id, f.agent_id, f.name, f.on);
+          if (!f.on) setSet(typers, f.conversation_id, f.agent_id, f.name, false);
+          renderCollision();
+          renderList();
+          break;
+        case "notification":
+          notifications.unshift(f.notification);
+          renderBell();
+          ding();
+          toast(notificationText(f.notification));
           break;
         case "resync":
           loadList();
           break;
       }
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       wsReady = false;
-      connEl.textContent = "reconnecting…"; connEl.className = "conn down";
+      if (ev.code === 4401) { location.href = "/login"; return; }
+      connEl.textContent = t("reconnecting"); connEl.className = "conn down";
       attempt++;
       var delay = Math.min(10000, 500 * Math.pow(2, attempt - 1));
       setTimeout(connect, delay / 2 + Math.random() * delay / 2);
     };
   }
 
-  // ---- widget settings -------------------------------------------------------------------
-  settingsBtn.addEventListener("click", function () {
-    api("GET", "/api/v1/inboxes").then(function (inboxes) {
-      settingsDlg.textContent = "";
-      settingsDlg.appendChild(el("h2", null, "Chat widget"));
+  // ---- settings --------------------------------------------------------------------------
+  // Tabs: my account (capacity, password, API tokens), canned responses, inboxes (widget, routing,
+  // members), people and teams (admins), audit log (admins).
+  function field(labelText, input, cls) {
+    var l = el("label", cls || null, labelText);
+    l.appendChild(input);
+    return l;
+  }
+  function input(type, value, attrs) {
+    var i = el("input");
+    i.type = type;
+    if (value != null) i.value = String(value);
+    Object.keys(attrs || {}).forEach(function (k) { i.setAttribute(k, attrs[k]); });
+    return i;
+  }
+  function checkbox(checked) { var c = input("checkbox"); c.checked = !!checked; return c; }
+  function saved() { toast(t("saved")); }
+  function fail(e) { toast(e.message); }
+
+  var tabs = [
+    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["people", "tabPeople"], ["audit", "tabAudit"], ["jobs", "tabJobs"]
+  ];
+  function openSettings(tab) {
+    settingsDlg.textContent = "";
+    var nav = el("nav", "settings-tabs");
+    var body = el("div", "settings-body");
+    tabs.forEach(function (tb) {
+      if ((tb[0] === "people" || tb[0] === "audit" || tb[0] === "jobs") && me.role !== "admin") return;
+      var b = el("button", "tab" + (tb[0] === tab ? " active" : ""), t(tb[1]));
+      b.type = "button";
+      b.onclick = function () { openSettings(tb[0]); };
+      nav.appendChild(b);
+    });
+    var close = el("button", "ghost close-x", "×");
+    close.setAttribute("aria-label", t("closeBtn"));
+    close.onclick = function () { settingsDlg.close(); };
+    nav.appendChild(close);
+    settingsDlg.appendChild(nav);
+    settingsDlg.appendChild(body);
+    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, people: peopleTab, audit: auditTab, jobs: jobsTab })[tab](body);
+    if (!settingsDlg.open) settingsDlg.showModal();
+  }
+  settingsBtn.addEventListener("click", function () { openSettings("me"); });
+
+  function meTab(body) {
+    var f = el("form", "inbox-form");
+    var cap = input("number", me.capacity, { min: "0", max: "1000" });
+    f.appendChild(field(t("capacity"), cap));
+    var save = el("button", "primary", t("save")); save.type = "submit";
+    f.appendChild(save);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("PATCH", "/api/v1/me", { capacity: Number(cap.value) }).then(function (a) { me.capacity = a.capacity; saved(); }).catch(fail);
+    });
+    body.appendChild(f);
+
+    body.appendChild(el("h3", null, t("changePassword")));
+    var pf = el("form", "inbox-form");
+    var cur = input("password", null, { autocomplete: "current-password" });
+    var next = input("password", null, { autocomplete: "new-password", minlength: "10" });
+    pf.appendChild(field(t("currentPassword"), cur));
+    pf.appendChild(field(t("newPassword"), next));
+    pf.appendChild(el("p", "muted", t("passwordNote")));
+    var ps = el("button", "primary", t("changePassword")); ps.type = "submit";
+    pf.appendChild(ps);
+    pf.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/me/password", { current_password: cur.value, new_password: next.value })
+        .then(function () { location.reload(); }).catch(fail);
+    });
+    body.appendChild(pf);
+
+    body.appendChild(el("h3", null, t("apiTokens")));
+    body.appendChild(el("p", "muted", t("apiTokensNote")));
+    var list = el("ul", "plain");
+    body.appendChild(list);
+    function load() {
+      api("GET", "/api/v1/tokens").then(function (tokens) {
+        list.textContent = "";
+        tokens.forEach(function (tk) {
+          var li = el("li", null, tk.name + " · " + tk.prefix + "… ");
+          var rm = el("button", "ghost", t("revoke"));
+          rm.onclick = function () { api("DELETE", "/api/v1/tokens/" + tk.id).then(load).catch(fail); };
+          li.appendChild(rm);
+          list.appendChild(li);
+        });
+      }).catch(fail);
+    }
+    load();
+    var tf = el("form", "row-form");
+    var name = input("text", null, { maxlength: "80", required: "" });
+    name.setAttribute("aria-label", t("tokenName"));
+    name.placeholder = t("tokenName");
+    var mk = el("button", "ghost", t("createToken")); mk.type = "submit";
+    var shown = el("pre", "snippet"); shown.hidden = true;
+    tf.appendChild(name); tf.appendChild(mk);
+    tf.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/tokens", { name: name.value }).then(function (r) {
+        shown.textContent = r.token; shown.hidden = false; name.value = ""; load();
+      }).catch(fail);
+    });
+    body.appendChild(tf);
+    body.appendChild(shown);
+    body.appendChild(el("p", "muted", t("shortcuts")));
+  }
+
+  function cannedTab(body) {
+    body.appendChild(el("p", "muted", t("cannedNote")));
+    var table = el("table", "grid");
+    body.appendChild(table);
+    function load() {
+      api("GET", "/api/v1/canned").then(function (rows) {
+        cannedList = rows;
+        table.textContent = "";
+        rows.forEach(function (c) {
+          var tr = el("tr");
+          tr.appendChild(el("td", null, "/" + c.shortcut));
+          tr.appendChild(el("td", null, c.locale || "*"));
+          tr.appendChild(el("td", null, c.owner_id ? t("personal") : t("shared")));
+          var td = el("td"); td.appendChild(el("b", null, c.title)); td.appendChild(el("div", "muted pre", c.body));
+          tr.appendChild(td);
+          var act = el("td");
+          if (c.owner_id === me.id || (!c.owner_id && me.role !== "agent")) {
+            var ed = el("button", "ghost edit", t("edit"));
+            ed.onclick = function () {
+              editing = c;
+              sc.value = c.shortcut; lc.value = c.locale || ""; ti.value = c.title; bd.value = c.body;
+              sh.checked = !c.owner_id; sh.disabled = true;
+              save.textContent = t("save") + " (/" + c.shortcut + ")";
+              sc.focus();
+            };
+            var rm = el("button", "ghost", t("delete"));
+            rm.onclick = function () { api("DELETE", "/api/v1/canned/" + c.id).then(load).catch(fail); };
+            act.appendChild(ed);
+            act.appendChild(rm);
+          }
+          tr.appendChild(act);
+          table.appendChild(tr);
+        });
+      }).catch(fail);
+    }
+    load();
+    body.appendChild(el("h3", null, t("newCanned")));
+    var f = el("form", "inbox-form");
+    var sc = input("text", null, { maxlength: "32", required: "" });
+    var lc = el("select");
+    lc.appendChild(option("", t("anyLanguage")));
+    [["en", "English"], ["id", "Bahasa Indonesia"], ["th", "ไทย"], ["nl", "Nederlands"]].forEach(function (l) { lc.appendChild(option(l[0], l[1])); });
+    var ti = input("text", null, { maxlength: "120", required: "" });
+    var bd = el("textarea"); bd.maxLength = 10000; bd.required = true;
+    bd.placeholder = "Hi {{contact.first_name|there}}, … {{agent.first_name}} · {{conversation.number}}";
+    var sh = checkbox(false);
+    f.appendChild(field(t("shortcut"), sc));
+    f.appendChild(field(t("language"), lc));
+    f.appendChild(field(t("title"), ti));
+    f.appendChild(field(t("text"), bd));
+    if (me.role !== "agent") {
+      var l = el("label", "check"); l.appendChild(sh); l.appendChild(document.createTextNode(" " + t("sharedWithAll")));
+      f.appendChild(l);
+    }
+    var save = el("button", "primary", t("save")); save.type = "submit";
+    f.appendChild(save);
+    var editing = null;
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = { shortcut: sc.value, locale: lc.value || null, title: ti.value, body: bd.value, shared: sh.checked };
+      var req = editing ? api("PUT", "/api/v1/canned/" + editing.id, body) : api("POST", "/api/v1/canned", body);
+      req.then(function () {
+        editing = null; sh.disabled = false; save.textContent = t("save");
+        sc.value = ""; ti.value = ""; bd.value = ""; load(); saved();
+      }).catch(fail);
+    });
+    body.appendChild(f);
+  }
+
+  function inboxesTab(body) {
+    Promise.all([api("GET", "/api/v1/inboxes"), me.role === "admin" ? api("GET", "/api/v1/agents") : Promise.resolve([])]).then(function (r) {
+      var inboxes = r[0], people = r[1];
       inboxes.forEach(function (inbox) {
         var sec = el("section", "inbox-settings");
         sec.appendChild(el("h3", null, inbox.name));
-        sec.appendChild(el("p", "muted", "Paste this into every page of your shop, just before </body>:"));
-        var code = el("pre", "snippet", '<script src="' + location.origin + '/widget.js" data-inbox="' + inbox.widget_key + '" async></script>');
-        sec.appendChild(code);
-        if (me && me.role === "admin") {
+        sec.appendChild(el("p", "muted", t("embed")));
+        sec.appendChild(el("pre", "snippet", '<script src="' + location.origin + '/widget.js" data-inbox="' + inbox.widget_key + '" async></script>'));
+        if (me.role === "admin") {
           var f = el("form", "inbox-form");
-          var g = el("textarea"); g.value = inbox.greeting; g.maxLength = 500; g.setAttribute("aria-label", "Greeting");
-          var c = el("input"); c.type = "color"; c.value = inbox.color; c.setAttribute("aria-label", "Colour");
-          var save = el("button", "primary", "Save"); save.type = "submit";
-          var l1 = el("label", null, "Greeting"); l1.appendChild(g);
-          var l2 = el("label", null, "Colour"); l2.appendChild(c);
-          f.appendChild(l1); f.appendChild(l2); f.appendChild(save);
+          var g = el("textarea"); g.value = inbox.greeting; g.maxLength = 500;
+          var c = input("color", inbox.color);
+          var routing = el("select", "routing");
+          routing.appendChild(option("none", t("rrNone"), inbox.auto_assign === "none"));
+          routing.appendChild(option("round_robin", t("rr"), inbox.auto_assign === "round_robin"));
+          routing.appendChild(option("least_loaded", t("ll"), inbox.auto_assign === "least_loaded"));
+          var re = checkbox(inbox.reassign_on_offline);
+          var ack = checkbox(inbox.auto_ack);
+          var mins = input("number", inbox.response_minutes, { min: "1", max: "10080" });
+          var l4 = el("label", "check"); l4.appendChild(re); l4.appendChild(document.createTextNode(" " + t("reassign")));
+          var l5 = el("label", "check"); l5.appendChild(ack); l5.appendChild(document.createTextNode(" " + t("ack")));
+          [field(t("greeting"), g), field(t("colour"), c), field(t("routing"), routing), l4, l5, field(t("responseMinutes"), mins)]
+            .forEach(function (x) { f.appendChild(x); });
+          var members = el("fieldset", "members");
+          members.appendChild(el("legend", null, t("members")));
+          var boxes = [];
+          people.forEach(function (p) {
+            var cb = checkbox(p.inbox_ids.indexOf(inbox.id) >= 0);
+            cb.dataset.id = p.id;
+            boxes.push(cb);
+            var l = el("label", "check"); l.appendChild(cb);
+            l.appendChild(document.createTextNode(" " + p.name + (p.role !== "agent" ? " (" + p.role + ")" : "")));
+            members.appendChild(l);
+          });
+          f.appendChild(members);
+          var save = el("button", "primary", t("save")); save.type = "submit";
+          f.appendChild(save);
           f.addEventListener("submit", function (e) {
             e.preventDefault();
-            api("PATCH", "/api/v1/inboxes/" + inbox.id, { greeting: g.value, color: c.value })
-              .then(function () { toast("Saved"); }).catch(function (err) { toast(err.message); });
+            var ids = boxes.filter(function (b) { return b.checked; }).map(function (b) { return Number(b.dataset.id); });
+            api("PATCH", "/api/v1/inboxes/" + inbox.id, {
+              greeting: g.value, color: c.value, auto_assign: routing.value, reassign_on_offline: re.checked,
+              auto_ack: ack.checked, response_minutes: Number(mins.value)
+            }).then(function () { return api("PUT", "/api/v1/inboxes/" + inbox.id + "/members", { agent_ids: ids }); })
+              .then(saved).catch(fail);
           });
           sec.appendChild(f);
         }
-        settingsDlg.appendChild(sec);
+        body.appendChild(sec);
       });
-      var close = el("button", "ghost", "Close");
-      close.onclick = function () { settingsDlg.close(); };
-      settingsDlg.appendChild(close);
-      settingsDlg.showModal();
-    }).catch(function (e) { toast(e.message); });
-  });
+    }).catch(fail);
+  }
 
-  // Keyboard: j/k move through the list, r focuses the reply box, e resolves.
+  function peopleTab(body) {
+    Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/teams")]).then(function (r) {
+      var people = r[0], teamList = r[1];
+      var table = el("table", "grid");
+      people.forEach(function (p) {
+        var tr = el("tr");
+        tr.appendChild(el("td", null, (p.presence === "online" ? "● " : p.presence === "away" ? "◐ " : "○ ") + p.name));
+        tr.appendChild(el("td", "muted", p.email));
+        var role = el("select");
+        ["admin", "supervisor", "agent"].forEach(function (ro) { role.appendChild(option(ro, ro, p.role === ro)); });
+        role.disabled = p.id === me.id;
+        role.setAttribute("aria-label", "Role of " + p.name);
+        role.onchange = function () { api("PATCH", "/api/v1/agents/" + p.id, { role: role.value }).then(saved).catch(fail); };
+        var td = el("td"); td.appendChild(role); tr.appendChild(td);
+        tr.appendChild(el("td", "muted", t("capacityShort") + " " + p.capacity));
+        table.appendChild(tr);
+      });
+      body.appendChild(table);
+
+      body.appendChild(el("h3", null, t("newAgent")));
+      var f = el("form", "inbox-form");
+      var nm = input("text", null, { required: "", maxlength: "120" });
+      var em = input("email", null, { required: "" });
+      var pw = input("password", null, { required: "", minlength: "10", autocomplete: "new-password" });
+      var ro = el("select");
+      ["agent", "supervisor", "admin"].forEach(function (x) { ro.appendChild(option(x, x)); });
+      [field(t("name"), nm), field("Email", em), field(t("newPassword"), pw), field(t("role"), ro)].forEach(function (x) { f.appendChild(x); });
+      var mk = el("button", "primary", t("save")); mk.type = "submit";
+      f.appendChild(mk);
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("POST", "/api/v1/agents", { name: nm.value, email: em.value, password: pw.value, role: ro.value })
+          .then(function () { openSettings("people"); saved(); }).catch(fail);
+      });
+      body.appendChild(f);
+
+      body.appendChild(el("h3", null, t("teams")));
+      teamList.forEach(function (tm) {
+        var tf = el("form", "inbox-form");
+        var fs = el("fieldset", "members");
+        fs.appendChild(el("legend", null, tm.name));
+        var boxes = [];
+        people.forEach(function (p) {
+          var cb = checkbox(tm.members.indexOf(p.id) >= 0);
+          cb.dataset.id = p.id;
+          boxes.push(cb);
+          var l = el("label", "check"); l.appendChild(cb); l.appendChild(document.createTextNode(" " + p.name));
+          fs.appendChild(l);
+        });
+        tf.appendChild(fs);
+        var sv = el("button", "ghost", t("save")); sv.type = "submit";
+        tf.appendChild(sv);
+        tf.addEventListener("submit", function (e) {
+          e.preventDefault();
+          var ids = boxes.filter(function (b) { return b.checked; }).map(function (b) { return Number(b.dataset.id); });
+          api("PUT", "/api/v1/teams/" + tm.id + "/members", { agent_ids: ids }).then(saved).catch(fail);
+        });
+        body.appendChild(tf);
+      });
+      var nt = el("form", "row-form");
+      var tn = input("text", null, { required: "", maxlength: "120" });
+      tn.placeholder = t("newTeam");
+      tn.setAttribute("aria-label", t("newTeam"));
+      var tb = el("button", "ghost", t("save")); tb.type = "submit";
+      nt.appendChild(tn); nt.appendChild(tb);
+      nt.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("POST", "/api/v1/teams", { name: tn.value }).then(function () { openSettings("people"); }).catch(fail);
+      });
+      body.appendChild(nt);
+    }).catch(fail);
+  }
+
+  function jobsTab(body) {
+    api("GET", "/api/v1/jobs?limit=100").then(function (rows) {
+      var table = el("table", "grid");
+      rows.forEach(function (j) {
+        var tr = el("tr");
+        tr.appendChild(el("td", "muted", new Date(j.updated_at).toLocaleString(lang)));
+        tr.appendChild(el("td", null, j.kind));
+        tr.appendChild(el("td", "pill " + j.status, j.status));
+        tr.appendChild(el("td", "muted", j.attempts + "/" + j.max_attempts + (j.last_error ? " · " + j.last_error : "")));
+        var act = el("td");
+        if (j.status === "failed") {
+          var b = el("button", "ghost", t("retry"));
+          b.onclick = function () { api("POST", "/api/v1/jobs/" + j.id + "/retry", {}).then(function () { openSettings("jobs"); }).catch(fail); };
+          act.appendChild(b);
+        }
+        tr.appendChild(act);
+        table.appendChild(tr);
+      });
+      body.appendChild(table);
+    }).catch(fail);
+  }
+
+  function auditTab(body) {
+    api("GET", "/api/v1/audit?limit=200").then(function (rows) {
+      var table = el("table", "grid");
+      rows.forEach(function (a) {
+        var tr = el("tr");
+        tr.appendChild(el("td", "muted", new Date(a.at).toLocaleString(lang)));
+        tr.appendChild(el("td", null, a.actor || ""));
+        tr.appendChild(el("td", null, a.action));
+        tr.appendChild(el("td", null, [a.target, a.detail].filter(Boolean).join(" · ")));
+        tr.appendChild(el("td", "muted", a.ip || ""));
+        table.appendChild(tr);
+      });
+      body.appendChild(table);
+    }).catch(fail);
+  }
+
+  // Keyboard: j/k move through the list, r reply, n note, e resolve, a assign to me, / search.
   document.addEventListener("keydown", function (e) {
-    if (e.target.closest("textarea, input, select, dialog")) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest("textarea, input, select, dialog")) return;
     var items = Array.from(listEl.querySelectorAll(".conv"));
     var idx = items.findIndex(function (li) { return current && Number(li.dataset.id) === current.id; });
     if (e.key === "j" && items.length) openConversation(Number(items[Math.min(items.length - 1, idx + 1)].dataset.id));
     else if (e.key === "k" && items.length) openConversation(Number(items[Math.max(0, idx - 1)].dataset.id));
-    else if (e.key === "r" && current) { e.preventDefault(); current.els.box.focus(); }
+    else if (e.key === "r" && current) { e.preventDefault(); current.setMode(false); current.els.box.focus(); }
+    else if (e.key === "n" && current) { e.preventDefault(); current.setMode(true); current.els.box.focus(); }
     else if (e.key === "e" && current) current.els.statusBtn.click();
+    else if (e.key === "a" && current && me) {
+      api("POST", "/api/v1/conversations/" + current.id + "/assignee", { agent_id: me.id }).then(upsert).catch(function (er) { toast(er.message); });
+    } else if (e.key === "/") { e.preventDefault(); searchEl.focus(); }
   });
 
   setInterval(renderList, 60000); // keep "waiting 5m" honest
 
-  Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/agents")]).then(function (r) {
-    me = r[0].agent;
-    agents = r[1];
-    return loadList();
+  function refreshMe() {
+    return Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/agents"), api("GET", "/api/v1/teams"), api("GET", "/api/v1/canned")]).then(function (r) {
+      agents = r[1];
+      me = agents.find(function (a) { return a.id === r[0].agent.id; }) || r[0].agent;
+      me.team_ids = me.team_ids || [];
+      teams = r[2];
+      cannedList = r[3];
+      renderAway();
+      renderHead();
+    });
+  }
+
+  translatePage();
+  refreshMe().then(function () {
+    // "All" is everything this agent may see: their inboxes (admins and supervisors: every inbox).
+    return Promise.all([loadList(), loadNotifications(), loadLabels()]);
   }).then(connect).catch(function (e) { toast(e.message); });
 })();

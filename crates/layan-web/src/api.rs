@@ -7,19 +7,19 @@ use axum::{
     http::StatusCode,
 };
 use layan_core::{
-    Agent, AgentId, ConversationId, ConversationStatus, ConversationSummary, Inbox, InboxId,
-    Message,
+    AgentId, CannedId, CannedResponse, ChannelKind, Contact, ConversationId, ConversationStatus,
+    ConversationSummary, InboxId, Message, Notification, Priority, TeamId, ViewCounts,
 };
 use layan_engine::EngineError;
-use layan_store::{ConversationFilter, InboxChanges};
+use layan_store::{ConversationFilter, ConversationSort};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
     AppState,
-    auth::{CurrentAgent, CurrentVisitor},
+    auth::{CurrentVisitor, Work},
     dto::*,
-    error::{ApiError, ApiResult, ErrorBody, JsonBody},
+    error::{ApiError, ApiResult, ErrorBody, JsonBody, not_found_as},
 };
 
 // ---- widget ------------------------------------------------------------------------------------
@@ -162,122 +162,122 @@ fn widget_sent(appended: layan_store::Appended) -> ApiResult<(StatusCode, Json<W
     ))
 }
 
-// ---- agents ------------------------------------------------------------------------------------
-
-/// The logged-in agent.
-#[utoipa::path(get, path = "/api/v1/me", tag = "agents", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, CurrentAgent(s): CurrentAgent) -> Json<Me> {
-    Json(Me {
-        agent: s.agent,
-        agents_online: state.engine.agents_online(),
-    })
-}
-
-#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200, body = [Agent])))]
-pub async fn agents(
-    State(state): State<AppState>,
-    _agent: CurrentAgent,
-) -> ApiResult<Json<Vec<Agent>>> {
-    Ok(Json(state.engine.store().list_agents().await?))
-}
-
-#[utoipa::path(get, path = "/api/v1/inboxes", tag = "inboxes", responses((status = 200, body = [Inbox])))]
-pub async fn inboxes(
-    State(state): State<AppState>,
-    _agent: CurrentAgent,
-) -> ApiResult<Json<Vec<Inbox>>> {
-    Ok(Json(state.engine.store().list_inboxes().await?))
-}
-
-/// Changes an inbox's name, widget greeting or colour (admins only).
-#[utoipa::path(patch, path = "/api/v1/inboxes/{id}", tag = "inboxes", params(("id" = i64, Path)),
-    request_body = InboxUpdate,
-    responses((status = 200, body = Inbox), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_inbox(
-    State(state): State<AppState>,
-    CurrentAgent(s): CurrentAgent,
-    Path(id): Path<i64>,
-    JsonBody(req): JsonBody<InboxUpdate>,
-) -> ApiResult<Json<Inbox>> {
-    if s.agent.role != layan_core::Role::Admin {
-        return Err(ApiError::forbidden("only admins can change inboxes"));
-    }
-    let invalid =
-        |code, msg: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg.to_owned());
-    if let Some(name) = &req.name {
-        layan_core::PersonName::parse(name)
-            .map_err(|_| invalid("invalid_name", "an inbox name must be 1-120 characters"))?;
-    }
-    if let Some(greeting) = &req.greeting
-        && greeting.chars().count() > 500
-    {
-        return Err(invalid(
-            "greeting_too_long",
-            "the greeting is limited to 500 characters",
-        ));
-    }
-    if let Some(color) = &req.color {
-        let ok = color.len() == 7
-            && color.starts_with('#')
-            && color[1..].bytes().all(|b| b.is_ascii_hexdigit());
-        if !ok {
-            return Err(invalid("invalid_color", "colour must look like #1f6feb"));
-        }
-    }
-    let inbox = state
-        .engine
-        .store()
-        .update_inbox(
-            InboxId(id),
-            InboxChanges {
-                name: req.name.as_deref().map(str::trim),
-                greeting: req.greeting.as_deref(),
-                color: req.color.as_deref(),
-            },
-        )
-        .await
-        .map_err(|_| ApiError::not_found("inbox"))?;
-    Ok(Json(inbox))
-}
+// ---- conversations -----------------------------------------------------------------------------
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
+    /// `mine`, `unassigned`, `team` (the agent's teams) or `all` (default; everything the agent may see).
+    pub view: Option<String>,
     /// `open` (default), `pending`, `snoozed`, `resolved`, `closed` or `all`.
     pub status: Option<String>,
-    /// `me`, `unassigned` or `all` (default).
+    /// Older form of `view`: `me`, `unassigned` or `all`.
     pub assignee: Option<String>,
     pub inbox_id: Option<i64>,
-    /// Paging cursor: `<last_message_at>:<id>` of the previous page's last conversation.
+    pub team_id: Option<i64>,
+    pub label: Option<String>,
+    /// `none`, `low`, `medium`, `high` or `urgent`.
+    pub priority: Option<String>,
+    /// `web_widget` (more channels come).
+    pub channel: Option<String>,
+    /// Search: words in the contact's name or email, a ticket number, or any message.
+    pub q: Option<String>,
+    /// `recent` (default: newest activity first) or `waiting` (longest-waiting customer first).
+    pub sort: Option<String>,
+    /// Paging cursor for `recent`: `<last_message_at>:<id>` of the previous page's last conversation.
     pub before: Option<String>,
     pub limit: Option<u32>,
 }
 
-/// Conversations, newest activity first.
+fn bad(code: &'static str, message: String) -> ApiError {
+    ApiError::bad_request(code, message)
+}
+
+/// Conversations the agent may see, filtered and sorted.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListQuery),
     responses((status = 200, body = [ConversationSummary]), (status = 400, body = ErrorBody)))]
 pub async fn conversations(
     State(state): State<AppState>,
-    CurrentAgent(s): CurrentAgent,
+    work: Work,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<ConversationSummary>>> {
     let statuses = match q.status.as_deref().unwrap_or("open") {
         "all" => vec![],
-        other => vec![ConversationStatus::parse(other).ok_or_else(|| {
-            ApiError::bad_request("invalid_status", format!("unknown status {other:?}"))
-        })?],
+        other => vec![
+            ConversationStatus::parse(other)
+                .ok_or_else(|| bad("invalid_status", format!("unknown status {other:?}")))?,
+        ],
     };
-    let assignee = match q.assignee.as_deref().unwrap_or("all") {
-        "all" => None,
-        "me" => Some(Some(s.agent.id)),
-        "unassigned" => Some(None),
+    let view = q.view.as_deref().or(match q.assignee.as_deref() {
+        Some("me") => Some("mine"),
+        other => other,
+    });
+    let me = work.agent().id;
+    let mut filter = ConversationFilter {
+        statuses,
+        inbox_ids: work.access.inboxes.clone(),
+        reader: Some(me),
+        limit: q.limit.unwrap_or(50).clamp(1, 200),
+        ..ConversationFilter::default()
+    };
+    match view.unwrap_or("all") {
+        "all" => {}
+        "mine" => filter.assignee = Some(Some(me)),
+        "unassigned" => filter.assignee = Some(None),
+        "team" => filter.team_ids = Some(work.access.teams.clone()),
         other => {
-            return Err(ApiError::bad_request(
-                "invalid_assignee",
-                format!("assignee must be me, unassigned or all, not {other:?}"),
+            return Err(bad(
+                "invalid_view",
+                format!("view must be mine, unassigned, team or all, not {other:?}"),
+            ));
+        }
+    }
+    if let Some(i) = q.inbox_id {
+        // Only within what the agent may see: another inbox simply has nothing.
+        let wanted = InboxId(i);
+        filter.inbox_ids = Some(if work.access.can_see(wanted) {
+            vec![wanted]
+        } else {
+            vec![]
+        });
+    }
+    if let Some(t) = q.team_id {
+        filter.team_ids = Some(vec![TeamId(t)]);
+    }
+    if let Some(p) = q.priority.as_deref() {
+        filter.priority = Some(
+            Priority::parse(p)
+                .ok_or_else(|| bad("invalid_priority", format!("unknown priority {p:?}")))?,
+        );
+    }
+    if let Some(l) = q.label.as_deref() {
+        filter.label = Some(layan_core::parse_label(l)?);
+    }
+    if let Some(c) = q.channel.as_deref() {
+        filter.channel = Some(
+            ChannelKind::parse(c)
+                .ok_or_else(|| bad("invalid_channel", format!("unknown channel {c:?}")))?,
+        );
+    }
+    if let Some(text) = q.q.as_deref() {
+        if text.chars().count() > 200 {
+            return Err(bad(
+                "query_too_long",
+                "search for at most 200 characters".into(),
+            ));
+        }
+        filter.search = Some(text.to_owned());
+    }
+    filter.sort = match q.sort.as_deref().unwrap_or("recent") {
+        "recent" => ConversationSort::Recent,
+        "waiting" => ConversationSort::Waiting,
+        other => {
+            return Err(bad(
+                "invalid_sort",
+                format!("sort must be recent or waiting, not {other:?}"),
             ));
         }
     };
-    let before = q
+    filter.before = q
         .before
         .as_deref()
         .map(|b| {
@@ -288,35 +288,59 @@ pub async fn conversations(
                 })
         })
         .transpose()?;
-    let filter = ConversationFilter {
-        statuses,
-        inbox_ids: q.inbox_id.map(|i| vec![InboxId(i)]),
-        assignee,
-        before,
-        limit: q.limit.unwrap_or(50).clamp(1, 200),
-    };
     Ok(Json(
         state.engine.store().list_conversations(&filter).await?,
     ))
 }
 
-async fn agent_conversation(state: &AppState, id: i64) -> ApiResult<ConversationSummary> {
+/// Open-conversation counts for the agent's views, and how many have unread customer messages.
+#[utoipa::path(get, path = "/api/v1/conversations/counts", tag = "conversations",
+    responses((status = 200, body = ViewCounts)))]
+pub async fn counts(State(state): State<AppState>, work: Work) -> ApiResult<Json<ViewCounts>> {
+    Ok(Json(state.engine.view_counts(&work.access).await?))
+}
+
+async fn summary_for(state: &AppState, work: &Work, id: i64) -> ApiResult<ConversationSummary> {
+    let c = state
+        .engine
+        .conversation_for(&work.access, ConversationId(id))
+        .await
+        .map_err(not_found_as("conversation"))?;
     state
         .engine
         .store()
-        .conversation_summary(ConversationId(id))
+        .conversation_summary(c.id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = i64, Path)),
-    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ConversationDetail), (status = 404, body = ErrorBody)))]
 pub async fn conversation(
     State(state): State<AppState>,
-    _agent: CurrentAgent,
+    work: Work,
     Path(id): Path<i64>,
-) -> ApiResult<Json<ConversationSummary>> {
-    Ok(Json(agent_conversation(&state, id).await?))
+) -> ApiResult<Json<ConversationDetail>> {
+    let summary = summary_for(&state, &work, id).await?;
+    let store = state.engine.store();
+    let merged_from = store
+        .merged_into(summary.conversation.id)
+        .await?
+        .into_iter()
+        .map(|c| MergedRef {
+            id: c.id.0,
+            number: c.number.0,
+        })
+        .collect();
+    let merged_into_number = match summary.conversation.merged_into_id {
+        Some(t) => store.conversation(t).await?.map(|c| c.number.0),
+        None => None,
+    };
+    Ok(Json(ConversationDetail {
+        summary,
+        merged_from,
+        merged_into_number,
+    }))
 }
 
 /// A conversation's messages (notes included), oldest first.
@@ -325,45 +349,46 @@ pub async fn conversation(
     responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
 pub async fn conversation_messages(
     State(state): State<AppState>,
-    _agent: CurrentAgent,
+    work: Work,
     Path(id): Path<i64>,
     Query(q): Query<AfterSeq>,
 ) -> ApiResult<Json<Vec<Message>>> {
-    let c = agent_conversation(&state, id).await?;
+    let c = state
+        .engine
+        .conversation_for(&work.access, ConversationId(id))
+        .await
+        .map_err(not_found_as("conversation"))?;
     Ok(Json(
         state
             .engine
             .store()
-            .messages_after(c.conversation.id, q.after_seq, page_limit(q.limit), true)
+            .messages_after(c.id, q.after_seq, page_limit(q.limit), true)
             .await?,
     ))
 }
 
-/// Replies to the customer, or adds a private note.
+/// Replies to the customer, or adds a private note (`@name` mentions notify colleagues).
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations",
     params(("id" = i64, Path)), request_body = AgentReply,
     responses((status = 201, body = AgentSent), (status = 200, description = "a retry", body = AgentSent),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reply(
     State(state): State<AppState>,
-    CurrentAgent(s): CurrentAgent,
+    work: Work,
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<AgentReply>,
 ) -> ApiResult<(StatusCode, Json<AgentSent>)> {
     let appended = state
         .engine
         .agent_message(
-            &s.agent,
+            &work.access,
             ConversationId(id),
             &req.body,
             req.client_message_id.as_deref(),
             req.private,
         )
         .await
-        .map_err(|e| match e {
-            EngineError::NotFound => ApiError::not_found("conversation"),
-            other => other.into(),
-        })?;
+        .map_err(not_found_as("conversation"))?;
     let status = if appended.duplicate {
         StatusCode::OK
     } else {
@@ -378,51 +403,402 @@ pub async fn reply(
     ))
 }
 
-/// Opens, resolves (or sets another status on) a conversation.
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/status", tag = "conversations",
-    params(("id" = i64, Path)), request_body = StatusChange,
-    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn set_status(
-    State(state): State<AppState>,
-    CurrentAgent(s): CurrentAgent,
-    Path(id): Path<i64>,
-    JsonBody(req): JsonBody<StatusChange>,
-) -> ApiResult<Json<ConversationSummary>> {
-    let status = ConversationStatus::parse(&req.status).ok_or_else(|| {
+fn parse_status(s: &str) -> ApiResult<ConversationStatus> {
+    ConversationStatus::parse(s).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_status",
             "status must be open, pending, snoozed, resolved or closed",
         )
-    })?;
-    state
-        .engine
-        .set_status(&s.agent, ConversationId(id), status)
-        .await
-        .map_err(|e| match e {
-            EngineError::NotFound => ApiError::not_found("conversation"),
-            other => other.into(),
-        })?;
-    Ok(Json(agent_conversation(&state, id).await?))
+    })
 }
 
-/// Assigns the conversation to an agent, or unassigns it.
+/// Opens, resolves, closes, sets pending, or snoozes (until a time) a conversation.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/status", tag = "conversations",
+    params(("id" = i64, Path)), request_body = StatusChangeRequest,
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<StatusChangeRequest>,
+) -> ApiResult<Json<ConversationSummary>> {
+    let status = parse_status(&req.status)?;
+    state
+        .engine
+        .set_status(&work.access, ConversationId(id), status, req.until)
+        .await
+        .map_err(not_found_as("conversation"))?;
+    Ok(Json(summary_for(&state, &work, id).await?))
+}
+
+/// Assigns the conversation to an agent who works its inbox, or unassigns it.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assignee", tag = "conversations",
     params(("id" = i64, Path)), request_body = AssigneeChange,
-    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn set_assignee(
     State(state): State<AppState>,
-    _agent: CurrentAgent,
+    work: Work,
     Path(id): Path<i64>,
     JsonBody(req): JsonBody<AssigneeChange>,
 ) -> ApiResult<Json<ConversationSummary>> {
     state
         .engine
-        .assign(ConversationId(id), req.agent_id.map(AgentId))
+        .assign(&work.access, ConversationId(id), req.agent_id.map(AgentId))
         .await
-        .map_err(|e| match e {
-            EngineError::NotFound => ApiError::not_found("conversation or agent"),
-            other => other.into(),
-        })?;
-    Ok(Json(agent_conversation(&state, id).await?))
+        .map_err(not_found_as("conversation or agent"))?;
+    Ok(Json(summary_for(&state, &work, id).await?))
+}
+
+/// Gives the conversation to a team, or none.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/team", tag = "conversations",
+    params(("id" = i64, Path)), request_body = TeamChange,
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody)))]
+pub async fn set_team(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<TeamChange>,
+) -> ApiResult<Json<ConversationSummary>> {
+    state
+        .engine
+        .set_team(&work.access, ConversationId(id), req.team_id.map(TeamId))
+        .await
+        .map_err(not_found_as("conversation or team"))?;
+    Ok(Json(summary_for(&state, &work, id).await?))
+}
+
+fn parse_priority(p: &str) -> ApiResult<Priority> {
+    Priority::parse(p).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_priority",
+            "priority must be none, low, medium, high or urgent",
+        )
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/priority", tag = "conversations",
+    params(("id" = i64, Path)), request_body = PriorityChange,
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_priority(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<PriorityChange>,
+) -> ApiResult<Json<ConversationSummary>> {
+    let priority = parse_priority(&req.priority)?;
+    state
+        .engine
+        .set_priority(&work.access, ConversationId(id), priority)
+        .await
+        .map_err(not_found_as("conversation"))?;
+    Ok(Json(summary_for(&state, &work, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/labels", tag = "conversations",
+    params(("id" = i64, Path)), request_body = LabelRequest,
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_label(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<LabelRequest>,
+) -> ApiResult<Json<ConversationSummary>> {
+    state
+        .engine
+        .add_label(&work.access, ConversationId(id), &req.label)
+        .await
+        .map_err(not_found_as("conversation"))?;
+    Ok(Json(summary_for(&state, &work, id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/labels/{label}", tag = "conversations",
+    params(("id" = i64, Path), ("label" = String, Path)),
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody)))]
+pub async fn remove_label(
+    State(state): State<AppState>,
+    work: Work,
+    Path((id, label)): Path<(i64, String)>,
+) -> ApiResult<Json<ConversationSummary>> {
+    state
+        .engine
+        .remove_label(&work.access, ConversationId(id), &label)
+        .await
+        .map_err(not_found_as("conversation"))?;
+    Ok(Json(summary_for(&state, &work, id).await?))
+}
+
+/// Merges this conversation into another of the same customer (`409 different_customers`
+/// otherwise). This one is closed and points to the survivor; history stays.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/merge", tag = "conversations",
+    params(("id" = i64, Path)), request_body = MergeRequest,
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn merge(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<MergeRequest>,
+) -> ApiResult<Json<ConversationSummary>> {
+    state
+        .engine
+        .merge(&work.access, ConversationId(id), ConversationId(req.into))
+        .await
+        .map_err(not_found_as("conversation"))?;
+    Ok(Json(summary_for(&state, &work, req.into).await?))
+}
+
+/// Marks the conversation read up to a sequence number (for unread marks and counts).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations",
+    params(("id" = i64, Path)), request_body = ReadRequest,
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<ReadRequest>,
+) -> ApiResult<StatusCode> {
+    state
+        .engine
+        .mark_read(&work.access, ConversationId(id), req.seq)
+        .await
+        .map_err(not_found_as("conversation"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One action on many conversations. Each is done or fails on its own (a conversation the agent
+/// may not see fails as `not_found`).
+#[utoipa::path(post, path = "/api/v1/conversations/bulk", tag = "conversations",
+    request_body = BulkRequest,
+    responses((status = 200, body = BulkResult), (status = 422, body = ErrorBody)))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    work: Work,
+    JsonBody(req): JsonBody<BulkRequest>,
+) -> ApiResult<Json<BulkResult>> {
+    let invalid =
+        |code, msg: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg.to_owned());
+    if req.ids.is_empty() || req.ids.len() > 100 {
+        return Err(invalid("invalid_ids", "send 1-100 conversation ids"));
+    }
+    enum Action {
+        Assign(Option<AgentId>),
+        Label(String),
+        Status(ConversationStatus),
+        Priority(Priority),
+    }
+    let action = match req.action.as_str() {
+        "assign" => Action::Assign(req.agent_id.map(AgentId)),
+        "label" => Action::Label(layan_core::parse_label(req.label.as_deref().unwrap_or(""))?),
+        "resolve" => Action::Status(ConversationStatus::Resolved),
+        "status" => {
+            let s = parse_status(req.status.as_deref().unwrap_or(""))?;
+            if s == ConversationStatus::Snoozed {
+                return Err(invalid(
+                    "invalid_status",
+                    "snooze conversations one by one, with a time",
+                ));
+            }
+            Action::Status(s)
+        }
+        "priority" => Action::Priority(parse_priority(req.priority.as_deref().unwrap_or(""))?),
+        _ => {
+            return Err(invalid(
+                "invalid_action",
+                "action must be assign, label, resolve, status or priority",
+            ));
+        }
+    };
+    let mut result = BulkResult {
+        done: vec![],
+        failed: vec![],
+    };
+    let engine = &state.engine;
+    for id in req.ids {
+        let cid = ConversationId(id);
+        let outcome = match &action {
+            Action::Assign(a) => engine.assign(&work.access, cid, *a).await.map(|_| ()),
+            Action::Label(l) => engine.add_label(&work.access, cid, l).await,
+            Action::Status(s) => engine
+                .set_status(&work.access, cid, *s, None)
+                .await
+                .map(|_| ()),
+            Action::Priority(p) => engine.set_priority(&work.access, cid, *p).await.map(|_| ()),
+        };
+        match outcome {
+            Ok(()) => result.done.push(id),
+            Err(EngineError::Unavailable) => return Err(EngineError::Unavailable.into()),
+            Err(e) => result.failed.push(BulkFailure {
+                id,
+                code: ApiError::from(e).code.to_owned(),
+            }),
+        }
+    }
+    Ok(Json(result))
+}
+
+/// Labels in use in the inboxes the agent may see, with counts.
+#[utoipa::path(get, path = "/api/v1/labels", tag = "conversations", responses((status = 200, body = [LabelCount])))]
+pub async fn labels(State(state): State<AppState>, work: Work) -> ApiResult<Json<Vec<LabelCount>>> {
+    Ok(Json(
+        state
+            .engine
+            .store()
+            .list_labels(work.access.inboxes.as_deref())
+            .await?
+            .into_iter()
+            .map(|(label, count)| LabelCount { label, count })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ContactQuery {
+    /// Words in the name or email (1–200 characters).
+    pub q: String,
+}
+
+/// Contacts with a conversation in an inbox the agent may see.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "conversations", params(ContactQuery),
+    responses((status = 200, body = [Contact]), (status = 400, body = ErrorBody)))]
+pub async fn contacts(
+    State(state): State<AppState>,
+    work: Work,
+    Query(q): Query<ContactQuery>,
+) -> ApiResult<Json<Vec<Contact>>> {
+    if q.q.chars().count() > 200 {
+        return Err(bad(
+            "query_too_long",
+            "search for at most 200 characters".into(),
+        ));
+    }
+    Ok(Json(
+        state
+            .engine
+            .store()
+            .search_contacts(&q.q, work.access.inboxes.as_deref(), 50)
+            .await?,
+    ))
+}
+
+// ---- canned responses --------------------------------------------------------------------------
+
+/// The shared canned responses and the agent's own (every language variant).
+#[utoipa::path(get, path = "/api/v1/canned", tag = "canned", responses((status = 200, body = [CannedResponse])))]
+pub async fn canned_list(
+    State(state): State<AppState>,
+    work: Work,
+) -> ApiResult<Json<Vec<CannedResponse>>> {
+    Ok(Json(
+        state.engine.store().list_canned(work.agent().id).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/canned", tag = "canned", request_body = CannedRequest,
+    responses((status = 201, body = CannedResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn canned_create(
+    State(state): State<AppState>,
+    work: Work,
+    JsonBody(req): JsonBody<CannedRequest>,
+) -> ApiResult<(StatusCode, Json<CannedResponse>)> {
+    let c = state
+        .engine
+        .create_canned(
+            &work.access,
+            req.shared,
+            &req.shortcut,
+            req.locale.as_deref(),
+            &req.title,
+            &req.body,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(put, path = "/api/v1/canned/{id}", tag = "canned", params(("id" = i64, Path)), request_body = CannedRequest,
+    responses((status = 200, body = CannedResponse), (status = 404, body = ErrorBody)))]
+pub async fn canned_update(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<CannedRequest>,
+) -> ApiResult<Json<CannedResponse>> {
+    Ok(Json(
+        state
+            .engine
+            .update_canned(
+                &work.access,
+                CannedId(id),
+                &req.shortcut,
+                req.locale.as_deref(),
+                &req.title,
+                &req.body,
+            )
+            .await
+            .map_err(not_found_as("canned response"))?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/canned/{id}", tag = "canned", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn canned_delete(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .engine
+        .delete_canned(&work.access, CannedId(id))
+        .await
+        .map_err(not_found_as("canned response"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The canned response `shortcut` for this conversation: the customer's language variant with
+/// its variables filled in (unknown variables are left as written).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/canned/{shortcut}", tag = "canned",
+    params(("id" = i64, Path), ("shortcut" = String, Path)),
+    responses((status = 200, body = RenderedCanned), (status = 404, body = ErrorBody)))]
+pub async fn canned_render(
+    State(state): State<AppState>,
+    work: Work,
+    Path((id, shortcut)): Path<(i64, String)>,
+) -> ApiResult<Json<RenderedCanned>> {
+    let (canned, text) = state
+        .engine
+        .render_canned(&work.access, ConversationId(id), &shortcut)
+        .await
+        .map_err(not_found_as("conversation or canned response"))?;
+    Ok(Json(RenderedCanned { canned, text }))
+}
+
+// ---- notifications -----------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "agents", responses((status = 200, body = [Notification])))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    work: Work,
+) -> ApiResult<Json<Vec<Notification>>> {
+    Ok(Json(
+        state
+            .engine
+            .store()
+            .list_notifications(work.agent().id, 50)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "agents", request_body = NotificationRead,
+    responses((status = 204)))]
+pub async fn notifications_read(
+    State(state): State<AppState>,
+    work: Work,
+    JsonBody(req): JsonBody<NotificationRead>,
+) -> ApiResult<StatusCode> {
+    state
+        .engine
+        .store()
+        .read_notifications(work.agent().id, req.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

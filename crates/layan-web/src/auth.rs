@@ -1,12 +1,14 @@
 //! Who is calling: an agent (session cookie, CSRF header on every state-changing request) or a
 //! widget visitor (inbox key + visitor token headers).
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::{
-    extract::FromRequestParts,
+    extract::{ConnectInfo, FromRequestParts},
     http::{HeaderMap, Method, header, request::Parts},
 };
 use layan_core::{Contact, Inbox};
-use layan_engine::{AgentSession, EngineError, auth::constant_time_eq};
+use layan_engine::{Access, AgentSession, EngineError, auth::constant_time_eq};
 
 use crate::{AppState, error::ApiError};
 
@@ -37,15 +39,32 @@ pub async fn session_from_headers(
     }
 }
 
-/// A logged-in agent. For any method but GET/HEAD/OPTIONS the request must also carry the
-/// session's CSRF token in `X-CSRF-Token` (the agent UI reads it from a `<meta>` tag), so a page on
-/// another site cannot make the agent's browser act.
+/// A logged-in agent: by session cookie, or by a personal API token
+/// (`Authorization: Bearer lyt_…`). With the cookie, any method but GET/HEAD/OPTIONS must also
+/// carry the session's CSRF token in `X-CSRF-Token` (the agent UI reads it from a `<meta>` tag),
+/// so a page on another site cannot make the agent's browser act. A token is not sent by
+/// browsers on their own, so it needs no CSRF token.
 pub struct CurrentAgent(pub AgentSession);
 
 impl FromRequestParts<AppState> for CurrentAgent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(token) = bearer {
+            return match state.engine.authenticate_api_token(token.trim()).await? {
+                Some(session) => Ok(Self(session)),
+                None => Err(ApiError::new(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "unknown or revoked API token",
+                )),
+            };
+        }
         let session = session_from_headers(state, &parts.headers)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
@@ -62,6 +81,70 @@ impl FromRequestParts<AppState> for CurrentAgent {
         }
         Ok(Self(session))
     }
+}
+
+/// A logged-in agent with what they may see (roles, inbox membership, teams).
+pub struct Work {
+    pub session: AgentSession,
+    pub access: Access,
+    /// The caller's address, for the audit log.
+    pub ip: Option<IpAddr>,
+}
+
+impl Work {
+    pub fn agent(&self) -> &layan_core::Agent {
+        &self.access.agent
+    }
+}
+
+impl FromRequestParts<AppState> for Work {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentAgent(session) = CurrentAgent::from_request_parts(parts, state).await?;
+        let access = state.engine.access(&session.agent).await?;
+        Ok(Self {
+            session,
+            access,
+            ip: client_ip(parts, state.config.trust_forwarded_for),
+        })
+    }
+}
+
+/// The caller's address, when known (an extractor that never fails).
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(parts, state.config.trust_forwarded_for)))
+    }
+}
+
+/// The caller's address: the peer of the connection (set by `serve`) or, behind a reverse proxy
+/// that the settings say to trust, the last address in `X-Forwarded-For` (the one the proxy
+/// itself appended; earlier entries are whatever the client claimed).
+pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for
+        && let Some(ip) = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|a| a.trim().parse::<IpAddr>().ok())
+    {
+        return Some(ip);
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// A widget visitor: `X-Layan-Inbox: <inbox key>` and `Authorization: Bearer <visitor token>`.
@@ -112,4 +195,37 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     origin
         .split_once("://")
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(forwarded: Option<&str>) -> Parts {
+        let mut req = axum::http::Request::builder();
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        let (mut parts, ()) = req.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_is_used_only_when_trusted_and_only_its_last_hop() {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let p = parts(Some("203.0.113.9, 198.51.100.7"));
+        assert_eq!(client_ip(&p, false), Some(peer));
+        // The first entry is whatever the client claimed; the proxy appended the last one.
+        assert_eq!(client_ip(&p, true), "198.51.100.7".parse().ok());
+        assert_eq!(client_ip(&parts(Some("not an address")), true), Some(peer));
+        // A garbled last hop does not fall back to what the client claimed before it.
+        assert_eq!(
+            client_ip(&parts(Some("203.0.113.9, junk")), true),
+            Some(peer)
+        );
+        assert_eq!(client_ip(&parts(None), true), Some(peer));
+    }
 }

@@ -135,11 +135,6 @@ pub struct AgentSent {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct StatusChange {
-    pub status: String,
-}
-
-#[derive(Deserialize, ToSchema)]
 pub struct AssigneeChange {
     /// The agent to assign, or null to unassign.
     pub agent_id: Option<i64>,
@@ -151,10 +146,203 @@ pub struct InboxUpdate {
     pub greeting: Option<String>,
     /// `#rrggbb`
     pub color: Option<String>,
+    /// `none`, `round_robin` or `least_loaded`.
+    pub auto_assign: Option<String>,
+    /// Put an agent's open conversations back in the queue when they go offline.
+    pub reassign_on_offline: Option<bool>,
+    /// Acknowledge a new conversation's first message with the ticket number.
+    pub auto_ack: Option<bool>,
+    /// The reply time the acknowledgement promises (1–10080 minutes).
+    pub response_minutes: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
     pub agent: layan_core::Agent,
     pub agents_online: usize,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StatusChangeRequest {
+    /// `open`, `pending`, `snoozed`, `resolved` or `closed`.
+    pub status: String,
+    /// For `snoozed`: when it opens again (milliseconds since the epoch, in the future).
+    #[serde(default)]
+    pub until: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TeamChange {
+    /// The team, or null for none.
+    pub team_id: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PriorityChange {
+    /// `none`, `low`, `medium`, `high` or `urgent`.
+    pub priority: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LabelRequest {
+    pub label: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The conversation that survives; this one is closed and points to it.
+    pub into: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReadRequest {
+    /// The sequence number read up to.
+    pub seq: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct BulkRequest {
+    /// 1–100 conversation ids.
+    pub ids: Vec<i64>,
+    /// `assign`, `label`, `resolve`, `status` or `priority`.
+    pub action: String,
+    /// For `assign`: the agent (null unassigns).
+    #[serde(default)]
+    pub agent_id: Option<i64>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    pub done: Vec<i64>,
+    pub failed: Vec<BulkFailure>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkFailure {
+    pub id: i64,
+    pub code: String,
+}
+
+/// An agent as colleagues see them, with presence.
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    #[serde(flatten)]
+    pub agent: layan_core::Agent,
+    /// `online`, `away` or `offline`.
+    #[schema(value_type = String)]
+    pub presence: layan_engine::Presence,
+    pub inbox_ids: Vec<i64>,
+    pub team_ids: Vec<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewAgentRequest {
+    pub email: String,
+    pub name: String,
+    /// `admin`, `supervisor` or `agent`.
+    pub role: String,
+    pub password: String,
+    /// Inboxes the agent works.
+    #[serde(default)]
+    pub inbox_ids: Vec<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AgentUpdate {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    /// `en`, `id`, `th` or `nl`.
+    pub locale: Option<String>,
+    pub capacity: Option<i64>,
+    pub away: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordReset {
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MembersRequest {
+    pub agent_ids: Vec<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewTeamRequest {
+    pub name: String,
+    #[serde(default)]
+    pub agent_ids: Vec<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewTokenRequest {
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewToken {
+    /// Shown once: keep it safe. Send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub info: layan_core::ApiTokenInfo,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CannedRequest {
+    pub shortcut: String,
+    /// `en`, `id`, `th`, `nl`, or absent for the default variant.
+    #[serde(default)]
+    pub locale: Option<String>,
+    pub title: String,
+    pub body: String,
+    /// Shared with every agent (supervisors and admins only); otherwise personal.
+    #[serde(default)]
+    pub shared: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RenderedCanned {
+    pub canned: layan_core::CannedResponse,
+    /// The text with variables filled in. Plain text: insert it as text.
+    pub text: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NotificationRead {
+    /// One notification, or absent for all.
+    #[serde(default)]
+    pub id: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LabelCount {
+    pub label: String,
+    pub count: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub summary: layan_core::ConversationSummary,
+    /// Ticket numbers and ids merged into this conversation.
+    pub merged_from: Vec<MergedRef>,
+    /// The ticket number this one was merged into.
+    pub merged_into_number: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MergedRef {
+    pub id: i64,
+    pub number: i64,
 }

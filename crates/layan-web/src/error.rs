@@ -91,6 +91,20 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(code) => {
                 Self::new(StatusCode::CONFLICT, code, format!("conflict: {code}"))
             }
+            EngineError::Forbidden(why) => Self::forbidden(why),
+            EngineError::Locked { until } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "account_locked",
+                format!(
+                    "too many failed attempts; try again in {} minutes",
+                    ((until - layan_core::now_millis()) / 60_000).max(1)
+                ),
+            ),
+            EngineError::RateLimited { retry_after_s } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many attempts from your address; try again in {retry_after_s} s"),
+            ),
             EngineError::InvalidCredentials => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
@@ -103,6 +117,14 @@ impl From<EngineError> for ApiError {
             ),
             other => Self::internal(&other),
         }
+    }
+}
+
+/// Maps an engine error, naming `what` was not found (`.map_err(not_found_as("conversation"))`).
+pub fn not_found_as(what: &'static str) -> impl Fn(EngineError) -> ApiError {
+    move |e| match e {
+        EngineError::NotFound => ApiError::not_found(what),
+        other => other.into(),
     }
 }
 

@@ -1,10 +1,13 @@
 //! Layan's web layer: the only crate that knows HTTP, cookies, WebSockets and JSON framing.
 //! Handlers parse input into domain types, call the engine, and turn results into responses.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod help;
+pub mod kb;
 pub mod metrics;
 pub mod ui;
 pub mod ws;
@@ -15,7 +18,7 @@ use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
     http::{HeaderValue, Method, header},
-    routing::{get, patch, post},
+    routing::{delete, get, patch, post, put},
 };
 use layan_engine::Engine;
 use tokio::net::TcpListener;
@@ -37,6 +40,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct WebConfig {
     /// Mark cookies `Secure` (serve behind HTTPS).
     pub cookie_secure: bool,
+    /// Take the caller's address from `X-Forwarded-For` (behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
     /// Serve the demo shop page at `/demo`.
     pub demo: bool,
 }
@@ -55,12 +60,23 @@ pub struct AppState {
     info(title = "Layan API", description = "Customer service for online stores. Errors are always `{\"error\":{\"code\",\"message\"}}` with a stable snake_case code."),
     paths(
         api::widget_session, api::widget_messages, api::widget_send, api::widget_offline,
-        api::me, api::agents, api::inboxes, api::update_inbox,
-        api::conversations, api::conversation, api::conversation_messages, api::reply,
-        api::set_status, api::set_assignee, healthz,
+        admin::me, admin::update_me, admin::change_password, admin::agents, admin::create_agent,
+        admin::update_agent, admin::reset_password, admin::inboxes, admin::update_inbox,
+        admin::inbox_members, admin::set_inbox_members, admin::teams, admin::create_team,
+        admin::set_team_members, admin::tokens, admin::create_token, admin::revoke_token, admin::audit,
+        admin::jobs, admin::retry_job,
+        api::conversations, api::counts, api::conversation, api::conversation_messages, api::reply,
+        api::set_status, api::set_assignee, api::set_team, api::set_priority, api::add_label,
+        api::remove_label, api::merge, api::mark_read, api::bulk, api::labels, api::contacts,
+        api::canned_list, api::canned_create, api::canned_update, api::canned_delete, api::canned_render,
+        api::notifications, api::notifications_read, healthz,
+        help::widget_search, help::widget_article,
+        kb::categories, kb::create_category, kb::update_category, kb::delete_category, kb::articles,
+        kb::create_article, kb::article, kb::update_article, kb::delete_article, kb::put_translation,
+        kb::delete_translation, kb::search,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
-         (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes."))
+         (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
 )]
 pub struct ApiDoc;
 
@@ -109,6 +125,11 @@ pub fn router(state: AppState) -> Router {
             get(api::widget_messages),
         )
         .route("/api/v1/widget/ws", get(ws::widget_ws))
+        .route("/api/v1/widget/help/search", get(help::widget_search))
+        .route(
+            "/api/v1/widget/help/articles/{slug}",
+            get(help::widget_article),
+        )
         .route("/widget.js", get(ui::widget_js))
         .layer(widget_cors);
 
@@ -130,11 +151,45 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/app.js", get(ui::app_js))
         .route("/favicon.svg", get(ui::favicon))
         .route("/assets/app.css", get(ui::app_css))
-        .route("/api/v1/me", get(api::me))
-        .route("/api/v1/agents", get(api::agents))
-        .route("/api/v1/inboxes", get(api::inboxes))
-        .route("/api/v1/inboxes/{id}", patch(api::update_inbox))
+        .route("/api/v1/me", get(admin::me).patch(admin::update_me))
+        .route("/api/v1/me/password", post(admin::change_password))
+        .route(
+            "/api/v1/agents",
+            get(admin::agents).post(admin::create_agent),
+        )
+        .route("/api/v1/agents/{id}", patch(admin::update_agent))
+        .route("/api/v1/agents/{id}/password", post(admin::reset_password))
+        .route("/api/v1/inboxes", get(admin::inboxes))
+        .route("/api/v1/inboxes/{id}", patch(admin::update_inbox))
+        .route(
+            "/api/v1/inboxes/{id}/members",
+            get(admin::inbox_members).put(admin::set_inbox_members),
+        )
+        .route("/api/v1/teams", get(admin::teams).post(admin::create_team))
+        .route("/api/v1/teams/{id}/members", put(admin::set_team_members))
+        .route(
+            "/api/v1/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
+        .route("/api/v1/audit", get(admin::audit))
+        .route("/api/v1/jobs", get(admin::jobs))
+        .route("/api/v1/jobs/{id}/retry", post(admin::retry_job))
+        .route("/api/v1/labels", get(api::labels))
+        .route("/api/v1/contacts", get(api::contacts))
+        .route(
+            "/api/v1/canned",
+            get(api::canned_list).post(api::canned_create),
+        )
+        .route(
+            "/api/v1/canned/{id}",
+            put(api::canned_update).delete(api::canned_delete),
+        )
+        .route("/api/v1/notifications", get(api::notifications))
+        .route("/api/v1/notifications/read", post(api::notifications_read))
         .route("/api/v1/conversations", get(api::conversations))
+        .route("/api/v1/conversations/counts", get(api::counts))
+        .route("/api/v1/conversations/bulk", post(api::bulk))
         .route("/api/v1/conversations/{id}", get(api::conversation))
         .route(
             "/api/v1/conversations/{id}/messages",
@@ -145,7 +200,53 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/conversations/{id}/assignee",
             post(api::set_assignee),
         )
+        .route("/api/v1/conversations/{id}/team", post(api::set_team))
+        .route(
+            "/api/v1/conversations/{id}/priority",
+            post(api::set_priority),
+        )
+        .route("/api/v1/conversations/{id}/labels", post(api::add_label))
+        .route(
+            "/api/v1/conversations/{id}/labels/{label}",
+            delete(api::remove_label),
+        )
+        .route("/api/v1/conversations/{id}/merge", post(api::merge))
+        .route("/api/v1/conversations/{id}/read", post(api::mark_read))
+        .route(
+            "/api/v1/conversations/{id}/canned/{shortcut}",
+            get(api::canned_render),
+        )
         .route("/api/v1/agent/ws", get(ws::agent_ws))
+        .route("/help", get(help::help_root))
+        .route("/help/{locale}", get(help::help_home))
+        .route("/help/{locale}/search", get(help::help_search))
+        .route("/help/{locale}/c/{slug}", get(help::help_category))
+        .route("/help/{locale}/a/{slug}", get(help::help_article))
+        .route("/help/{locale}/a/{slug}/vote", post(help::help_vote))
+        .route("/assets/help.css", get(help::help_css))
+        .route(
+            "/api/v1/kb/categories",
+            get(kb::categories).post(kb::create_category),
+        )
+        .route(
+            "/api/v1/kb/categories/{id}",
+            put(kb::update_category).delete(kb::delete_category),
+        )
+        .route(
+            "/api/v1/kb/articles",
+            get(kb::articles).post(kb::create_article),
+        )
+        .route(
+            "/api/v1/kb/articles/{id}",
+            get(kb::article)
+                .put(kb::update_article)
+                .delete(kb::delete_article),
+        )
+        .route(
+            "/api/v1/kb/articles/{id}/translations/{locale}",
+            put(kb::put_translation).delete(kb::delete_translation),
+        )
+        .route("/api/v1/kb/search", get(kb::search))
         .merge(widget)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -181,7 +282,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -146,12 +146,37 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// `GET /metrics`
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = state.metrics.render(&state);
+    // The queue lives in the database, shared by every node: its depth is the same everywhere.
+    // When the database is down, the gauges are left out rather than reported as zero.
+    if let Ok(c) = state.engine.store().job_counts().await {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "# HELP layan_jobs Jobs in the queue by status (all nodes).\n\
+             # TYPE layan_jobs gauge\n\
+             layan_jobs{{status=\"queued\"}} {}\n\
+             layan_jobs{{status=\"running\"}} {}\n\
+             layan_jobs{{status=\"failed\"}} {}",
+            c.queued, c.running, c.failed
+        );
+    }
+    {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "# HELP layan_job_failures_total Job attempts that failed on this node.\n\
+             # TYPE layan_job_failures_total counter\n\
+             layan_job_failures_total {}",
+            state.engine.job_failures()
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&state),
+        out,
     )
         .into_response()
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::{
     AppState,
-    auth::{SESSION_COOKIE, cookie, session_from_headers},
+    auth::{ClientIp, SESSION_COOKIE, cookie, session_from_headers},
     error::ApiError,
 };
 
@@ -53,7 +53,7 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn cookie_header(
+pub(crate) fn cookie_header(
     state: &AppState,
     name: &str,
     value: &str,
@@ -138,6 +138,7 @@ pub struct LoginForm {
 
 pub async fn login_submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -149,7 +150,7 @@ pub async fn login_submit(
             &login_form(Some("Your form expired. Please try again."), &form.email),
         ));
     }
-    match state.engine.login(&form.email, &form.password).await {
+    match state.engine.login(&form.email, &form.password, ip).await {
         Ok(login) => Ok(start_session(&state, &headers, &login.token).await),
         Err(EngineError::InvalidCredentials) => Ok(form_page(
             &state,
@@ -157,6 +158,21 @@ pub async fn login_submit(
             "Sign in",
             &login_form(Some("Wrong email or password."), &form.email),
         )),
+        Err(e @ (EngineError::Locked { .. } | EngineError::RateLimited { .. })) => {
+            // The same words for known and unknown addresses: a lockout reveals nothing.
+            let minutes = match e {
+                EngineError::Locked { until } => (until - layan_core::now_millis()) / 60_000 + 1,
+                EngineError::RateLimited { retry_after_s } => (retry_after_s / 60 + 1) as i64,
+                _ => 15,
+            };
+            let text = format!("Too many failed sign-ins. Try again in {minutes} minutes.");
+            Ok(form_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Sign in",
+                &login_form(Some(&text), &form.email),
+            ))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -194,6 +210,7 @@ pub struct LogoutForm {
 
 pub async fn logout(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, ApiError> {
@@ -204,6 +221,10 @@ pub async fn logout(
         if let Some(token) = cookie(&headers, SESSION_COOKIE) {
             state.engine.logout(token).await?;
         }
+        state
+            .engine
+            .audit(Some(&session.agent), "logout", None, None, ip)
+            .await;
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(
@@ -259,6 +280,7 @@ pub struct SetupForm {
 
 pub async fn setup_submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, ApiError> {
@@ -301,7 +323,7 @@ pub async fn setup_submit(
         Err(e) => return Err(e.into()),
     }
     ensure_default_inbox(&state, shop.as_str()).await?;
-    let login = state.engine.login(&form.email, &form.password).await?;
+    let login = state.engine.login(&form.email, &form.password, ip).await?;
     Ok(start_session(&state, &headers, &login.token).await)
 }
 
@@ -329,30 +351,48 @@ pub async fn app_page(
     let Some(session) = session_from_headers(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
+    // The shell; app.js translates every `data-i18n` text into the agent's language.
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"csrf-token\" content=\"{csrf}\">\
          <title>Inbox · Layan</title><link rel=\"stylesheet\" href=\"/assets/app.css\"><link rel=\"icon\" href=\"/favicon.svg\">\
          <script src=\"/assets/app.js\" defer></script></head><body class=\"app\">\
          <header class=\"topbar\"><div class=\"brand\"><span class=\"logo\">L</span> Layan</div>\
-         <div class=\"topbar-right\"><span id=\"conn\" class=\"conn\" title=\"Live connection\">connecting…</span>\
-         <button id=\"notify-btn\" class=\"ghost\" hidden>Enable notifications</button>\
-         <button id=\"settings-btn\" class=\"ghost\">Widget</button>\
+         <div class=\"topbar-right\"><span id=\"conn\" class=\"conn\" title=\"Live connection\" data-i18n=\"connecting\">connecting…</span>\
+         <button id=\"notify-btn\" class=\"ghost\" hidden data-i18n=\"enableNotifications\">Enable notifications</button>\
+         <button id=\"bell\" class=\"ghost bell\" aria-label=\"Notifications\">🔔 <span class=\"count\" id=\"bell-count\"></span></button>\
+         <button id=\"away-btn\" class=\"ghost presence\" data-i18n=\"online\">Online</button>\
+         <select id=\"lang-select\" aria-label=\"Language\"><option value=\"en\">English</option><option value=\"id\">Bahasa Indonesia</option>\
+         <option value=\"th\">ไทย</option><option value=\"nl\">Nederlands</option></select>\
+         <button id=\"settings-btn\" class=\"ghost\" data-i18n=\"settings\">Settings</button>\
          <span class=\"me\">{name}</span>\
          <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <button class=\"ghost\" type=\"submit\">Sign out</button></form></div></header>\
+         <button class=\"ghost\" type=\"submit\" data-i18n=\"signOut\">Sign out</button></form></div></header>\
          <div class=\"layout\"><aside class=\"sidebar\">\
          <nav class=\"filters\" aria-label=\"Views\">\
-         <button data-view=\"open\" class=\"active\">Open <span class=\"count\" id=\"count-open\"></span></button>\
-         <button data-view=\"mine\">Mine</button><button data-view=\"unassigned\">Unassigned</button>\
-         <button data-view=\"resolved\">Resolved</button><button data-view=\"all\">All</button></nav>\
+         <button data-view=\"mine\"><span data-i18n=\"mine\">Mine</span> <span class=\"count\" id=\"count-mine\"></span></button>\
+         <button data-view=\"unassigned\"><span data-i18n=\"unassigned\">Unassigned</span> <span class=\"count\" id=\"count-unassigned\"></span></button>\
+         <button data-view=\"team\"><span data-i18n=\"myTeam\">My team</span> <span class=\"count\" id=\"count-team\"></span></button>\
+         <button data-view=\"all\" class=\"active\"><span data-i18n=\"all\">All</span> <span class=\"count\" id=\"count-all\"></span></button></nav>\
+         <div class=\"list-tools\"><input id=\"search\" type=\"search\" placeholder=\"Search\" aria-label=\"Search conversations\" maxlength=\"200\"></div>\
+         <div class=\"list-tools\"><select id=\"status-filter\" aria-label=\"Status\"><option value=\"open\">open</option><option value=\"pending\">pending</option>\
+         <option value=\"snoozed\">snoozed</option><option value=\"resolved\">resolved</option><option value=\"closed\">closed</option><option value=\"all\">all</option></select>\
+         <select id=\"sort\" aria-label=\"Sort\"><option value=\"recent\" data-i18n=\"newest\">Newest</option><option value=\"waiting\" data-i18n=\"longestWaiting\">Longest waiting</option></select>\
+         <select id=\"label-filter\" aria-label=\"Label\"><option value=\"\">#</option></select>\
+         <select id=\"priority-filter\" aria-label=\"Priority\"><option value=\"\">!</option><option value=\"urgent\">urgent</option>\
+         <option value=\"high\">high</option><option value=\"medium\">medium</option><option value=\"low\">low</option></select></div>\
+         <div id=\"bulk\" class=\"bulk\" hidden><span id=\"bulk-count\"></span>\
+         <button class=\"ghost\" data-bulk=\"resolve\" data-i18n=\"resolve\">Resolve</button>\
+         <button class=\"ghost\" data-bulk=\"assign\" data-i18n=\"assignToMe\">Assign to me</button>\
+         <button class=\"ghost\" data-bulk=\"label\" data-i18n=\"addLabel\">Label</button></div>\
          <ul id=\"conversations\" class=\"conv-list\" aria-live=\"polite\"></ul></aside>\
          <main id=\"conversation\" class=\"conversation empty\"><div class=\"placeholder\">\
-         <h2>Select a conversation</h2><p>New chats appear on the left the moment a shopper writes.</p></div></main>\
-         </div><dialog id=\"settings\"></dialog></body></html>",
+         <h2 data-i18n=\"selectConversation\">Select a conversation</h2><p data-i18n=\"newChatsAppear\">New chats appear on the left the moment a shopper writes.</p></div></main>\
+         </div><dialog id=\"settings\"></dialog><dialog id=\"notifications\"></dialog></body></html>",
         csrf = escape(&session.csrf_token),
         name = escape(&session.agent.name),
+        lang = session.agent.locale.as_str(),
     );
     Ok(Html(html).into_response())
 }

@@ -24,7 +24,7 @@ use layan_channels::realtime::{
     AgentFrame, MAX_FRAME_BYTES, WidgetFrame, parse_agent_frame, parse_widget_frame,
 };
 use layan_core::{Contact, ConversationId, Event, Inbox, Message, TypingWho};
-use layan_engine::{AgentSession, EngineError, Subscription, Topic};
+use layan_engine::{Access, EngineError, Subscription, Topic};
 use serde_json::{Value, json};
 
 use crate::{
@@ -482,8 +482,10 @@ async fn widget_event(
 
 // ---- agents ------------------------------------------------------------------------------------
 
-/// The agent inbox's live connection: list updates for every inbox, messages for the
-/// conversations the agent has open (`follow`).
+/// The agent inbox's live connection: list updates for the inboxes the agent may see, messages
+/// for the conversation they have open (`follow`), who else is viewing or typing there, and
+/// the agent's own notifications. When the agent's access changes (role, inbox membership,
+/// password) the connection re-reads it, or closes when the session has ended.
 pub async fn agent_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -492,18 +494,23 @@ pub async fn agent_ws(
     if !same_origin(&headers) {
         return Err(ApiError::forbidden("cross-origin WebSocket refused"));
     }
+    let token = crate::auth::cookie(&headers, crate::auth::SESSION_COOKIE)
+        .unwrap_or_default()
+        .to_owned();
     let session = session_from_headers(&state, &headers)
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
-    let inboxes = state.engine.store().list_inboxes().await?;
+    let access = state.engine.access(&session.agent).await?;
+    let inboxes = state.engine.visible_inboxes(&access).await?;
     Ok(sized(ws)
-        .on_upgrade(move |socket| agent_socket(state, session, inboxes, socket))
+        .on_upgrade(move |socket| agent_socket(state, token, access, inboxes, socket))
         .into_response())
 }
 
 async fn agent_socket(
     state: AppState,
-    session: AgentSession,
+    token: String,
+    access: Access,
     inboxes: Vec<Inbox>,
     socket: WebSocket,
 ) {
@@ -514,23 +521,77 @@ async fn agent_socket(
         sub.add(Topic::Inbox(inbox.id));
     }
     sub.add(Topic::Visitors);
-    let _online = state.engine.agent_online(session.agent.id);
+    sub.add(Topic::Agent(access.agent.id));
+    let _online = state.engine.agent_online(access.agent.id);
     let followed = Followed {
         last_sent: HashMap::new(),
         include_notes: true,
         widget: false,
     };
-    let hello = json!({"type": "hello", "agent": session.agent, "agents_online": state.engine.agents_online()});
+    let hello = json!({"type": "hello", "agent": access.agent, "agents_online": state.engine.agents_online()});
     if !send_json(&mut sink, &hello).await {
         return;
     }
-    let mut side = AgentSide { session, followed };
-    pump(&state, &mut sink, &mut stream, &mut sub, &mut side).await;
+    let mut side = AgentSide {
+        state: state.clone(),
+        token,
+        access,
+        followed,
+        viewing: None,
+        resubscribe: None,
+    };
+    loop {
+        pump(&state, &mut sink, &mut stream, &mut sub, &mut side).await;
+        // The pump stops for good, or to change what this connection listens to.
+        match side.resubscribe.take() {
+            Some(inboxes) => {
+                for topic in sub.topics().to_vec() {
+                    if matches!(topic, Topic::Inbox(_)) && !inboxes.contains(&topic) {
+                        sub.remove(topic);
+                    }
+                }
+                for topic in inboxes {
+                    sub.add(topic);
+                }
+                if !send_json(&mut sink, &json!({"type": "access"})).await {
+                    return;
+                }
+            }
+            None => return,
+        }
+    }
 }
 
 struct AgentSide {
-    session: AgentSession,
+    state: AppState,
+    /// The session cookie, to check the session is still alive when access changes.
+    token: String,
+    access: Access,
     followed: Followed,
+    /// The conversation this connection has open (colleagues are told).
+    viewing: Option<layan_core::Conversation>,
+    /// Set when the pump must stop so the subscription can change to these inbox topics.
+    resubscribe: Option<Vec<Topic>>,
+}
+
+impl AgentSide {
+    fn set_viewing(&mut self, next: Option<layan_core::Conversation>) {
+        if let Some(prev) = self.viewing.take()
+            && next.as_ref().is_none_or(|n| n.id != prev.id)
+        {
+            self.state.engine.viewing(&prev, &self.access.agent, false);
+        }
+        if let Some(n) = &next {
+            self.state.engine.viewing(n, &self.access.agent, true);
+        }
+        self.viewing = next;
+    }
+}
+
+impl Drop for AgentSide {
+    fn drop(&mut self) {
+        self.set_viewing(None);
+    }
 }
 
 impl Side for AgentSide {
@@ -542,7 +603,61 @@ impl Side for AgentSide {
     }
 
     async fn on_text(&mut self, state: &AppState, sink: &mut Sink, text: &str) -> bool {
-        agent_frame(state, &self.session, &mut self.followed, sink, text).await
+        match parse_agent_frame(text) {
+            Err(e) => send_json(sink, &error_frame(e.code, &e.message)).await,
+            Ok(AgentFrame::Ping) => send_json(sink, &json!({"type": "pong"})).await,
+            Ok(AgentFrame::Follow {
+                conversation_id,
+                after_seq,
+            }) => {
+                let id = ConversationId(conversation_id);
+                match state.engine.conversation_for(&self.access, id).await {
+                    Ok(c) => {
+                        self.set_viewing(Some(c));
+                        // Colleagues already in this conversation (collision warning).
+                        for (agent, name) in state.engine.viewers_of(id) {
+                            if agent == self.access.agent.id {
+                                continue;
+                            }
+                            let frame = json!({"type": "viewing", "conversation_id": id, "agent_id": agent, "name": name, "on": true});
+                            if !send_json(sink, &frame).await {
+                                return false;
+                            }
+                        }
+                        self.followed
+                            .catch_up(state, sink, id, after_seq.max(0))
+                            .await
+                            .is_ok()
+                    }
+                    Err(EngineError::NotFound) => {
+                        send_json(sink, &error_frame("not_found", "conversation not found")).await
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "follow failed");
+                        send_json(sink, &error_frame("internal", "internal error")).await
+                    }
+                }
+            }
+            Ok(AgentFrame::Unfollow { conversation_id }) => {
+                let id = ConversationId(conversation_id);
+                self.followed.last_sent.remove(&id);
+                if self.viewing.as_ref().is_some_and(|v| v.id == id) {
+                    self.set_viewing(None);
+                }
+                true
+            }
+            Ok(AgentFrame::Typing {
+                conversation_id,
+                on,
+            }) => {
+                // A conversation the agent may not see is ignored, like an unknown one.
+                let _ = state
+                    .engine
+                    .agent_typing(&self.access, ConversationId(conversation_id), on)
+                    .await;
+                true
+            }
+        }
     }
 
     async fn on_event(
@@ -551,99 +666,104 @@ impl Side for AgentSide {
         sink: &mut Sink,
         event: &Arc<Event>,
     ) -> Result<(), ()> {
-        agent_event(state, &mut self.followed, sink, event).await
+        let visible = |inbox| self.access.can_see(inbox);
+        let frame = match event.as_ref() {
+            Event::MessageCreated {
+                conversation,
+                message,
+            } => {
+                if !visible(conversation.conversation.inbox_id) {
+                    return Ok(());
+                }
+                if self
+                    .followed
+                    .last_sent
+                    .contains_key(&message.conversation_id)
+                {
+                    self.followed.deliver(state, sink, message).await?;
+                }
+                json!({"type": "conversation", "conversation": conversation, "new_message": message})
+            }
+            Event::ConversationUpdated { conversation } => {
+                if !visible(conversation.conversation.inbox_id) {
+                    return Ok(());
+                }
+                json!({"type": "conversation", "conversation": conversation})
+            }
+            Event::Typing {
+                conversation_id,
+                inbox_id,
+                who,
+                on,
+                ..
+            } => {
+                if !visible(*inbox_id)
+                    || matches!(who, TypingWho::Agent { id, .. } if *id == self.access.agent.id)
+                {
+                    return Ok(());
+                }
+                json!({"type": "typing", "conversation_id": conversation_id, "who": who, "on": on})
+            }
+            Event::Viewing {
+                conversation_id,
+                inbox_id,
+                agent_id,
+                agent_name,
+                on,
+            } => {
+                if !visible(*inbox_id) || *agent_id == self.access.agent.id {
+                    return Ok(());
+                }
+                json!({"type": "viewing", "conversation_id": conversation_id, "agent_id": agent_id, "name": agent_name, "on": on})
+            }
+            Event::Presence { agents_online } => {
+                json!({"type": "presence", "agents_online": agents_online})
+            }
+            Event::Notification { notification } => {
+                json!({"type": "notification", "notification": notification})
+            }
+            Event::AccessChanged { .. } => {
+                return self.access_changed(state, sink).await;
+            }
+        };
+        if send_json(sink, &frame).await {
+            Ok(())
+        } else {
+            Err(())
+        }
     }
 }
 
-async fn agent_frame(
-    state: &AppState,
-    session: &AgentSession,
-    followed: &mut Followed,
-    sink: &mut Sink,
-    text: &str,
-) -> bool {
-    match parse_agent_frame(text) {
-        Err(e) => send_json(sink, &error_frame(e.code, &e.message)).await,
-        Ok(AgentFrame::Ping) => send_json(sink, &json!({"type": "pong"})).await,
-        Ok(AgentFrame::Follow {
-            conversation_id,
-            after_seq,
-        }) => {
-            let id = ConversationId(conversation_id);
-            match state.engine.store().conversation(id).await {
-                Ok(Some(_)) => followed
-                    .catch_up(state, sink, id, after_seq.max(0))
-                    .await
-                    .is_ok(),
-                Ok(None) => {
-                    send_json(sink, &error_frame("not_found", "conversation not found")).await
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "follow failed");
-                    send_json(sink, &error_frame("internal", "internal error")).await
-                }
+impl AgentSide {
+    /// Re-reads the agent's session and access; closes the socket when the session has ended
+    /// (logout everywhere, password change), otherwise asks the loop to resubscribe.
+    async fn access_changed(&mut self, state: &AppState, sink: &mut Sink) -> Result<(), ()> {
+        let session = match state.engine.authenticate(&self.token).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                close(sink, UNAUTHENTICATED, "session ended").await;
+                return Err(());
             }
-        }
-        Ok(AgentFrame::Unfollow { conversation_id }) => {
-            followed.last_sent.remove(&ConversationId(conversation_id));
-            true
-        }
-        Ok(AgentFrame::Typing {
-            conversation_id,
-            on,
-        }) => {
-            if let Ok(Some(c)) = state
-                .engine
-                .store()
-                .conversation(ConversationId(conversation_id))
-                .await
-            {
-                state.engine.typing(
-                    &c,
-                    TypingWho::Agent {
-                        id: session.agent.id,
-                        name: session.agent.name.clone(),
-                    },
-                    on,
-                );
+            Err(e) => {
+                tracing::warn!(error = %e, "could not re-read a session");
+                return Ok(());
             }
-            true
+        };
+        let Ok(access) = state.engine.access(&session.agent).await else {
+            return Ok(());
+        };
+        let Ok(inboxes) = state.engine.visible_inboxes(&access).await else {
+            return Ok(());
+        };
+        if let Some(v) = &self.viewing
+            && !access.can_see(v.inbox_id)
+        {
+            self.followed.last_sent.remove(&v.id);
+            self.set_viewing(None);
         }
-    }
-}
-
-async fn agent_event(
-    state: &AppState,
-    followed: &mut Followed,
-    sink: &mut Sink,
-    event: &Arc<Event>,
-) -> Result<(), ()> {
-    let frame = match event.as_ref() {
-        Event::MessageCreated {
-            conversation,
-            message,
-        } => {
-            if followed.last_sent.contains_key(&message.conversation_id) {
-                followed.deliver(state, sink, message).await?;
-            }
-            json!({"type": "conversation", "conversation": conversation, "new_message": message})
-        }
-        Event::ConversationUpdated { conversation } => {
-            json!({"type": "conversation", "conversation": conversation})
-        }
-        Event::Typing {
-            conversation_id,
-            who,
-            on,
-            ..
-        } => json!({"type": "typing", "conversation_id": conversation_id, "who": who, "on": on}),
-        Event::Presence { agents_online } => {
-            json!({"type": "presence", "agents_online": agents_online})
-        }
-    };
-    if send_json(sink, &frame).await {
-        Ok(())
-    } else {
+        self.access = access;
+        self.resubscribe = Some(inboxes.iter().map(|i| Topic::Inbox(i.id)).collect());
+        // Ending the pump lets the loop change the subscription and come back.
         Err(())
     }
 }

@@ -1,14 +1,21 @@
-//! The demo shop: a batik shop with four agents, a website chat inbox and conversations in
-//! Indonesian, Thai, Dutch and English. Seeded once into an empty database.
+//! The demo shop: a batik shop with four agents in two teams, two website chat inboxes (Asia
+//! and Europe, each with its own automatic assignment), canned responses in four languages and
+//! conversations in Indonesian, Thai, Dutch and English, and a help center in the four languages
+//! (`demo/help_center.toml`). Seeded once into an empty database.
 
-use layan_core::{Author, ConversationStatus, Direction, MessageBody, NewMessage, Role, Target};
+use layan_core::{
+    Author, AutoAssign, ConversationStatus, Direction, Locale, MessageBody, NewMessage, Role,
+    Target,
+};
 use layan_engine::{Engine, EngineError};
-use layan_store::{NewContact, NewInbox};
+use layan_store::{InboxChanges, NewCanned, NewContact, NewInbox};
 
 /// The demo's password for every agent (printed at start-up; the demo is for clicking through).
 pub const DEMO_PASSWORD: &str = "layan-demo-2026";
 /// The demo inbox's widget key, fixed so the demo shop page and docs can name it.
 pub const DEMO_WIDGET_KEY: &str = "lw_demo_batik_sari";
+/// The European shop's widget key.
+pub const DEMO_WIDGET_KEY_EU: &str = "lw_demo_batik_sari_eu";
 
 pub const DEMO_AGENTS: &[(&str, &str, Role)] = &[
     ("Ana Wijaya", "ana@demo.layan.test", Role::Admin),
@@ -25,6 +32,9 @@ struct Sample {
     lines: &'static [(bool, &'static str)],
     agent: Option<usize>,
     status: ConversationStatus,
+    /// Into the European inbox (otherwise the Asian one).
+    europe: bool,
+    labels: &'static [&'static str],
 }
 
 const SAMPLES: &[Sample] = &[
@@ -45,6 +55,8 @@ const SAMPLES: &[Sample] = &[
         ],
         agent: Some(1),
         status: ConversationStatus::Open,
+        europe: false,
+        labels: &["delivery"],
     },
     Sample {
         contact: "Somchai Phongsri",
@@ -56,6 +68,8 @@ const SAMPLES: &[Sample] = &[
         )],
         agent: None,
         status: ConversationStatus::Open,
+        europe: false,
+        labels: &["product"],
     },
     Sample {
         contact: "Jeroen Bakker",
@@ -74,6 +88,8 @@ const SAMPLES: &[Sample] = &[
         ],
         agent: Some(3),
         status: ConversationStatus::Resolved,
+        europe: true,
+        labels: &["returns"],
     },
     Sample {
         contact: "Emma Clarke",
@@ -85,11 +101,162 @@ const SAMPLES: &[Sample] = &[
         )],
         agent: None,
         status: ConversationStatus::Open,
+        europe: true,
+        labels: &["shipping"],
     },
 ];
 
+/// Shared canned responses: (shortcut, title, [(language, text)]).
+/// Language variants of one canned response: (language or default, text).
+type Variants = &'static [(Option<Locale>, &'static str)];
+
+const CANNED: &[(&str, &str, Variants)] = &[
+    (
+        "thanks",
+        "Thank you",
+        &[
+            (
+                None,
+                "Thank you, {{contact.first_name|there}}! Is there anything else I can help you with? — {{agent.first_name}}",
+            ),
+            (
+                Some(Locale::Id),
+                "Terima kasih, Kak {{contact.first_name|}}! Ada lagi yang bisa saya bantu? — {{agent.first_name}}",
+            ),
+            (
+                Some(Locale::Th),
+                "ขอบคุณค่ะคุณ{{contact.first_name|}} มีอะไรให้ช่วยเพิ่มเติมไหมคะ — {{agent.first_name}}",
+            ),
+            (
+                Some(Locale::Nl),
+                "Dank je wel, {{contact.first_name|}}! Kan ik je nog ergens anders mee helpen? — {{agent.first_name}}",
+            ),
+        ],
+    ),
+    (
+        "ticket",
+        "Your ticket number",
+        &[
+            (
+                None,
+                "Your ticket number is {{conversation.number}}. Mention it whenever you write to us.",
+            ),
+            (
+                Some(Locale::Id),
+                "Nomor tiket Anda {{conversation.number}}. Sebutkan nomor ini setiap kali menghubungi kami.",
+            ),
+            (
+                Some(Locale::Th),
+                "หมายเลขตั๋วของคุณคือ {{conversation.number}} กรุณาแจ้งหมายเลขนี้ทุกครั้งที่ติดต่อเรา",
+            ),
+            (
+                Some(Locale::Nl),
+                "Je ticketnummer is {{conversation.number}}. Noem het als je ons weer schrijft.",
+            ),
+        ],
+    ),
+    (
+        "returns",
+        "Returns policy",
+        &[
+            (
+                None,
+                "You can return any item within 30 days of delivery, unworn and with its tags. Reply here and I will send you a return label.",
+            ),
+            (
+                Some(Locale::Id),
+                "Barang bisa dikembalikan dalam 30 hari setelah diterima, belum dipakai dan labelnya masih ada. Balas di sini, nanti saya kirim label retur.",
+            ),
+            (
+                Some(Locale::Nl),
+                "Je kunt elk artikel binnen 30 dagen na levering retourneren, ongedragen en met label. Antwoord hier en ik stuur je een retourlabel.",
+            ),
+        ],
+    ),
+];
+
+/// The demo help center's source.
+pub const HELP_CENTER_TOML: &str = include_str!("../demo/help_center.toml");
+
+#[derive(Debug, serde::Deserialize)]
+pub struct HelpCenter {
+    pub category: Vec<HelpCategory>,
+    pub article: Vec<HelpArticle>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct HelpCategory {
+    pub slug: String,
+    pub position: i64,
+    /// Locale → (name, description).
+    #[serde(flatten)]
+    pub texts: std::collections::BTreeMap<String, (String, String)>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct HelpArticle {
+    pub slug: String,
+    pub category: Option<String>,
+    /// Locale → title and markdown body.
+    #[serde(flatten)]
+    pub translations: std::collections::BTreeMap<String, HelpText>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct HelpText {
+    pub title: String,
+    pub body: String,
+}
+
+/// The demo help center, parsed (a unit test keeps the file valid).
+pub fn help_center() -> Result<HelpCenter, toml::de::Error> {
+    toml::from_str(HELP_CENTER_TOML)
+}
+
+fn demo_locale(tag: &str) -> Result<Locale, EngineError> {
+    Locale::from_tag(tag).ok_or_else(|| EngineError::Internal(format!("demo locale {tag}")))
+}
+
+/// Seeds the demo help center (every translation published) unless there are articles already.
+pub async fn seed_help_center(engine: &Engine) -> Result<(), EngineError> {
+    let store = engine.store();
+    if !store.articles().await?.is_empty() {
+        return Ok(());
+    }
+    let help = help_center().map_err(|e| EngineError::Internal(e.to_string()))?;
+    let mut categories = std::collections::HashMap::new();
+    for c in &help.category {
+        let id = store.create_category(&c.slug, c.position).await?;
+        for (tag, (name, description)) in &c.texts {
+            store
+                .put_category_text(id, demo_locale(tag)?, name, description)
+                .await?;
+        }
+        categories.insert(c.slug.clone(), id);
+    }
+    for (position, a) in help.article.iter().enumerate() {
+        let category = a.category.as_ref().and_then(|c| categories.get(c)).copied();
+        let id = store
+            .create_article(category, &a.slug, i64::try_from(position).unwrap_or(0))
+            .await?;
+        for (tag, t) in &a.translations {
+            store
+                .put_article_translation(
+                    id,
+                    demo_locale(tag)?,
+                    &t.title,
+                    t.body.trim(),
+                    layan_core::ArticleStatus::Published,
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Seeds the demo shop unless the database already has agents.
 pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
+    seed_help_center(engine).await?;
     let store = engine.store();
     if store.agent_count().await? > 0 {
         return Ok(());
@@ -102,7 +269,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
                 .await?,
         );
     }
-    let inbox = match store.inbox_by_widget_key(DEMO_WIDGET_KEY).await? {
+    let asia = match store.inbox_by_widget_key(DEMO_WIDGET_KEY).await? {
         Some(inbox) => inbox,
         None => {
             store
@@ -115,6 +282,69 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
                 .await?
         }
     };
+    let europe =
+        match store.inbox_by_widget_key(DEMO_WIDGET_KEY_EU).await? {
+            Some(inbox) => inbox,
+            None => store
+                .create_inbox(NewInbox {
+                    name: "Batik Sari Europe",
+                    widget_key: DEMO_WIDGET_KEY_EU,
+                    greeting: "Hoi! 👋 Vragen over je bestelling of retour? We helpen je graag.",
+                    color: "#0f766e",
+                })
+                .await?,
+        };
+    // Asia: Budi and Nok, round-robin, acknowledged with the ticket number.
+    // Europe: Sanne, least-loaded, released to the queue when she goes offline.
+    store
+        .update_inbox(
+            asia.id,
+            InboxChanges {
+                auto_assign: Some(AutoAssign::RoundRobin),
+                auto_ack: Some(true),
+                response_minutes: Some(30),
+                ..InboxChanges::default()
+            },
+        )
+        .await?;
+    store
+        .update_inbox(
+            europe.id,
+            InboxChanges {
+                auto_assign: Some(AutoAssign::LeastLoaded),
+                reassign_on_offline: Some(true),
+                auto_ack: Some(true),
+                response_minutes: Some(120),
+                ..InboxChanges::default()
+            },
+        )
+        .await?;
+    store
+        .set_inbox_members(asia.id, &[agents[1].id, agents[2].id])
+        .await?;
+    store.set_inbox_members(europe.id, &[agents[3].id]).await?;
+    let team_asia = store.create_team("Team Asia").await?;
+    store
+        .set_team_members(team_asia.id, &[agents[1].id, agents[2].id])
+        .await?;
+    let team_europe = store.create_team("Team Europe").await?;
+    store
+        .set_team_members(team_europe.id, &[agents[3].id])
+        .await?;
+    for (shortcut, title, variants) in CANNED {
+        for (locale, body) in *variants {
+            store
+                .create_canned(NewCanned {
+                    owner_id: None,
+                    shortcut,
+                    locale: *locale,
+                    title,
+                    body,
+                })
+                .await?;
+        }
+    }
+    let admin = engine.access(&agents[0]).await?;
     for sample in SAMPLES {
         let contact = store
             .create_contact_with_identity(
@@ -134,7 +364,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
                 engine
                     .ingest(NewMessage {
                         target: Target::CurrentOrNew {
-                            inbox_id: inbox.id,
+                            inbox_id: if sample.europe { europe.id } else { asia.id },
                             contact_id: contact.id,
                         },
                         direction: Direction::Incoming,
@@ -142,21 +372,62 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
                         author_name: Some(sample.contact.to_owned()),
                         body,
                         client_message_id: None,
+                        automations: false,
                     })
                     .await?
             } else {
-                let agent = &agents[sample.agent.unwrap_or(0)];
+                let agent = engine.access(&agents[sample.agent.unwrap_or(0)]).await?;
                 let id = conversation.ok_or(EngineError::NotFound)?;
-                engine.agent_message(agent, id, text, None, false).await?
+                engine.agent_message(&agent, id, text, None, false).await?
             };
             conversation = Some(appended.conversation.id);
         }
-        if let Some(id) = conversation
-            && sample.status != ConversationStatus::Open
-        {
-            let agent = &agents[sample.agent.unwrap_or(0)];
-            engine.set_status(agent, id, sample.status).await?;
+        if let Some(id) = conversation {
+            for label in sample.labels {
+                engine.add_label(&admin, id, label).await?;
+            }
+            engine
+                .set_team(
+                    &admin,
+                    id,
+                    Some(if sample.europe {
+                        team_europe.id
+                    } else {
+                        team_asia.id
+                    }),
+                )
+                .await?;
+            if sample.status != ConversationStatus::Open {
+                let agent = engine.access(&agents[sample.agent.unwrap_or(0)]).await?;
+                engine.set_status(&agent, id, sample.status, None).await?;
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_help_center_file_is_complete() {
+        let help = super::help_center().expect("demo/help_center.toml parses");
+        assert!(help.article.len() >= 10);
+        for a in &help.article {
+            for locale in ["en", "id", "th", "nl"] {
+                assert!(
+                    a.translations.contains_key(locale),
+                    "{} lacks {locale}",
+                    a.slug
+                );
+            }
+            let category = a
+                .category
+                .as_deref()
+                .expect("every demo article has a category");
+            assert!(
+                help.category.iter().any(|c| c.slug == category),
+                "{category}"
+            );
+        }
+    }
 }

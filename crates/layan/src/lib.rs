@@ -39,6 +39,9 @@ impl Running {
     }
 }
 
+/// How often snoozed conversations are checked for waking up.
+const SNOOZE_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the database (running migrations), seeds the demo shop when asked, and serves on
 /// `listener` until `shutdown` is cancelled.
 pub async fn start(
@@ -57,7 +60,9 @@ pub async fn start(
                 "opening the PostgreSQL database".to_owned()
             }
         })?;
-    let mut engine = Engine::new(store.clone());
+    let mut engine = Engine::new(store.clone()).with_offline_grace(std::time::Duration::from_secs(
+        settings.offline_grace_seconds,
+    ));
     // On PostgreSQL, other nodes may serve the same shop: relay events between them.
     engine
         .start_relay()
@@ -66,11 +71,22 @@ pub async fn start(
     if demo {
         demo::seed(&engine).await.context("seeding the demo shop")?;
     }
+    // The help-center index lives in memory: fill it from the database.
+    let indexed = engine
+        .rebuild_article_index(|_| {})
+        .await
+        .context("building the help-center index")?;
+    tracing::debug!(articles = indexed, "help-center index built");
+    // Snoozed conversations wake up on time (every node sweeps; each wakes once).
+    engine.start_timers(SNOOZE_SWEEP);
+    // This node's job worker (automations after customer messages; later email, webhooks, SLAs).
+    engine.start_workers();
     let shutdown = CancellationToken::new();
     let state = AppState {
         engine: engine.clone(),
         config: Arc::new(WebConfig {
             cookie_secure: settings.cookie_secure,
+            trust_forwarded_for: settings.trust_forwarded_for,
             demo,
         }),
         shutdown: shutdown.clone(),
@@ -78,6 +94,7 @@ pub async fn start(
     };
     let addr = listener.local_addr()?;
     let deadline = shutdown.clone();
+    let worker = engine.clone();
     let task = tokio::spawn(async move {
         let served = tokio::select! {
             r = layan_web::serve(listener, state) => r.context("serving HTTP"),
@@ -89,6 +106,7 @@ pub async fn start(
                 Ok(())
             }
         };
+        worker.release_job_leases().await;
         // Every write that was acknowledged is committed; closing checkpoints the WAL.
         store.close().await;
         served

@@ -46,8 +46,15 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
-    /// Print the effective settings (secrets redacted).
-    Settings(ServeArgs),
+    /// Print the effective settings (secrets redacted), or with --markdown the documentation
+    /// table of every setting.
+    Settings {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// Print the settings' documentation (generated from the code) as a Markdown table.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,7 +66,7 @@ enum AgentCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// admin or agent
+        /// admin, supervisor or agent
         #[arg(long, default_value = "agent")]
         role: String,
         /// Data directory [default: ./layan-data].
@@ -91,7 +98,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(cli.config.as_ref(), args, false).await,
         Command::Demo(args) => serve(cli.config.as_ref(), args, true).await,
-        Command::Settings(args) => {
+        Command::Settings { markdown: true, .. } => {
+            print!("{}", layan::settings::markdown_table());
+            Ok(())
+        }
+        Command::Settings { args, .. } => {
             let settings = load(
                 cli.config.as_ref(),
                 &Overrides {
@@ -119,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
                     ..Overrides::default()
                 },
             )?;
-            let role = Role::parse(&role).context("role must be admin or agent")?;
+            let role = Role::parse(&role).context("role must be admin, supervisor or agent")?;
             let password = match std::env::var("LAYAN_NEW_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {

@@ -39,25 +39,32 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// Address and port to listen on (`LAYAN_LISTEN`, `--listen`). Default `127.0.0.1:8080`.
+    /// Address and port to listen on (also `--listen`).
     pub listen: SocketAddr,
-    /// Directory for Layan's data: the SQLite database `layan.db` (`LAYAN_DATA`, `--data`).
-    /// Default `./layan-data`.
+    /// The data directory; the SQLite database is `layan.db` in it (also `--data`).
     pub data: PathBuf,
-    /// Database URL (`LAYAN_DATABASE_URL`, `--database-url`). Empty: SQLite in the data directory.
-    /// `sqlite://PATH` picks another SQLite file; `postgres://user:password@host:port/db` uses
-    /// PostgreSQL (several nodes may share it). May hold a password, so it is redacted when printed.
+    /// Empty: SQLite in the data directory. `sqlite://PATH` for another SQLite file;
+    /// `postgres://user:password@host:5432/db` for PostgreSQL, which several nodes may share
+    /// (`?options=-c%20search_path%3DNAME` for another schema). Redacted when printed (also
+    /// `--database-url`).
     pub database_url: Option<Secret>,
-    /// PostgreSQL connections per node (`LAYAN_DATABASE_POOL_SIZE`). Default 16.
+    /// PostgreSQL connections per node.
     pub database_pool_size: u32,
-    /// fsync the SQLite database on every commit (`LAYAN_SQLITE_FSYNC`). Default `true`: a message
-    /// that was acknowledged survives a power cut, not only a crash.
+    /// fsync the SQLite database on every commit, so an acknowledged message survives a power cut,
+    /// not only a crash.
     pub sqlite_fsync: bool,
-    /// Mark session cookies `Secure` (`LAYAN_COOKIE_SECURE`). Turn on when serving over HTTPS.
+    /// Mark session cookies `Secure`: turn on when serving over HTTPS.
     pub cookie_secure: bool,
-    /// Log filter in `tracing` syntax (`LAYAN_LOG`), e.g. `info` or `layan_web=debug,info`.
+    /// Behind a reverse proxy: take the caller's address (for login rate limits and the audit
+    /// log) from the last `X-Forwarded-For` entry. Only when every request comes through the proxy.
+    pub trust_forwarded_for: bool,
+    /// Seconds an agent may be disconnected before counting as offline (a page reload is not going
+    /// offline); then inboxes that reassign on offline put their open conversations back in the
+    /// queue.
+    pub offline_grace_seconds: u64,
+    /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
-    /// `text` or `json` (`LAYAN_LOG_FORMAT`).
+    /// `text` or `json`.
     pub log_format: LogFormat,
 }
 
@@ -77,6 +84,8 @@ impl Default for Settings {
             database_pool_size: 16,
             sqlite_fsync: true,
             cookie_secure: false,
+            trust_forwarded_for: false,
+            offline_grace_seconds: 60,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -104,6 +113,8 @@ const KEYS: &[&str] = &[
     "database_pool_size",
     "sqlite_fsync",
     "cookie_secure",
+    "trust_forwarded_for",
+    "offline_grace_seconds",
     "log",
     "log_format",
 ];
@@ -156,11 +167,60 @@ impl Settings {
     }
 }
 
+/// The settings table for the README, generated from the doc comments on [`Settings`]' fields
+/// and the built-in defaults (`layan settings --markdown` prints it; a test keeps README.md equal).
+pub fn markdown_table() -> String {
+    const SOURCE: &str = include_str!("settings.rs");
+    let defaults = serde_json::to_value(Settings::default()).unwrap_or_default();
+    let body = SOURCE
+        .split("pub struct Settings {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .unwrap_or_default();
+    let mut out = String::from("| key | env | default | meaning |\n| --- | --- | --- | --- |\n");
+    let mut doc: Vec<&str> = Vec::new();
+    for line in body.lines().map(str::trim) {
+        if let Some(text) = line.strip_prefix("///") {
+            doc.push(text.trim());
+        } else if let Some(field) = line.strip_prefix("pub ") {
+            let key = field.split(':').next().unwrap_or_default().trim();
+            let default = match &defaults[key] {
+                serde_json::Value::Null => "(none)".to_owned(),
+                serde_json::Value::String(v) => format!("`{v}`"),
+                other => format!("`{other}`"),
+            };
+            out.push_str(&format!(
+                "| `{key}` | `LAYAN_{}` | {default} | {} |\n",
+                key.to_uppercase(),
+                doc.join(" ")
+            ));
+            doc.clear();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 // figment::Jail's closures return its (large) error type; that is its API, not ours.
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    /// README.md's settings table is the one generated from the doc comments: edit the comments,
+    /// then paste `layan settings --markdown`.
+    #[test]
+    fn the_readme_table_is_generated_from_the_doc_comments() {
+        let table = markdown_table();
+        assert!(
+            table.contains("| `offline_grace_seconds` | `LAYAN_OFFLINE_GRACE_SECONDS` | `60` |")
+        );
+        assert_eq!(table.lines().count(), KEYS.len() + 2, "a row per setting");
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&table),
+            "README.md's settings table is out of date; replace it with `layan settings --markdown`:\n{table}"
+        );
+    }
 
     #[test]
     fn defaults_file_env_and_flags_layer_in_order() {

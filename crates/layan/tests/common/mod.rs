@@ -66,6 +66,8 @@ pub async fn spawn_app() -> TestApp {
         database_url: Some(url.into()),
         // Tests do not need power-cut durability; the crash test uses the default.
         sqlite_fsync: false,
+        // Offline release after one second, so routing tests do not wait a minute.
+        offline_grace_seconds: 1,
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -79,11 +81,11 @@ pub async fn spawn_app() -> TestApp {
         .create_agent("ana@shop.test", "Ana", Role::Admin, PASSWORD)
         .await
         .expect("admin");
-    engine
+    let budi = engine
         .create_agent("budi@shop.test", "Budi", Role::Agent, PASSWORD)
         .await
         .expect("agent");
-    engine
+    let inbox = engine
         .store()
         .create_inbox(NewInbox {
             name: "Test shop",
@@ -93,6 +95,12 @@ pub async fn spawn_app() -> TestApp {
         })
         .await
         .expect("inbox");
+    // Budi works the shop's inbox (an agent sees only the inboxes they are a member of).
+    engine
+        .store()
+        .set_inbox_members(inbox.id, &[budi.id])
+        .await
+        .expect("membership");
     let site = Site::new(&format!("http://{}", running.addr));
     TestApp { running, site, dir }
 }
@@ -112,7 +120,11 @@ fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
 pub fn attr_after(html: &str, marker: &str) -> Option<String> {
     let at = html.find(marker)?;
     let rest = &html[at..];
-    let v = rest.find("value=\"").or_else(|| rest.find("content=\""))?;
+    // Whichever of `value="` and `content="` comes first after the marker.
+    let v = [rest.find("value=\""), rest.find("content=\"")]
+        .into_iter()
+        .flatten()
+        .min()?;
     let rest = &rest[v..];
     let start = rest.find('"')? + 1;
     let end = rest[start..].find('"')? + start;
@@ -231,6 +243,26 @@ impl Agent {
             .send()
             .await
             .expect("get")
+    }
+
+    /// Any method, with the session cookie and CSRF header, and a JSON body when given.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", format!("layan_session={}", self.cookie))
+            .header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.expect("json")
     }
 
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {

@@ -1,0 +1,202 @@
+//! The job worker: claims due jobs from the database queue, runs their handler, and records the
+//! outcome — done, retried later with backoff, or failed for good after its last attempt. A
+//! worker that dies leaves its leases to expire; another worker (on any node) then takes the
+//! jobs. Delivery is at least once, so every handler is idempotent.
+
+use std::time::Duration;
+
+use layan_core::{
+    Author, Direction, JOB_MESSAGE_FOLLOWUP, Job, Locale, MessageBody, MessageId, NewMessage,
+    Target, now_millis,
+};
+
+use crate::{Engine, EngineError, EngineResult};
+
+/// How long a claimed job is ours; a handler must finish well within it.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often an idle worker looks for due jobs (a local enqueue wakes it at once).
+const POLL: Duration = Duration::from_millis(500);
+/// Finished jobs are kept this long for the admin page, then swept.
+const KEEP_DONE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// What a handler can say about a job it could not do.
+#[derive(Debug)]
+pub enum JobError {
+    /// Try again later (with backoff), until the attempts run out.
+    Retry(String),
+    /// Retrying cannot help (bad payload, unknown kind).
+    Permanent(String),
+}
+
+impl From<EngineError> for JobError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid(_) | EngineError::NotFound => Self::Permanent(e.to_string()),
+            other => Self::Retry(other.to_string()),
+        }
+    }
+}
+
+impl Engine {
+    /// Starts this node's worker (one task; handlers are short).
+    pub fn start_workers(&self) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut last_sweep = 0;
+            loop {
+                let worked = engine.run_due_jobs().await;
+                let now = now_millis();
+                if now - last_sweep > 3_600_000 {
+                    last_sweep = now;
+                    if let Err(e) = engine.store.sweep_jobs(now - KEEP_DONE_MS).await {
+                        tracing::debug!(error = %e, "job sweep failed");
+                    }
+                }
+                if worked == 0 {
+                    tokio::select! {
+                        () = engine.jobs_wake.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
+            }
+        });
+    }
+
+    /// At shutdown: hands this node's leased jobs back to the queue (another node, or this one
+    /// after a restart, picks them up at once instead of after the lease).
+    pub async fn release_job_leases(&self) {
+        match self.store.release_jobs(&self.worker_id()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "handed leased jobs back to the queue"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand back leased jobs; their leases will expire")
+            }
+        }
+    }
+
+    /// Wakes this node's worker (something was enqueued or retried).
+    pub fn wake_jobs(&self) {
+        self.jobs_wake.notify_one();
+    }
+
+    /// Claims and runs one batch of due jobs; returns how many ran.
+    pub async fn run_due_jobs(&self) -> usize {
+        let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
+        let jobs = match self
+            .store
+            .claim_jobs(&self.worker_id(), now_millis(), lease_ms, 16)
+            .await
+        {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::debug!(error = %e, "claiming jobs failed");
+                return 0;
+            }
+        };
+        let n = jobs.len();
+        for job in jobs {
+            self.run_job(job).await;
+        }
+        n
+    }
+
+    fn worker_id(&self) -> String {
+        format!("node-{:016x}", self.node)
+    }
+
+    async fn run_job(&self, job: Job) {
+        let outcome = match tokio::time::timeout(LEASE / 2, self.handle_job(&job)).await {
+            Ok(r) => r,
+            Err(_) => Err(JobError::Retry("timed out".into())),
+        };
+        let result = match outcome {
+            Ok(()) => self.store.complete_job(job.id).await,
+            Err(e) => {
+                self.job_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (error, retry) = match e {
+                    JobError::Retry(m) if job.attempts < job.max_attempts => {
+                        let jitter = f64::from(rand::random::<u8>()) / 255.0;
+                        (
+                            m,
+                            Some(now_millis() + layan_core::backoff_ms(job.attempts, jitter)),
+                        )
+                    }
+                    JobError::Retry(m) | JobError::Permanent(m) => (m, None),
+                };
+                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
+                self.store.fail_job(job.id, &error, retry).await
+            }
+        };
+        if let Err(e) = result {
+            // The lease runs out and the job is claimed again: at least once.
+            tracing::warn!(error = %e, job = job.id, "could not record a job's outcome");
+        }
+    }
+
+    async fn handle_job(&self, job: &Job) -> Result<(), JobError> {
+        match job.kind.as_str() {
+            JOB_MESSAGE_FOLLOWUP => {
+                let payload: serde_json::Value = serde_json::from_str(&job.payload)
+                    .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+                let id = payload["message_id"]
+                    .as_i64()
+                    .ok_or_else(|| JobError::Permanent("payload without message_id".into()))?;
+                Ok(self.message_followup(MessageId(id)).await?)
+            }
+            other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+        }
+    }
+
+    /// After a customer message: the acknowledgement of a new conversation (sent once, even when
+    /// this runs twice: its client message id is derived from the message), then routing
+    /// (which only assigns a conversation nobody has).
+    pub(crate) async fn message_followup(&self, message: MessageId) -> EngineResult<()> {
+        let m = self
+            .store
+            .message_by_id(message)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let conversation = self
+            .store
+            .conversation(m.conversation_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let inbox = self
+            .store
+            .inbox(conversation.inbox_id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let first = m.seq == 1;
+        if first && inbox.auto_ack {
+            let contact = self.store.contact(conversation.contact_id).await?;
+            let locale = contact
+                .as_ref()
+                .and_then(|c| c.locale.as_deref())
+                .and_then(Locale::from_tag)
+                .unwrap_or(Locale::En);
+            let text =
+                layan_core::acknowledgement(conversation.number, inbox.response_minutes, locale);
+            self.ingest(NewMessage {
+                target: Target::Conversation(conversation.id),
+                direction: Direction::Bot,
+                author: Author::Bot,
+                author_name: Some(inbox.name.clone()),
+                body: MessageBody::parse(&text)?,
+                client_message_id: Some(layan_core::ClientMessageId::parse(&format!(
+                    "ack-{}",
+                    m.id
+                ))?),
+                automations: false,
+            })
+            .await?;
+        }
+        let current = self
+            .store
+            .conversation(conversation.id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        self.route(&current).await?;
+        Ok(())
+    }
+}
