@@ -3,6 +3,8 @@
 //! worker that dies leaves its leases to expire; another worker (on any node) then takes the
 //! jobs. Delivery is at least once, so every handler is idempotent.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use layan_core::{
@@ -18,6 +20,41 @@ pub const LEASE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(500);
 /// Finished jobs are kept this long for the admin page, then swept.
 const KEEP_DONE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// A running job worker (see [`Engine::start_workers`]).
+pub struct JobWorker {
+    engine: Engine,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl JobWorker {
+    /// At shutdown: lets the job in hand finish (for at most `grace`; after that it is dropped
+    /// mid-way, and being idempotent, runs again elsewhere), claims nothing more, and hands this
+    /// node's leased jobs back to the queue, so another node — or this one after a restart —
+    /// picks them up at once instead of after the lease.
+    pub async fn stop(mut self, grace: Duration) {
+        self.stop.store(true, Ordering::Release);
+        self.engine.jobs_wake.notify_one();
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            tracing::warn!("a job did not finish within {grace:?}; stopping it");
+            self.task.abort();
+            let _ = (&mut self.task).await;
+        }
+        match self
+            .engine
+            .store
+            .release_jobs(&self.engine.worker_id())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "handed leased jobs back to the queue"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand back leased jobs; their leases will expire")
+            }
+        }
+    }
+}
 
 /// What a handler can say about a job it could not do.
 #[derive(Debug)]
@@ -38,13 +75,17 @@ impl From<EngineError> for JobError {
 }
 
 impl Engine {
-    /// Starts this node's worker (one task; handlers are short).
-    pub fn start_workers(&self) {
+    /// Starts this node's worker (one task; handlers are short). Stop it with
+    /// [`JobWorker::stop`] before the process exits, so that it claims nothing more and hands
+    /// back what it holds.
+    pub fn start_workers(&self) -> JobWorker {
         let engine = self.clone();
-        tokio::spawn(async move {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let task = tokio::spawn(async move {
             let mut last_sweep = 0;
-            loop {
-                let worked = engine.run_due_jobs().await;
+            while !stopping.load(Ordering::Acquire) {
+                let worked = engine.run_due_jobs_until(&stopping).await;
                 let now = now_millis();
                 if now - last_sweep > 3_600_000 {
                     last_sweep = now;
@@ -52,7 +93,7 @@ impl Engine {
                         tracing::debug!(error = %e, "job sweep failed");
                     }
                 }
-                if worked == 0 {
+                if worked == 0 && !stopping.load(Ordering::Acquire) {
                     tokio::select! {
                         () = engine.jobs_wake.notified() => {}
                         () = tokio::time::sleep(POLL) => {}
@@ -60,17 +101,10 @@ impl Engine {
                 }
             }
         });
-    }
-
-    /// At shutdown: hands this node's leased jobs back to the queue (another node, or this one
-    /// after a restart, picks them up at once instead of after the lease).
-    pub async fn release_job_leases(&self) {
-        match self.store.release_jobs(&self.worker_id()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(jobs = n, "handed leased jobs back to the queue"),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not hand back leased jobs; their leases will expire")
-            }
+        JobWorker {
+            engine: self.clone(),
+            stop,
+            task,
         }
     }
 
@@ -81,6 +115,12 @@ impl Engine {
 
     /// Claims and runs one batch of due jobs; returns how many ran.
     pub async fn run_due_jobs(&self) -> usize {
+        self.run_due_jobs_until(&AtomicBool::new(false)).await
+    }
+
+    /// As [`Engine::run_due_jobs`], leaving the rest of the batch claimed (to be handed back)
+    /// once `stop` is set.
+    async fn run_due_jobs_until(&self, stop: &AtomicBool) -> usize {
         let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
         let jobs = match self
             .store
@@ -93,11 +133,15 @@ impl Engine {
                 return 0;
             }
         };
-        let n = jobs.len();
+        let mut ran = 0;
         for job in jobs {
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
             self.run_job(job).await;
+            ran += 1;
         }
-        n
+        ran
     }
 
     fn worker_id(&self) -> String {

@@ -17,6 +17,8 @@ pub use settings::Settings;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How long the job in hand may take to finish at shutdown.
+const JOB_GRACE: Duration = Duration::from_secs(5);
 
 /// A running server.
 pub struct Running {
@@ -80,7 +82,7 @@ pub async fn start(
     // Snoozed conversations wake up on time (every node sweeps; each wakes once).
     engine.start_timers(SNOOZE_SWEEP);
     // This node's job worker (automations after customer messages; later email, webhooks, SLAs).
-    engine.start_workers();
+    let worker = engine.start_workers();
     let shutdown = CancellationToken::new();
     let state = AppState {
         engine: engine.clone(),
@@ -94,7 +96,6 @@ pub async fn start(
     };
     let addr = listener.local_addr()?;
     let deadline = shutdown.clone();
-    let worker = engine.clone();
     let task = tokio::spawn(async move {
         let served = tokio::select! {
             r = layan_web::serve(listener, state) => r.context("serving HTTP"),
@@ -106,7 +107,7 @@ pub async fn start(
                 Ok(())
             }
         };
-        worker.release_job_leases().await;
+        worker.stop(JOB_GRACE).await;
         // Every write that was acknowledged is committed; closing checkpoints the WAL.
         store.close().await;
         served
