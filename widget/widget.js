@@ -29,7 +29,8 @@
       thanks: "Thanks! We received your message and will reply to {email}.",
       sending: "Sending…", failed: "Not sent", retry: "Will retry when back online",
       reconnecting: "Reconnecting…", ticket: "Ticket #{n}", tooLong: "Your message is too long (max {n} characters).",
-      you: "You", resolved: "This conversation was marked as resolved. Write again any time."
+      you: "You", resolved: "This conversation was marked as resolved. Write again any time.",
+      help: "Help articles", searchHelp: "Search help articles…", suggested: "Suggested articles", back: "Back to chat", openFull: "Open in the help center", noArticles: "No articles found. Ask us in the chat!"
     },
     id: {
       open: "Chat dengan kami", close: "Tutup chat", placeholder: "Tulis pesan…", send: "Kirim",
@@ -40,7 +41,8 @@
       thanks: "Terima kasih! Pesan Anda sudah kami terima dan akan kami balas ke {email}.",
       sending: "Mengirim…", failed: "Gagal terkirim", retry: "Akan dikirim ulang saat kembali online",
       reconnecting: "Menyambungkan ulang…", ticket: "Tiket #{n}", tooLong: "Pesan terlalu panjang (maks. {n} karakter).",
-      you: "Anda", resolved: "Percakapan ini sudah ditandai selesai. Silakan menulis lagi kapan saja."
+      you: "Anda", resolved: "Percakapan ini sudah ditandai selesai. Silakan menulis lagi kapan saja.",
+      help: "Artikel bantuan", searchHelp: "Cari artikel bantuan…", suggested: "Artikel yang mungkin membantu", back: "Kembali ke chat", openFull: "Buka di pusat bantuan", noArticles: "Tidak ada artikel. Tanyakan kepada kami di chat!"
     },
     th: {
       open: "แชทกับเรา", close: "ปิดแชท", placeholder: "พิมพ์ข้อความ…", send: "ส่ง",
@@ -51,7 +53,8 @@
       thanks: "ขอบคุณ! เราได้รับข้อความแล้ว และจะตอบกลับไปที่ {email}",
       sending: "กำลังส่ง…", failed: "ส่งไม่สำเร็จ", retry: "จะส่งอีกครั้งเมื่อกลับมาออนไลน์",
       reconnecting: "กำลังเชื่อมต่อใหม่…", ticket: "ตั๋ว #{n}", tooLong: "ข้อความยาวเกินไป (สูงสุด {n} ตัวอักษร)",
-      you: "คุณ", resolved: "การสนทนานี้ได้รับการแก้ไขแล้ว เขียนมาได้ทุกเมื่อ"
+      you: "คุณ", resolved: "การสนทนานี้ได้รับการแก้ไขแล้ว เขียนมาได้ทุกเมื่อ",
+      help: "บทความช่วยเหลือ", searchHelp: "ค้นหาบทความช่วยเหลือ…", suggested: "บทความที่อาจช่วยได้", back: "กลับไปที่แชท", openFull: "เปิดในศูนย์ช่วยเหลือ", noArticles: "ไม่พบบทความ ถามเราในแชทได้เลย!"
     },
     nl: {
       open: "Chat met ons", close: "Chat sluiten", placeholder: "Schrijf een bericht…", send: "Versturen",
@@ -62,7 +65,8 @@
       thanks: "Bedankt! We hebben je bericht ontvangen en antwoorden naar {email}.",
       sending: "Versturen…", failed: "Niet verstuurd", retry: "Wordt opnieuw verstuurd zodra je weer online bent",
       reconnecting: "Opnieuw verbinden…", ticket: "Ticket #{n}", tooLong: "Je bericht is te lang (max. {n} tekens).",
-      you: "Jij", resolved: "Dit gesprek is als opgelost gemarkeerd. Schrijf gerust opnieuw."
+      you: "Jij", resolved: "Dit gesprek is als opgelost gemarkeerd. Schrijf gerust opnieuw.",
+      help: "Hulpartikelen", searchHelp: "Zoek in de hulpartikelen…", suggested: "Misschien helpt dit", back: "Terug naar de chat", openFull: "Openen in de klantenservice", noArticles: "Geen artikelen gevonden. Vraag het ons in de chat!"
     }
   };
 
@@ -143,6 +147,7 @@
     ".who{font-size:12.5px;opacity:.95;display:flex;align-items:center;gap:6px;margin-top:2px}",
     ".dot{width:8px;height:8px;border-radius:50%;background:#4ade80;display:inline-block}.dot.off{background:#d1d5db}.dot.bot{background:#fbbf24}",
     "header button{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px}",
+    "header .helpbtn{font-size:15px;font-weight:700;width:28px;height:28px;border:2px solid rgba(255,255,255,.8);border-radius:50%;padding:0}",
     ".ticket{font-size:11.5px;opacity:.85}",
     ".log{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:8px;background:#f8fafc}",
     ".msg{max-width:82%;padding:9px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere;line-height:1.4}",
@@ -164,6 +169,16 @@
     "form.offline input,form.offline textarea{border:1px solid #d1d5db;border-radius:10px;padding:9px 10px;font-size:15px;width:100%}",
     "form.offline button{background:var(--c);color:#fff;border:0;border-radius:10px;padding:10px;font-weight:600;cursor:pointer}",
     ".err{color:#b91c1c;font-size:13px;min-height:16px}",
+    ".suggest{padding:6px 10px 0;background:#fff;border-top:1px solid #e5e7eb}",
+    ".suggest .label,.helpv .label{font-size:12px;color:#6b7280;margin:0 0 4px}",
+    ".art{display:block;width:100%;text-align:left;background:#f1f5f9;border:0;border-radius:8px;padding:7px 10px;margin:0 0 5px;cursor:pointer;font-size:14px;color:#111827}",
+    ".art:hover,.art:focus{background:#e2e8f0}.art small{display:block;color:#6b7280;font-size:12px;margin-top:2px}",
+    ".helpv{flex:1;overflow-y:auto;padding:12px 14px;background:#fff}",
+    ".helpv input{width:100%;border:1px solid #d1d5db;border-radius:10px;padding:9px 10px;font-size:15px;margin-bottom:10px;outline:none}",
+    ".helpv .back{background:transparent;border:0;color:var(--c);cursor:pointer;padding:0 0 8px;font-size:14px}",
+    ".reader h3{margin:0 0 8px;font-size:17px}.reader .body{font-size:14.5px;line-height:1.55;overflow-wrap:anywhere}",
+    ".reader .body img{max-width:100%}.reader .body table{border-collapse:collapse;display:block;overflow-x:auto;font-size:13px}",
+    ".reader .body td,.reader .body th{border:1px solid #e5e7eb;padding:3px 6px}.reader a.full{display:inline-block;margin-top:10px;color:var(--c)}",
     "@media (max-width:520px){.panel{right:0;bottom:0;width:100vw;height:100dvh;border-radius:0}.launcher{right:14px;bottom:14px}}"
   ].join("\n");
   root.appendChild(style);
@@ -193,7 +208,11 @@
   var closeBtn = el("button", null, "×");
   closeBtn.type = "button";
   closeBtn.setAttribute("aria-label", t("close"));
-  header.appendChild(titles); header.appendChild(closeBtn);
+  var helpBtn = el("button", "helpbtn", "?");
+  helpBtn.type = "button";
+  helpBtn.setAttribute("aria-label", t("help"));
+  helpBtn.setAttribute("aria-pressed", "false");
+  header.appendChild(titles); header.appendChild(helpBtn); header.appendChild(closeBtn);
   var status = el("div", "status");
   status.hidden = true;
   var log = el("div", "log");
@@ -232,8 +251,29 @@
   offBtn.type = "submit";
   offline.appendChild(offBtn);
 
+  // Help articles: suggestions above the composer while the shopper types, and a help view
+  // (search box, results, an article reader) behind the "?" button.
+  var suggest = el("div", "suggest");
+  suggest.hidden = true;
+  suggest.setAttribute("aria-live", "polite");
+  var helpView = el("div", "helpv");
+  helpView.hidden = true;
+  var helpBack = el("button", "back", "← " + t("back"));
+  helpBack.type = "button";
+  var helpSearch = el("input");
+  helpSearch.type = "search";
+  helpSearch.placeholder = t("searchHelp");
+  helpSearch.setAttribute("aria-label", t("searchHelp"));
+  helpSearch.maxLength = 500;
+  var helpResults = el("div", "results");
+  var reader = el("div", "reader");
+  reader.hidden = true;
+  helpView.appendChild(helpBack); helpView.appendChild(helpSearch);
+  helpView.appendChild(helpResults); helpView.appendChild(reader);
+
   panel.appendChild(header); panel.appendChild(status); panel.appendChild(log);
-  panel.appendChild(typing); panel.appendChild(offline); panel.appendChild(compose);
+  panel.appendChild(helpView); panel.appendChild(typing); panel.appendChild(suggest);
+  panel.appendChild(offline); panel.appendChild(compose);
   root.appendChild(panel); root.appendChild(launcher);
 
   function mount() { document.body.appendChild(host); }
@@ -241,6 +281,11 @@
 
   // ---- rendering -------------------------------------------------------------------------
   function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  // Nobody online and no conversation going on: the widget offers "leave a message".
+  function offlineMode() {
+    return state.agentsOnline === 0 && !state.conversation && !state.offlineSent;
+  }
 
   function updateHeader() {
     var r = state.lastResponder;
@@ -257,10 +302,10 @@
       whoText.textContent = t("away");
     }
     ticket.textContent = state.conversation ? t("ticket", { n: state.conversation.number }) : "";
-    // Offer "leave a message" when nobody is online and no conversation is going on.
-    var showOffline = state.agentsOnline === 0 && !state.conversation && !state.offlineSent;
-    offline.hidden = !showOffline;
-    compose.hidden = showOffline;
+    var showOffline = offlineMode();
+    var reading = helpView && !helpView.hidden;
+    offline.hidden = !showOffline || reading;
+    compose.hidden = showOffline || reading;
   }
 
   function bubbleFor(m) {
@@ -507,6 +552,113 @@
     sendTyping(false);
     send(body);
   });
+
+  // ---- help articles ---------------------------------------------------------------------
+  function helpGet(path) {
+    return fetch(BASE + path).then(function (r) {
+      if (!r.ok) throw new Error("help " + r.status);
+      return r.json();
+    });
+  }
+  function searchArticles(q, limit) {
+    return helpGet("/api/v1/widget/help/search?locale=" + LOCALE + "&limit=" + limit + "&q=" + encodeURIComponent(q))
+      .then(function (j) { return j.results || []; });
+  }
+  function articleButton(a) {
+    var b = el("button", "art", a.title);
+    b.type = "button";
+    b.setAttribute("data-slug", a.slug);
+    if (a.excerpt) b.appendChild(el("small", null, a.excerpt));
+    b.addEventListener("click", function () { openArticle(a.slug); });
+    return b;
+  }
+  var chatParts = [log, typing, suggest];
+  function showHelp(on) {
+    helpView.hidden = !on;
+    helpBtn.setAttribute("aria-pressed", String(on));
+    chatParts.forEach(function (p) { p.hidden = on || (p === suggest && !suggest.firstChild); });
+    if (on) { compose.hidden = true; offline.hidden = true; } else { updateHeader(); }
+  }
+  function openArticle(slug) {
+    showHelp(true);
+    reader.hidden = false;
+    helpResults.hidden = true;
+    helpSearch.hidden = true;
+    reader.textContent = "…";
+    helpGet("/api/v1/widget/help/articles/" + encodeURIComponent(slug) + "?locale=" + LOCALE).then(function (a) {
+      reader.textContent = "";
+      reader.appendChild(el("h3", null, a.title));
+      var body = el("div", "body");
+      // Sanitised on the server (no script, no event handlers, safe links only).
+      body.innerHTML = a.html;
+      body.querySelectorAll("a").forEach(function (link) { link.target = "_blank"; link.rel = "noopener noreferrer"; });
+      reader.appendChild(body);
+      var full = el("a", "full", t("openFull"));
+      full.href = BASE + a.url; full.target = "_blank"; full.rel = "noopener";
+      reader.appendChild(full);
+    }).catch(function () { reader.textContent = t("noArticles"); });
+  }
+  function listResults(q) {
+    helpResults.textContent = "";
+    searchArticles(q, 8).then(function (list) {
+      helpResults.textContent = "";
+      if (!list.length) { helpResults.appendChild(el("p", "label", t("noArticles"))); return; }
+      list.forEach(function (a) { helpResults.appendChild(articleButton(a)); });
+    }).catch(function () { helpResults.textContent = ""; });
+  }
+  // Where the shopper types: the chat, or the "leave a message" form when nobody is online.
+  function typingBox() {
+    return offlineMode() ? offBody : input;
+  }
+  helpBtn.addEventListener("click", function () {
+    var on = helpView.hidden;
+    showHelp(on);
+    if (on) {
+      reader.hidden = true; helpResults.hidden = false; helpSearch.hidden = false;
+      helpSearch.focus();
+      var typed = typingBox().value.trim();
+      if (!helpSearch.value && typed) helpSearch.value = typed;
+      if (helpSearch.value) listResults(helpSearch.value);
+    }
+  });
+  helpBack.addEventListener("click", function () {
+    if (!reader.hidden && !helpSearch.value) { showHelp(false); typingBox().focus(); return; }
+    if (!reader.hidden) { reader.hidden = true; helpResults.hidden = false; helpSearch.hidden = false; return; }
+    showHelp(false);
+    typingBox().focus();
+  });
+  var helpTimer = null;
+  helpSearch.addEventListener("input", function () {
+    clearTimeout(helpTimer);
+    var q = helpSearch.value.trim();
+    helpTimer = setTimeout(function () { if (q) listResults(q); else helpResults.textContent = ""; }, 250);
+  });
+  // Suggestions as the shopper types a question — in the chat, or in "leave a message" when
+  // nobody is online (not once a conversation is under way).
+  var suggestTimer = null, suggestFor = "";
+  function clearSuggest() { suggest.textContent = ""; suggest.hidden = true; suggestFor = ""; }
+  function suggestWhileTyping(box) {
+    box.addEventListener("input", function () {
+      clearTimeout(suggestTimer);
+      var q = box.value.trim();
+      if (q.length < 3 || (state.conversation && state.lastResponder)) { clearSuggest(); return; }
+      suggestTimer = setTimeout(function () {
+        suggestFor = q;
+        searchArticles(q, 3).then(function (list) {
+          if (suggestFor !== q) return;
+          suggest.textContent = "";
+          if (!list.length) { suggest.hidden = true; return; }
+          suggest.appendChild(el("p", "label", t("suggested")));
+          list.forEach(function (a) { suggest.appendChild(articleButton(a)); });
+          suggest.hidden = false;
+        }).catch(clearSuggest);
+      }, 300);
+    });
+  }
+  suggestWhileTyping(input);
+  suggestWhileTyping(offBody);
+  offline.addEventListener("submit", clearSuggest);
+  compose.addEventListener("submit", clearSuggest);
 
   offline.addEventListener("submit", function (e) {
     e.preventDefault();

@@ -101,6 +101,10 @@ test("a shopper chats with an agent in real time; markup stays text on both side
     assert.notEqual(new URL(shop.url()).origin, new URL(base).origin, "the widget runs cross-origin");
     const shopProblems = guard(shop, "shop");
 
+    // The demo's own unread conversations, before the shopper writes.
+    await agent.waitForSelector(".conv");
+    await agent.waitForFunction(() => /^\(\d+\)/.test(document.title));
+    const unreadBefore = Number(/^\((\d+)\)/.exec(await agent.title())[1]);
     await shop.click("#layan-widget >> .launcher");
     // The header says a person answers (once the session has loaded).
     await shop.locator("#layan-widget >> .who-text").filter({ hasText: /person/i }).waitFor();
@@ -108,10 +112,12 @@ test("a shopper chats with an agent in real time; markup stays text on both side
     await shop.press("#layan-widget >> .compose textarea", "Enter");
     await shop.waitForSelector("#layan-widget >> .msg.in[data-seq]");
 
-    // The agent is told at once: the new conversation appears, marked unread, title counts it.
-    await agent.waitForSelector(".conv.unread");
-    assert.match(await agent.title(), /^\(1\)/);
-    await agent.click(".conv.unread");
+    // The agent is told at once: the new conversation appears, marked unread, title counts it
+    // (on top of the demo's unread conversations).
+    const row = agent.locator(".conv.unread", { hasText: "is my order shipped?" });
+    await row.waitFor();
+    await agent.waitForFunction((n) => document.title.startsWith(`(${n + 1})`), unreadBefore);
+    await row.click();
     const incoming = agent.locator(".msg.incoming .msg-body");
     await incoming.waitFor();
     assert.equal(await incoming.textContent(), XSS, "shown as text");
@@ -138,7 +144,9 @@ test("a shopper chats with an agent in real time; markup stays text on both side
     // The conversation survives a page load, without duplicates.
     await shop.reload();
     await shop.waitForSelector("#layan-widget >> .msg.out");
-    assert.equal(await shop.locator("#layan-widget >> .msg[data-seq]").count(), 2);
+    // The shopper's message, the inbox's automatic acknowledgement (with the ticket number), the reply.
+    assert.equal(await shop.locator("#layan-widget >> .msg[data-seq]").count(), 3);
+    assert.match(await shop.textContent("#layan-widget >> .msg.bot"), /#1\d{3}/);
 
     // Resolve from the inbox; the shopper sees it.
     await agent.click(".status-btn");
@@ -168,7 +176,8 @@ test("with nobody online the widget offers 'leave a message' and acknowledges it
   await shop.waitForSelector("#layan-widget >> .msg.system:has-text('jeroen@example.nl')");
   assert.match(await shop.textContent("#layan-widget >> .msg.system:has-text('jeroen@example.nl')"), /Bedankt/);
 
-  const agent = await agentPage("sanne@demo.layan.test");
+  // The shop page embeds the Asian inbox: Nok works it.
+  const agent = await agentPage("nok@demo.layan.test");
   await agent.waitForSelector(".conv:has-text('Jeroen') >> text=Waar blijft mijn pakket?");
   assert.deepEqual(problems, []);
   await agent.context().close();
@@ -183,5 +192,154 @@ test("the widget speaks the page's language and fills a phone screen", { skip },
     const box = await shop.locator("#layan-widget >> .panel").boundingBox();
     assert.ok(box.width >= 389 && box.height >= 700, `full screen on a phone, got ${JSON.stringify(box)}`);
     await shop.context().close();
+  }
+});
+
+test("two agents share an inbox: round-robin routing, canned responses, collisions; a third sees only her own inbox", { skip }, async () => {
+  const budi = await agentPage("budi@demo.layan.test");
+  const nok = await agentPage("nok@demo.layan.test");
+  const sanne = await agentPage("sanne@demo.layan.test");
+  const problems = [...guard(budi, "budi"), ...guard(nok, "nok"), ...guard(sanne, "sanne")];
+  const shops = [];
+  try {
+    // Permissions: Sanne works the European inbox only.
+    await sanne.waitForSelector(".conv:has-text('Emma Clarke')");
+    assert.equal(await sanne.locator(".conv:has-text('Sari Lestari')").count(), 0, "Asian conversations are not shown to Sanne");
+    assert.equal(await budi.locator(".conv:has-text('Emma Clarke')").count(), 0, "European conversations are not shown to Budi");
+    const emma = await sanne.evaluate(() => fetch("/api/v1/conversations?status=all&q=Sari").then((r) => r.json()));
+    assert.deepEqual(emma, [], "search respects permissions too");
+
+    // Round-robin: two new shoppers, one conversation each for Budi and Nok.
+    for (const text of ["rr-one: where is my batik?", "rr-two: can I pay by transfer?"]) {
+      const shop = await shopPage();
+      shops.push(shop);
+      await shop.click("#layan-widget >> .launcher");
+      await shop.locator("#layan-widget >> .who-text").filter({ hasText: /person/i }).waitFor();
+      await shop.fill("#layan-widget >> .compose textarea", text);
+      await shop.press("#layan-widget >> .compose textarea", "Enter");
+      await shop.waitForSelector("#layan-widget >> .msg.bot");
+    }
+    const assignee = async (marker) => {
+      const row = budi.locator(`.conv:has-text('${marker}') .assignee`);
+      await row.filter({ hasText: "→" }).waitFor();
+      return (await row.textContent()).trim();
+    };
+    const owners = [await assignee("rr-one"), await assignee("rr-two")].sort();
+    assert.deepEqual(owners, ["→ Budi Santoso", "→ Nok Srisuk"], "one each, in turn");
+
+    // Canned response in the customer's language, with her name filled in.
+    await budi.click(".conv:has-text('Sari Lestari')");
+    await budi.waitForSelector(".msg.incoming");
+    await budi.fill(".reply textarea", "/tha");
+    await budi.waitForSelector(".canned-menu li:has-text('/thanks')");
+    await budi.press(".reply textarea", "Enter");
+    await budi.waitForFunction(() => document.querySelector(".reply textarea").value.startsWith("Terima kasih, Kak Sari!"));
+    assert.match(await budi.inputValue(".reply textarea"), /— Budi$/);
+
+    // Collision: Nok opens the same conversation; Budi is warned, and sees Nok typing.
+    await nok.click(".conv:has-text('Sari Lestari')");
+    await budi.waitForSelector(".collision:has-text('Nok Srisuk')");
+    await nok.type(".reply textarea", "I'll take");
+    await budi.waitForSelector(".collision:has-text('typing')");
+
+    // Nok switches her inbox to Thai.
+    await nok.selectOption("#lang-select", "th");
+    await nok.waitForSelector("html[lang=th]");
+    await nok.waitForSelector(".filters button:has-text('ของฉัน')");
+    assert.deepEqual(problems, []);
+  } finally {
+    for (const p of [budi, nok, sanne, ...shops]) await p.context().close();
+  }
+});
+
+test("an admin manages people, inbox members and canned responses in the settings", { skip }, async () => {
+  const ana = await agentPage("ana@demo.layan.test");
+  const problems = guard(ana, "ana");
+  try {
+    await ana.click("#settings-btn");
+    await ana.click("#settings .settings-tabs button:has-text('Canned responses')");
+    await ana.waitForSelector("#settings td:has-text('/thanks')");
+    await ana.fill("#settings form.inbox-form label:has-text('Shortcut') input", "track");
+    await ana.fill("#settings form.inbox-form label:has-text('Title') input", "Tracking");
+    await ana.fill("#settings form.inbox-form label:has-text('Text') textarea", "<b>{{contact.first_name|there}}</b>, here is your tracking link.");
+    await ana.click("#settings form.inbox-form button.primary");
+    await ana.waitForSelector("#settings td:has-text('/track')");
+    // Markup in a canned response is shown as text.
+    assert.equal(await ana.locator("#settings td b:has-text('there')").count(), 0);
+    // Edit it.
+    await ana.click("#settings tr:has-text('/track') button.edit");
+    await ana.fill("#settings form.inbox-form label:has-text('Title') input", "Tracking link");
+    await ana.click("#settings form.inbox-form button.primary");
+    await ana.waitForSelector("#settings tr:has-text('/track') b:has-text('Tracking link')");
+    await ana.click("#settings .settings-tabs button:has-text('People & teams')");
+    await ana.waitForSelector("#settings td:has-text('Sanne de Vries')");
+    await ana.waitForSelector("#settings legend:has-text('Team Europe')");
+    await ana.click("#settings .settings-tabs button:has-text('Audit log')");
+    await ana.waitForSelector("#settings td:has-text('login')");
+    assert.deepEqual(problems, []);
+  } finally {
+    await ana.context().close();
+  }
+});
+
+test("a Thai shopper gets article suggestions while typing and reads one inside the widget", { skip }, async () => {
+  const shop = await shopPage({ lang: "th" });
+  try {
+    const problems = guard(shop, "shop");
+    await shop.click("#layan-widget >> .launcher");
+    // Nobody is online, so the shopper types into "leave a message"; a question whose words
+    // sit inside longer Thai strings in the articles.
+    await shop.fill("#layan-widget >> .offline textarea", "อยากคืนสินค้า");
+    const first = shop.locator("#layan-widget >> .suggest .art").first();
+    await first.waitFor();
+    assert.equal(await shop.textContent("#layan-widget >> .suggest .label"), "บทความที่อาจช่วยได้");
+    assert.equal(await first.getAttribute("data-slug"), "returns-and-exchanges");
+    await first.click();
+    await shop.locator("#layan-widget >> .reader h3").filter({ hasText: "การคืนสินค้า" }).waitFor();
+    assert.ok(await shop.isVisible("#layan-widget >> .reader .body ol"), "markdown list rendered");
+    assert.ok(await shop.isHidden("#layan-widget >> .offline"), "the reader replaces the form");
+    const full = await shop.getAttribute("#layan-widget >> .reader a.full", "href");
+    assert.equal(full, `${base}/help/th/a/returns-and-exchanges`);
+    // Back to the form: the typed question is still there to send.
+    await shop.click("#layan-widget >> .helpv .back");
+    await shop.locator("#layan-widget >> .offline textarea").waitFor();
+    assert.equal(await shop.inputValue("#layan-widget >> .offline textarea"), "อยากคืนสินค้า");
+
+    // The "?" button: a search box over the help articles.
+    await shop.click("#layan-widget >> .helpbtn");
+    await shop.fill("#layan-widget >> .helpv input", "ลืมรหัสผ่าน");
+    await shop.locator("#layan-widget >> .helpv .results .art[data-slug=account-and-password]").waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await shop.context().close();
+  }
+});
+
+test("the public help center renders per language, accessible and script-free", { skip }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "nl-NL" });
+  const page = await ctx.newPage();
+  try {
+    const problems = guard(page, "help");
+    await page.goto(base + "/help");
+    assert.match(page.url(), /\/help\/nl$/, "Accept-Language picks Dutch");
+    assert.equal(await page.getAttribute("html", "lang"), "nl");
+    assert.equal(await page.locator("script").count(), 0);
+    await page.fill("input[name=q]", "waar is mijn pakket");
+    await page.press("input[name=q]", "Enter");
+    await page.waitForURL(/\/help\/nl\/search\?q=/);
+    await page.click(".results li:first-child a");
+    await page.waitForURL(/\/help\/nl\/a\/track-your-order$/);
+    assert.equal(await page.textContent("h1"), "Waar is mijn bestelling? Je pakket volgen");
+    // Other languages of the same article, linked both ways.
+    await page.click("a[hreflang=th]");
+    assert.equal(await page.getAttribute("html", "lang"), "th");
+    await page.click("button[value=yes]");
+    await page.locator(".thanks").waitFor();
+    // Fits a phone: nothing wider than the screen.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page overflows by ${overflow}px`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await ctx.close();
   }
 });
