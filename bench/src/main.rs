@@ -59,6 +59,28 @@ enum Cmd {
         /// Messages per second across all widgets.
         #[arg(long, default_value_t = 200)]
         rate: u64,
+        /// Run the server as its own process (`<bin> demo`, SQLite) instead of in this one, so
+        /// the server's memory is measured apart from the load generator's sockets.
+        #[arg(long)]
+        server_bin: Option<std::path::PathBuf>,
+    },
+    /// The agent inbox's list and search over HTTP with many conversations in the database.
+    List {
+        #[arg(long, default_value = "sqlite")]
+        db: String,
+        #[arg(long, default_value_t = 10_000)]
+        conversations: usize,
+        /// Requests per query kind.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
+    /// Help-center search latency: an index of N articles (each in four languages, made from the
+    /// demo help center with varied text) queried with the relevance test set's questions.
+    Kb {
+        #[arg(long, default_value_t = 10_000)]
+        articles: usize,
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
     },
     /// Conversations created per second over HTTP (a new visitor's first message each).
     Create {
@@ -109,10 +131,32 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             widgets,
             messages,
             rate,
+            server_bin: Some(bin),
+        } => {
+            let (child, server) = ChildServer::start(&bin, dir.path()).await?;
+            let result = chat_bench(&server, &db, widgets, messages, rate, Some(child.id())).await;
+            drop(child);
+            result
+        }
+        Cmd::Chat {
+            db,
+            widgets,
+            messages,
+            rate,
+            server_bin: None,
         } => {
             let server = Server::start(backend(&db)?, dir.path()).await?;
-            chat_bench(&server, &db, widgets, messages, rate).await
+            chat_bench(&server, &db, widgets, messages, rate, None).await
         }
+        Cmd::List {
+            db,
+            conversations,
+            requests,
+        } => {
+            let server = Server::start(backend(&db)?, dir.path()).await?;
+            list_bench(&server, &db, conversations, requests).await
+        }
+        Cmd::Kb { articles, queries } => kb_bench(articles, queries),
         Cmd::Create {
             db,
             clients,
@@ -155,6 +199,7 @@ async fn store_bench(store: Store, db: &str, writers: usize, seconds: u64) -> an
                         author_name: None,
                         body: MessageBody::parse("Halo, pesanan saya sudah dikirim?")?,
                         client_message_id: Some(ClientMessageId::parse(&format!("w{w}-{n}"))?),
+                        automations: false,
                     })
                     .await?;
                 n += 1;
@@ -174,9 +219,112 @@ async fn store_bench(store: Store, db: &str, writers: usize, seconds: u64) -> an
 }
 
 struct Server {
-    running: layan::Running,
+    /// `None` when the server is another process.
+    running: Option<layan::Running>,
     base: String,
     cookie: String,
+    /// The widget key visitors use.
+    key: &'static str,
+}
+
+impl Server {
+    fn stop(&self) {
+        if let Some(r) = &self.running {
+            r.shutdown.cancel();
+        }
+    }
+
+    fn running(&self) -> anyhow::Result<&layan::Running> {
+        self.running.as_ref().context("needs the in-process server")
+    }
+}
+
+/// `layan demo` as a child process (killed on drop), for measuring the server alone.
+struct ChildServer {
+    child: tokio::process::Child,
+}
+
+impl ChildServer {
+    fn id(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    async fn start(bin: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<(Self, Server)> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(bin)
+            .args(["demo", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir)
+            .env("LAYAN_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next_line().await?.context("the server exited")?;
+            if let Some(url) = line.split("Layan listening on ").nth(1) {
+                break url.split_whitespace().next().unwrap_or_default().to_owned();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Log in as the demo admin through the real form.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let page = http.get(format!("{base}/login")).send().await?;
+        let form_cookie = cookie_value(&page, "layan_form_csrf").context("form cookie")?;
+        let html = page.text().await?;
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .context("csrf field")?
+            .to_owned();
+        let res = http
+            .post(format!("{base}/login"))
+            .header("cookie", format!("layan_form_csrf={form_cookie}"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "ana@demo.layan.test"),
+                ("password", "layan-demo-2026"),
+            ])
+            .send()
+            .await?;
+        let cookie = cookie_value(&res, "layan_session").context("login")?;
+        Ok((
+            Self { child },
+            Server {
+                running: None,
+                base,
+                cookie,
+                key: "lw_demo_batik_sari",
+            },
+        ))
+    }
+}
+
+fn cookie_value(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, v)| *k == name && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `VmRSS` of a process, from `/proc`.
+fn rss_of(pid: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .map(|l| l.trim_start_matches("VmRSS:").trim().to_owned())
+        })
+        .unwrap_or_default()
 }
 
 impl Server {
@@ -203,11 +351,14 @@ impl Server {
                 color: "#000000",
             })
             .await?;
-        let login = engine.login("bench@layan.test", "bench-password").await?;
+        let login = engine
+            .login("bench@layan.test", "bench-password", None)
+            .await?;
         Ok(Self {
             base: format!("http://{}", running.addr),
             cookie: login.token,
-            running,
+            running: Some(running),
+            key: KEY,
         })
     }
 
@@ -216,10 +367,10 @@ impl Server {
     }
 }
 
-async fn visitor(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+async fn visitor(http: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<String> {
     let v: Value = http
         .post(format!("{base}/api/v1/widget/session"))
-        .json(&json!({"key": KEY}))
+        .json(&json!({"key": key}))
         .send()
         .await?
         .json()
@@ -248,6 +399,7 @@ async fn chat_bench(
     widgets: usize,
     messages: usize,
     rate: u64,
+    server_pid: Option<u32>,
 ) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     // The agent, watching every conversation.
@@ -286,19 +438,20 @@ async fn chat_bench(
     for chunk in (0..widgets).collect::<Vec<_>>().chunks(50) {
         let mut joins = Vec::new();
         for _ in chunk {
-            let (http, base, url) = (
+            let (http, base, url, key) = (
                 http.clone(),
                 server.base.clone(),
                 server.ws("/api/v1/widget/ws"),
+                server.key,
             );
             joins.push(tokio::spawn(async move {
-                let token = visitor(&http, &base).await?;
+                let token = visitor(&http, &base, key).await?;
                 let (ws, _) =
                     tokio_tungstenite::connect_async_with_config(url, Some(small_buffers()), true)
                         .await?;
                 let (mut sink, mut read) = ws.split();
                 sink.send(Message::Text(
-                    json!({"type": "hello", "key": KEY, "token": token})
+                    json!({"type": "hello", "key": key, "token": token})
                         .to_string()
                         .into(),
                 ))
@@ -354,16 +507,18 @@ async fn chat_bench(
         percentile(&l, 0.99).as_secs_f64() * 1e3,
         l.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS"))
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    println!("chat/{db}: process (server + load generator) {rss}");
-    server.running.shutdown.cancel();
+    match server_pid {
+        Some(pid) => println!(
+            "chat/{db}: server process RSS {} with {widgets} widgets + 1 agent connected; load generator {}",
+            rss_of(&pid.to_string()),
+            rss_of("self")
+        ),
+        None => println!(
+            "chat/{db}: process (server + load generator) RSS {}",
+            rss_of("self")
+        ),
+    }
+    server.stop();
     Ok(())
 }
 
@@ -381,7 +536,7 @@ async fn create_bench(
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let token = visitor(&http, &base).await?;
+                let token = visitor(&http, &base, KEY).await?;
                 let res = http
                     .post(format!("{base}/api/v1/widget/messages"))
                     .header("x-layan-inbox", KEY)
@@ -405,6 +560,238 @@ async fn create_bench(
         "create/{db}: {clients} clients, {seconds} s: {total} conversations (new visitor + first message), {:.0}/s",
         total as f64 / seconds as f64
     );
-    server.running.shutdown.cancel();
+    server.stop();
+    Ok(())
+}
+
+/// What shoppers write, in the four languages; the search looks for words in here.
+const PHRASES: &[&str] = &[
+    "Pesanan saya belum sampai, bisa dicek?",
+    "Apakah batik ini ada ukuran L?",
+    "สวัสดีครับ สินค้ายังไม่ได้รับเลยครับ",
+    "ส่งไปเชียงใหม่กี่วันครับ",
+    "Waar blijft mijn pakket? Ik wacht al een week.",
+    "Kan ik de sjaal nog retourneren?",
+    "Hi, do you ship to Singapore?",
+    "My refund has not arrived yet.",
+];
+
+async fn list_bench(
+    server: &Server,
+    db: &str,
+    conversations: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let store = server.running()?.engine.store().clone();
+    let inbox = store
+        .inbox_by_widget_key(KEY)
+        .await?
+        .context("bench inbox")?;
+    let agent = store
+        .agent_credentials("bench@layan.test")
+        .await?
+        .context("bench agent")?
+        .0;
+    // Seed: each conversation a new contact's message, every other one answered, every tenth
+    // labelled. Sixteen writers at once.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let per = conversations.div_ceil(16);
+    for w in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (w * per)..((w + 1) * per).min(conversations) {
+                let contact = store
+                    .create_contact_with_identity(
+                        NewContact {
+                            name: Some(&format!("Shopper {i}")),
+                            email: Some(&format!("shopper{i}@example.com")),
+                            locale: None,
+                        },
+                        "email",
+                        &format!("shopper{i}@example.com"),
+                    )
+                    .await?;
+                let first = store
+                    .append_message(&NewMessage {
+                        target: Target::CurrentOrNew {
+                            inbox_id: inbox.id,
+                            contact_id: contact.id,
+                        },
+                        direction: Direction::Incoming,
+                        author: Author::Contact(contact.id),
+                        author_name: None,
+                        body: MessageBody::parse(PHRASES[i % PHRASES.len()])?,
+                        client_message_id: None,
+                        automations: false,
+                    })
+                    .await?;
+                if i % 2 == 0 {
+                    store
+                        .append_message(&NewMessage {
+                            target: Target::Conversation(first.conversation.id),
+                            direction: Direction::Outgoing,
+                            author: Author::Agent(agent.id),
+                            author_name: Some("Bench".into()),
+                            body: MessageBody::parse("Terima kasih, kami cek dulu ya.")?,
+                            client_message_id: None,
+                            automations: false,
+                        })
+                        .await?;
+                }
+                if i % 10 == 0 {
+                    store.add_label(first.conversation.id, "vip").await?;
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    // Statistics as autovacuum would have them after a while (right after a bulk load
+    // PostgreSQL plans with none: 25 ms instead of 0.15 ms for the unassigned list).
+    store.analyze().await?;
+    println!(
+        "list/{db}: seeded {conversations} conversations in {:.1} s (then ANALYZE)",
+        started.elapsed().as_secs_f64()
+    );
+    let http = reqwest::Client::new();
+    let queries = [
+        (
+            "newest open, 50",
+            "/api/v1/conversations?status=open&limit=50",
+        ),
+        (
+            "all statuses, 50",
+            "/api/v1/conversations?status=all&limit=50",
+        ),
+        (
+            "longest waiting, 50",
+            "/api/v1/conversations?sort=waiting&limit=50",
+        ),
+        (
+            "label filter",
+            "/api/v1/conversations?status=all&label=vip&limit=50",
+        ),
+        (
+            "unassigned",
+            "/api/v1/conversations?view=unassigned&limit=50",
+        ),
+        ("view counts", "/api/v1/conversations/counts"),
+        (
+            "search a word (id)",
+            "/api/v1/conversations?status=all&q=pakket&limit=50",
+        ),
+        (
+            "search Thai",
+            "/api/v1/conversations?status=all&q=%E0%B9%80%E0%B8%8A%E0%B8%B5%E0%B8%A2%E0%B8%87%E0%B9%83%E0%B8%AB%E0%B8%A1%E0%B9%88&limit=50",
+        ),
+        (
+            "search a name",
+            "/api/v1/conversations?status=all&q=Shopper%209999&limit=50",
+        ),
+        (
+            "search a ticket number",
+            "/api/v1/conversations?status=all&q=%235000&limit=50",
+        ),
+    ];
+    for (name, path) in queries {
+        let mut times = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let t0 = Instant::now();
+            let res = http
+                .get(format!("{}{path}", server.base))
+                .header("cookie", format!("layan_session={}", server.cookie))
+                .send()
+                .await?;
+            if !res.status().is_success() {
+                bail!("{path}: {}", res.status());
+            }
+            res.bytes().await?;
+            times.push(t0.elapsed());
+        }
+        times.sort();
+        println!(
+            "list/{db}: {name:<24} p50 {:>8.2?}  p99 {:>8.2?}",
+            percentile(&times, 0.50),
+            percentile(&times, 0.99)
+        );
+    }
+    server.stop();
+    Ok(())
+}
+
+fn kb_bench(articles: usize, queries: usize) -> anyhow::Result<()> {
+    use layan_search::{ArticleIndex, ArticleText, markdown};
+    let help = layan::demo::help_center()?;
+    // Every word of the demo articles per language, to vary the generated ones.
+    let mut vocabulary: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for a in &help.article {
+        for (locale, t) in &a.translations {
+            vocabulary.entry(locale.clone()).or_default().extend(
+                markdown::to_plain(&t.body)
+                    .split_whitespace()
+                    .map(str::to_string),
+            );
+        }
+    }
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut texts = Vec::with_capacity(articles * 4);
+    for i in 0..articles {
+        let base = &help.article[i % help.article.len()];
+        for (tag, t) in &base.translations {
+            let locale = layan_core::Locale::from_tag(tag).context("locale")?;
+            let words = &vocabulary[tag];
+            let extra: Vec<&str> = (0..60)
+                .map(|_| words[(next() % words.len() as u64) as usize].as_str())
+                .collect();
+            texts.push(ArticleText {
+                article_id: i as i64,
+                locale,
+                slug: format!("{}-{i}", base.slug),
+                title: format!("{} {i}", t.title),
+                body: format!("{} {}", markdown::to_plain(&t.body), extra.join(" ")),
+            });
+        }
+    }
+    let docs = texts.len();
+    let index = ArticleIndex::new()?;
+    let started = Instant::now();
+    index.rebuild(texts, |_| {})?;
+    let build = started.elapsed();
+    let csv = include_str!("../../crates/layan/demo/relevance.csv");
+    let questions: Vec<(layan_core::Locale, &str)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.splitn(3, ',');
+            Some((layan_core::Locale::from_tag(cols.next()?)?, cols.next()?))
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(queries);
+    for i in 0..queries {
+        let (locale, q) = questions[i % questions.len()];
+        let t = Instant::now();
+        let hits = index.search(locale, q, 5)?;
+        latencies.push(t.elapsed());
+        std::hint::black_box(hits);
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "kb: {articles} articles ({docs} translations) indexed in {:.2} s; {queries} searches: \
+         p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        build.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+        latencies[latencies.len() - 1].as_secs_f64() * 1000.0
+    );
     Ok(())
 }

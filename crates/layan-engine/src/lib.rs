@@ -6,6 +6,7 @@ pub mod hub;
 pub mod jobs;
 pub mod kb;
 mod relay;
+pub mod search;
 pub mod security;
 pub mod workspace;
 
@@ -131,6 +132,11 @@ pub struct Engine {
     offline_grace: std::time::Duration,
     /// The help-center index (in memory; rebuilt at start-up, kept current on every change).
     articles: Arc<layan_search::ArticleIndex>,
+    /// The conversation search index and its indexer's state.
+    messages: Arc<layan_search::MessageIndex>,
+    index_wake: Arc<tokio::sync::Notify>,
+    indexer: Arc<tokio::sync::Mutex<()>>,
+    indexer_state: Arc<Mutex<search::IndexerState>>,
 }
 
 impl Engine {
@@ -153,6 +159,12 @@ impl Engine {
             articles: Arc::new(
                 layan_search::ArticleIndex::new().expect("the in-memory help-center index"),
             ),
+            messages: Arc::new(
+                layan_search::MessageIndex::in_memory().expect("the in-memory message index"),
+            ),
+            index_wake: Arc::default(),
+            indexer: Arc::default(),
+            indexer_state: Arc::default(),
         }
     }
 
@@ -500,6 +512,7 @@ impl Engine {
         }
         self.stored
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.index_wake.notify_one();
         let summary = match self
             .store
             .conversation_summary(appended.conversation.id)

@@ -21,7 +21,7 @@ use tantivy::{
 
 use crate::analysis::{self, Lang};
 use crate::tokenizer;
-use crate::{LOCALES, SearchError, synonyms};
+use crate::{LOCALES, SearchError, regex_escape, synonyms};
 
 /// One published translation of an article, as the index sees it.
 #[derive(Debug, Clone)]
@@ -334,18 +334,6 @@ impl ArticleIndex {
     pub fn tantivy_index(&self) -> &Index {
         &self.index
     }
-}
-
-/// Escapes every character that has a meaning in a regular expression.
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for c in s.chars() {
-        if !c.is_alphanumeric() {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ pub mod analysis;
 pub mod articles;
 mod indonesian;
 pub mod markdown;
+pub mod messages;
 pub mod synonyms;
 pub mod tokenizer;
 
 pub use articles::{ArticleHit, ArticleIndex, ArticleText};
+pub use messages::{IndexedMessage, MessageIndex};
 
 use layan_core::Locale;
 
@@ -23,4 +25,20 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("search index lock poisoned")]
     Poisoned,
+    #[error("search index directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the search index is open in another process")]
+    Busy,
+}
+
+/// Escapes every character that has a meaning in a regular expression.
+pub(crate) fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if !c.is_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

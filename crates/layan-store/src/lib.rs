@@ -17,6 +17,7 @@ mod jobs;
 mod kb;
 mod postgres;
 mod queries;
+mod search;
 mod sqlite;
 #[doc(hidden)]
 pub mod testing;
@@ -30,6 +31,7 @@ use layan_core::{
 
 pub use jobs::{JobCounts, NewJob};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use search::IndexableMessage;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use workspace::*;
 
@@ -133,6 +135,8 @@ pub struct ConversationFilter {
     pub channel: Option<ChannelKind>,
     /// Words to find in the contact's name or email, the ticket number or any message.
     pub search: Option<String>,
+    /// With `search`: what the search index found (instead of a `LIKE` over every message).
+    pub message_hits: Option<IndexedSearch>,
     pub sort: ConversationSort,
     /// Fill `read_seq` for this agent.
     pub reader: Option<AgentId>,
@@ -140,6 +144,15 @@ pub struct ConversationFilter {
     /// only with [`ConversationSort::Recent`]).
     pub before: Option<(Millis, ConversationId)>,
     pub limit: u32,
+}
+
+/// A search index's answer: the conversations with a matching message among those indexed,
+/// and up to which message id it has indexed (later messages are searched with a `LIKE` over
+/// that unindexed tail only).
+#[derive(Debug, Clone)]
+pub struct IndexedSearch {
+    pub conversations: Vec<ConversationId>,
+    pub through: layan_core::MessageId,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -188,6 +188,7 @@ crate::queries::shared_queries!(PostgresStore, Postgres, PgRow);
 crate::workspace::workspace_queries!(PostgresStore, Postgres, PgRow);
 crate::jobs::job_queries!(PostgresStore, Postgres, PgRow);
 crate::kb::kb_queries!(PostgresStore, Postgres, PgRow);
+crate::search::search_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

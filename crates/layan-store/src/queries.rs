@@ -841,8 +841,9 @@ impl $store {
             qb.push(" AND i.channel = ").push_bind(channel.as_str());
         }
         if let Some(text) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            // Substring search over the contact and every message (notes included: agents only).
-            // `LIKE` with escaped wildcards; the search index (tantivy) replaces this later.
+            // Substring search over the contact's name and email, the ticket number, and the
+            // messages (notes included: agents only) — through the search index's hits when
+            // the caller has them, else a `LIKE` over every message.
             let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
             let number: Option<i64> = text.trim_start_matches('#').parse().ok();
             if let (true, Some(n)) = (text.starts_with('#'), number) {
@@ -854,10 +855,31 @@ impl $store {
                 .push(" ESCAPE '\\' OR LOWER(ct.email) LIKE ")
                 .push_bind(pattern.clone())
                 .push(" ESCAPE '\\' OR c.number = ")
-                .push_bind(number.unwrap_or(-1))
-                .push(" OR EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id AND LOWER(sm.body) LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\'))");
+                .push_bind(number.unwrap_or(-1));
+            match &filter.message_hits {
+                Some(hits) => {
+                    if !hits.conversations.is_empty() {
+                        qb.push(" OR c.id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in &hits.conversations {
+                            list.push_bind(id.0);
+                        }
+                        list.push_unseparated(")");
+                    }
+                    // Messages the index has not taken in yet (a range of the primary key).
+                    qb.push(" OR c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.id > ")
+                        .push_bind(hits.through.0)
+                        .push(" AND LOWER(sm.body) LIKE ")
+                        .push_bind(pattern.clone())
+                        .push(" ESCAPE '\\')");
+                }
+                None => {
+                    qb.push(" OR EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id AND LOWER(sm.body) LIKE ")
+                        .push_bind(pattern)
+                        .push(" ESCAPE '\\'");
+                }
+            }
+            qb.push(")");
             }
         }
         match filter.sort {

@@ -210,6 +210,7 @@ crate::queries::shared_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::workspace::workspace_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::jobs::job_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::kb::kb_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::search::search_queries!(SqliteStore, Sqlite, SqliteRow);
 
 #[cfg(test)]
 mod tests {

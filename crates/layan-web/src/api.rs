@@ -266,6 +266,14 @@ pub async fn conversations(
             ));
         }
         filter.search = Some(text.to_owned());
+        if !text.trim().is_empty() {
+            filter.message_hits = Some(
+                state
+                    .engine
+                    .search_conversations(text, filter.inbox_ids.as_deref())
+                    .await?,
+            );
+        }
     }
     filter.sort = match q.sort.as_deref().unwrap_or("recent") {
         "recent" => ConversationSort::Recent,

@@ -41,6 +41,29 @@ impl Running {
     }
 }
 
+/// Where this node keeps its conversation search index.
+pub fn message_index_dir(settings: &Settings) -> std::path::PathBuf {
+    settings.data.join("index").join("messages")
+}
+
+/// This node's conversation search index, on disk in the data directory. When that cannot be
+/// opened (another process holds it, the disk refuses), the node searches an index in memory,
+/// built from the database in the background, and says so.
+fn open_message_index(settings: &Settings) -> layan_search::MessageIndex {
+    let dir = message_index_dir(settings);
+    match layan_search::MessageIndex::open(&dir) {
+        Ok(index) => index,
+        Err(e) => {
+            tracing::warn!(
+                dir = %dir.display(),
+                error = %e,
+                "cannot open the search index on disk; this node keeps one in memory"
+            );
+            layan_search::MessageIndex::in_memory().expect("an in-memory index")
+        }
+    }
+}
+
 /// How often snoozed conversations are checked for waking up.
 const SNOOZE_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -62,9 +85,11 @@ pub async fn start(
                 "opening the PostgreSQL database".to_owned()
             }
         })?;
-    let mut engine = Engine::new(store.clone()).with_offline_grace(std::time::Duration::from_secs(
-        settings.offline_grace_seconds,
-    ));
+    let mut engine = Engine::new(store.clone())
+        .with_offline_grace(std::time::Duration::from_secs(
+            settings.offline_grace_seconds,
+        ))
+        .with_message_index(open_message_index(settings));
     // On PostgreSQL, other nodes may serve the same shop: relay events between them.
     engine
         .start_relay()
@@ -81,6 +106,8 @@ pub async fn start(
     tracing::debug!(articles = indexed, "help-center index built");
     // Snoozed conversations wake up on time (every node sweeps; each wakes once).
     engine.start_timers(SNOOZE_SWEEP);
+    // The conversation search index catches up with the database in the background.
+    engine.start_indexer();
     // This node's job worker (automations after customer messages; later email, webhooks, SLAs).
     let worker = engine.start_workers();
     let shutdown = CancellationToken::new();

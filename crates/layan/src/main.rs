@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Manage the conversation search index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// Print the effective settings (secrets redacted), or with --markdown the documentation
     /// table of every setting.
     Settings {
@@ -54,6 +59,16 @@ enum Command {
         /// Print the settings' documentation (generated from the code) as a Markdown table.
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Index every message again from the database, showing progress. Stop the server (on this
+    /// node) first: it holds the index while it runs.
+    Rebuild {
+        #[command(flatten)]
+        args: ServeArgs,
     },
 }
 
@@ -98,6 +113,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(cli.config.as_ref(), args, false).await,
         Command::Demo(args) => serve(cli.config.as_ref(), args, true).await,
+        Command::Search {
+            command: SearchCommand::Rebuild { args },
+        } => rebuild_search(cli.config.as_ref(), args).await,
         Command::Settings { markdown: true, .. } => {
             print!("{}", layan::settings::markdown_table());
             Ok(())
@@ -167,6 +185,46 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn rebuild_search(config: Option<&PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = load(
+        config,
+        &Overrides {
+            listen: args.listen,
+            data: args.data,
+            database_url: args.database_url.map(Secret::from),
+        },
+    )?;
+    let dir = layan::message_index_dir(&settings);
+    let index = layan_search::MessageIndex::open(&dir).map_err(|e| match e {
+        layan_search::SearchError::Busy => anyhow::anyhow!(
+            "the search index in {} is in use: stop the Layan server using this data directory first",
+            dir.display()
+        ),
+        other => anyhow::anyhow!("cannot open the search index in {}: {other}", dir.display()),
+    })?;
+    let store = Store::open(&settings.database().map_err(anyhow::Error::msg)?).await?;
+    let engine = Engine::new(store.clone()).with_message_index(index);
+    let started = std::time::Instant::now();
+    let mut last_shown = std::time::Instant::now();
+    let indexed = engine
+        .rebuild_message_index(|done, total| {
+            if done == 0 || done == total || last_shown.elapsed().as_millis() >= 500 {
+                last_shown = std::time::Instant::now();
+                let percent = (done * 100).checked_div(total).unwrap_or(100);
+                eprintln!("indexed {done} of {total} messages ({percent}%)");
+            }
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("rebuilding the search index failed: {e}"))?;
+    store.close().await;
+    println!(
+        "Search index rebuilt: {indexed} messages in {:.1} s ({})",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
 }
 
 async fn serve(config: Option<&PathBuf>, args: ServeArgs, demo: bool) -> anyhow::Result<()> {

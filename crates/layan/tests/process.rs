@@ -708,3 +708,47 @@ async fn an_unreachable_database_at_start_is_a_clear_error() {
         "never said it was listening"
     );
 }
+
+#[tokio::test]
+async fn search_rebuild_shows_progress_and_refuses_while_the_server_holds_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
+    let mut server = start("demo", dir.path(), &db).await;
+    let rebuild = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+            .args(["search", "rebuild", "--data"])
+            .arg(dir.path())
+            .args(["--database-url", &db])
+            .env("LAYAN_LOG", "warn")
+            .output()
+            .expect("run layan search rebuild")
+    };
+    let busy = rebuild();
+    assert!(!busy.status.success());
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(err.contains("in use"), "{err}");
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid(&server.child)])
+        .status()
+        .unwrap();
+    server.child.wait().await.unwrap();
+    let out = rebuild();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    // The demo shop has sample conversations: at least one message, all of them indexed.
+    let last = err.lines().last().unwrap_or_default().to_owned();
+    let (done, total) = last
+        .strip_prefix("indexed ")
+        .and_then(|r| r.split_once(" messages"))
+        .and_then(|(n, _)| n.split_once(" of "))
+        .map(|(d, t)| (d.parse::<u64>().unwrap(), t.parse::<u64>().unwrap()))
+        .unwrap_or_else(|| panic!("progress line, got {err}"));
+    assert!(total > 0 && done == total, "{last}");
+    assert!(last.ends_with("(100%)"), "{last}");
+    assert!(
+        text.contains(&format!("rebuilt: {total} messages")),
+        "{text}"
+    );
+}
