@@ -82,6 +82,15 @@ enum Cmd {
         #[arg(long, default_value_t = 2_000)]
         queries: usize,
     },
+    /// Conversation search latency: an on-disk message index of N messages (words from the demo
+    /// help center in four languages, names, order numbers) queried per kind of query.
+    Messages {
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Searches per query kind.
+        #[arg(long, default_value_t = 300)]
+        queries: usize,
+    },
     /// Conversations created per second over HTTP (a new visitor's first message each).
     Create {
         #[arg(long, default_value = "sqlite")]
@@ -157,6 +166,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             list_bench(&server, &db, conversations, requests).await
         }
         Cmd::Kb { articles, queries } => kb_bench(articles, queries),
+        Cmd::Messages { messages, queries } => messages_bench(messages, queries, dir.path()),
         Cmd::Create {
             db,
             clients,
@@ -722,27 +732,114 @@ async fn list_bench(
     Ok(())
 }
 
-fn kb_bench(articles: usize, queries: usize) -> anyhow::Result<()> {
-    use layan_search::{ArticleIndex, ArticleText, markdown};
-    let help = layan::demo::help_center()?;
-    // Every word of the demo articles per language, to vary the generated ones.
+/// Every word of the demo help center's articles per language (to make varied text from).
+fn demo_vocabulary(
+    help: &layan::demo::HelpCenter,
+) -> std::collections::HashMap<String, Vec<String>> {
     let mut vocabulary: std::collections::HashMap<String, Vec<String>> = Default::default();
     for a in &help.article {
         for (locale, t) in &a.translations {
             vocabulary.entry(locale.clone()).or_default().extend(
-                markdown::to_plain(&t.body)
+                layan_search::markdown::to_plain(&t.body)
                     .split_whitespace()
                     .map(str::to_string),
             );
         }
     }
+    vocabulary
+}
+
+/// A small deterministic random number generator (xorshift).
+fn xorshift() -> impl FnMut() -> u64 {
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
+    move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed
-    };
+    }
+}
+
+fn messages_bench(messages: usize, queries: usize, dir: &std::path::Path) -> anyhow::Result<()> {
+    use layan_search::{IndexedMessage, MessageIndex};
+    let help = layan::demo::help_center()?;
+    let vocabulary = demo_vocabulary(&help);
+    let languages: Vec<&String> = vocabulary.keys().collect();
+    let mut next = xorshift();
+    let index_dir = dir.join("messages");
+    let index = MessageIndex::open(&index_dir)?;
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(2_000);
+    for i in 0..messages {
+        let words = &vocabulary[languages[i % languages.len()]];
+        let n = 8 + (next() % 25) as usize;
+        let mut body: Vec<String> = (0..n)
+            .map(|_| words[(next() % words.len() as u64) as usize].clone())
+            .collect();
+        // Every message names a customer and an order; a few mention a rare word.
+        body.push(format!("Shopper{} order {}", i % 20_000, 100_000 + i));
+        if i % 10_000 == 0 {
+            body.push("zeldzaamheid".into());
+        }
+        batch.push(IndexedMessage {
+            id: i as i64 + 1,
+            conversation_id: (i / 4) as i64 + 1,
+            inbox_id: (i % 3) as i64 + 1,
+            created_at: 1_700_000_000_000 + i as i64 * 1_000,
+            body: body.join(" "),
+        });
+        if batch.len() == 2_000 || i + 1 == messages {
+            index.add(&batch)?;
+            index.commit(i as i64 + 1)?;
+            batch.clear();
+        }
+    }
+    let build = started.elapsed();
+    let size: u64 = std::fs::read_dir(&index_dir)?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "messages: {messages} indexed in {:.2} s ({:.0}/s, batches of 2,000 each committed); \
+         index on disk {:.1} MiB",
+        build.as_secs_f64(),
+        messages as f64 / build.as_secs_f64(),
+        size as f64 / 1_048_576.0
+    );
+    let cases: [(&str, &str, Option<&[i64]>); 8] = [
+        ("a common word (nl)", "bestelling", None),
+        ("a common word (id)", "pesanan", None),
+        ("a Thai word", "สินค้า", None),
+        ("two words (en)", "refund order", None),
+        ("a prefix", "bezorg", None),
+        ("a typo", "pengirman", None),
+        ("a rare word", "zeldzaamheid", None),
+        ("one inbox of three", "bestelling", Some(&[2])),
+    ];
+    for (name, q, inboxes) in cases {
+        let mut times = Vec::with_capacity(queries);
+        let mut found = 0;
+        for _ in 0..queries {
+            let t = Instant::now();
+            let hits = index.search(q, inboxes, 1_000)?;
+            times.push(t.elapsed());
+            found = hits.len();
+        }
+        times.sort();
+        println!(
+            "messages: {name:<20} {q:<14} {found:>5} conversations  p50 {:>8.2?}  p99 {:>8.2?}",
+            percentile(&times, 0.50),
+            percentile(&times, 0.99)
+        );
+    }
+    Ok(())
+}
+
+fn kb_bench(articles: usize, queries: usize) -> anyhow::Result<()> {
+    use layan_search::{ArticleIndex, ArticleText, markdown};
+    let help = layan::demo::help_center()?;
+    let vocabulary = demo_vocabulary(&help);
+    let mut next = xorshift();
     let mut texts = Vec::with_capacity(articles * 4);
     for i in 0..articles {
         let base = &help.article[i % help.article.len()];
