@@ -6,6 +6,7 @@ pub mod ids;
 pub mod jobs;
 pub mod kb;
 pub mod model;
+pub mod policy;
 pub mod values;
 pub mod workspace;
 
@@ -13,6 +14,9 @@ pub use ids::*;
 pub use jobs::*;
 pub use kb::*;
 pub use model::*;
+pub use policy::{
+    DayRange, DeliveryOption, Duties, Fee, ReturnPolicy, ReturnShipping, ShippingPolicy, Texts,
+};
 pub use values::*;
 pub use workspace::*;
 

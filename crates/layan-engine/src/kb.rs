@@ -376,3 +376,35 @@ fn check_category_texts(
         })
         .collect()
 }
+
+/// The shop document key of the shipping and returns policy.
+const SHIPPING_POLICY: &str = "shipping_policy";
+
+impl Engine {
+    /// The shop's shipping and returns policy, when it has written one.
+    pub async fn shipping_policy(&self) -> EngineResult<Option<layan_core::ShippingPolicy>> {
+        let Some(raw) = self.store.document(SHIPPING_POLICY).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&raw)
+            .map(Some)
+            .map_err(|e| EngineError::Internal(format!("stored shipping policy: {e}")))
+    }
+
+    /// Replaces the shipping and returns policy (admins and supervisors; audited).
+    pub async fn set_shipping_policy(
+        &self,
+        who: &Agent,
+        policy: &layan_core::ShippingPolicy,
+        ip: Option<IpAddr>,
+    ) -> EngineResult<()> {
+        Self::require_editor(who)?;
+        policy.check()?;
+        let json =
+            serde_json::to_string(policy).map_err(|e| EngineError::Internal(e.to_string()))?;
+        self.store.put_document(SHIPPING_POLICY, &json).await?;
+        self.audit(Some(who), "shipping_policy_updated", None, None, ip)
+            .await;
+        Ok(())
+    }
+}

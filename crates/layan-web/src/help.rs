@@ -21,7 +21,7 @@ const HELP_CSS: &str = include_str!("../assets/help.css");
 const VOTER_COOKIE: &str = "layan_help_voter";
 
 /// The UI words of the help center, per locale.
-struct Words {
+pub(crate) struct Words {
     help_center: &'static str,
     search: &'static str,
     search_placeholder: &'static str,
@@ -39,7 +39,7 @@ struct Words {
     other: &'static str,
 }
 
-fn words(locale: Locale) -> &'static Words {
+pub(crate) fn words(locale: Locale) -> &'static Words {
     match locale {
         Locale::En => &Words {
             help_center: "Help center",
@@ -153,12 +153,12 @@ fn date(millis: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-struct Branding {
+pub(crate) struct Branding {
     name: String,
     color: String,
 }
 
-async fn branding(state: &AppState) -> Branding {
+pub(crate) async fn branding(state: &AppState) -> Branding {
     let inboxes = state
         .engine
         .store()
@@ -186,7 +186,7 @@ fn safe_color(color: &str) -> &str {
 }
 
 /// One page of the help center. `alternates`: the same page in other languages.
-fn layout(
+pub(crate) fn layout(
     brand: &Branding,
     locale: Locale,
     title: &str,
@@ -241,15 +241,20 @@ fn layout(
     )
 }
 
-fn all_locales(path: impl Fn(Locale) -> String) -> Vec<(Locale, String)> {
+pub(crate) fn all_locales(path: impl Fn(Locale) -> String) -> Vec<(Locale, String)> {
     LOCALES.iter().map(|l| (*l, path(*l))).collect()
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
     (status, Html(body)).into_response()
 }
 
-async fn not_found_page(state: &AppState, locale: Locale, message: &str, links: &str) -> Response {
+pub(crate) async fn not_found_page(
+    state: &AppState,
+    locale: Locale,
+    message: &str,
+    links: &str,
+) -> Response {
     let brand = branding(state).await;
     let w = words(locale);
     let main = format!(
@@ -272,7 +277,7 @@ async fn not_found_page(state: &AppState, locale: Locale, message: &str, links: 
     )
 }
 
-async fn unknown_locale(state: &AppState, tag: &str) -> Response {
+pub(crate) async fn unknown_locale(state: &AppState, tag: &str) -> Response {
     let links: String = LOCALES
         .iter()
         .map(|l| {
@@ -342,6 +347,9 @@ pub async fn help_home(State(state): State<AppState>, Path(tag): Path<String>) -
     };
     let w = words(locale);
     let mut main = format!("<h1>{}</h1>", escape(w.help_center));
+    if matches!(state.engine.shipping_policy().await, Ok(Some(_))) {
+        main.push_str(&crate::policy::home_link(locale));
+    }
     for category in &categories {
         let in_category: Vec<&Article> = articles
             .iter()

@@ -9,6 +9,7 @@ pub mod error;
 pub mod help;
 pub mod kb;
 pub mod metrics;
+pub mod policy;
 pub mod ui;
 pub mod ws;
 
@@ -73,7 +74,8 @@ pub struct AppState {
         help::widget_search, help::widget_article,
         kb::categories, kb::create_category, kb::update_category, kb::delete_category, kb::articles,
         kb::create_article, kb::article, kb::update_article, kb::delete_article, kb::put_translation,
-        kb::delete_translation, kb::search,
+        kb::delete_translation, kb::search, policy::get_policy, policy::put_policy,
+        policy::widget_policy,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -130,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/widget/help/articles/{slug}",
             get(help::widget_article),
         )
+        .route("/api/v1/widget/help/policy", get(policy::widget_policy))
         .route("/widget.js", get(ui::widget_js))
         .layer(widget_cors);
 
@@ -220,6 +223,7 @@ pub fn router(state: AppState) -> Router {
         .route("/help", get(help::help_root))
         .route("/help/{locale}", get(help::help_home))
         .route("/help/{locale}/search", get(help::help_search))
+        .route("/help/{locale}/shipping-returns", get(policy::policy_page))
         .route("/help/{locale}/c/{slug}", get(help::help_category))
         .route("/help/{locale}/a/{slug}", get(help::help_article))
         .route("/help/{locale}/a/{slug}/vote", post(help::help_vote))
@@ -247,6 +251,10 @@ pub fn router(state: AppState) -> Router {
             put(kb::put_translation).delete(kb::delete_translation),
         )
         .route("/api/v1/kb/search", get(kb::search))
+        .route(
+            "/api/v1/policies/shipping",
+            get(policy::get_policy).put(policy::put_policy),
+        )
         .merge(widget)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

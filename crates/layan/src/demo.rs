@@ -254,9 +254,26 @@ pub async fn seed_help_center(engine: &Engine) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// The demo shop's shipping and returns policy (a unit test keeps it valid).
+pub fn shipping_policy() -> Result<layan_core::ShippingPolicy, EngineError> {
+    let policy: layan_core::ShippingPolicy =
+        serde_json::from_str(include_str!("../demo/shipping_policy.json"))
+            .map_err(|e| EngineError::Internal(format!("demo shipping policy: {e}")))?;
+    policy.check()?;
+    Ok(policy)
+}
+
 /// Seeds the demo shop unless the database already has agents.
 pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
     seed_help_center(engine).await?;
+    if engine.shipping_policy().await?.is_none() {
+        let json = serde_json::to_string(&shipping_policy()?)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        engine
+            .store()
+            .put_document("shipping_policy", &json)
+            .await?;
+    }
     let store = engine.store();
     if store.agent_count().await? > 0 {
         return Ok(());
@@ -428,6 +445,17 @@ mod tests {
                 help.category.iter().any(|c| c.slug == category),
                 "{category}"
             );
+        }
+    }
+
+    #[test]
+    fn the_shipping_policy_is_valid_and_in_four_languages() {
+        let policy = super::shipping_policy().expect("demo/shipping_policy.json is valid");
+        for option in &policy.delivery_options {
+            assert_eq!(option.name.len(), 4, "{:?}", option.name);
+        }
+        for step in &policy.returns.steps {
+            assert_eq!(step.len(), 4, "{step:?}");
         }
     }
 }

@@ -476,3 +476,215 @@ async fn only_admins_and_supervisors_write_the_knowledge_base() {
     let audit = admin.json("/api/v1/audit").await;
     assert!(audit.to_string().contains("kb_article_created"));
 }
+
+#[tokio::test]
+async fn the_shipping_and_returns_policy_is_structured_checked_and_rendered_per_language() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let budi = app.login("budi@shop.test").await;
+
+    // None yet: clear 404s, no link on the home page.
+    assert_eq!(ana.get("/api/v1/policies/shipping").await.status(), 404);
+    let (status, html) = page(&app, "/help/en/shipping-returns").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("has not published its shipping and returns policy"));
+    assert!(!page(&app, "/help/en").await.1.contains("shipping-returns"));
+
+    let mut policy = serde_json::to_value(layan::demo::shipping_policy().unwrap()).unwrap();
+    policy["returns"]["exceptions"]["en"] =
+        json!("<script>alert(1)</script> <img src=x onerror=alert(2)>");
+    let res = budi
+        .call("PUT", "/api/v1/policies/shipping", Some(policy.clone()))
+        .await;
+    assert_eq!(res.status(), 403, "agents do not edit the policy");
+    let res = ana
+        .call("PUT", "/api/v1/policies/shipping", Some(policy.clone()))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(ana.json("/api/v1/policies/shipping").await, policy);
+
+    // Bad input: a clear 4xx naming the field, and the stored policy unchanged.
+    let broken: Vec<(Value, u16, &str)> = vec![
+        (
+            {
+                let mut p = policy.clone();
+                p["processing_days"] = json!({"min": 5, "max": 2});
+                p
+            },
+            422,
+            "processing_days",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["delivery_options"][1]["cost"] = json!("15,000");
+                p
+            },
+            422,
+            "delivery_options[1].cost",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["currency"] = json!("rp");
+                p
+            },
+            422,
+            "currency",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["delivery_options"] = json!([]);
+                p
+            },
+            422,
+            "delivery_options",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["remote_areas"] = json!({"fr": "Loin"});
+                p
+            },
+            422,
+            "remote_areas",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["returns"]["window_days"] = json!(-1);
+                p
+            },
+            422,
+            "window_days",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["surprise"] = json!(true);
+                p
+            },
+            422,
+            "surprise",
+        ),
+        (
+            {
+                let mut p = policy.clone();
+                p["duties"] = json!("maybe");
+                p
+            },
+            422,
+            "duties",
+        ),
+    ];
+    for (body, status, field) in broken {
+        let res = ana
+            .call("PUT", "/api/v1/policies/shipping", Some(body))
+            .await;
+        assert_eq!(res.status().as_u16(), status, "{field}");
+        let e: Value = res.json().await.unwrap();
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(field),
+            "{field}: {e}"
+        );
+    }
+    assert_eq!(ana.json("/api/v1/policies/shipping").await, policy);
+
+    // The page, per language: times, costs in the reader's number format, weekends, duties,
+    // PO boxes, the return steps; the shop's text escaped.
+    let expectations = [
+        (
+            "en",
+            vec![
+                "Orders are dispatched within 1–2 business days.",
+                "before 14:00",
+                "Rp15,000",
+                "Free shipping on orders from Rp300,000.",
+                "We do not dispatch on Saturdays and Sundays",
+                "paid by you on delivery",
+                "We cannot deliver to PO boxes.",
+                "Drop the parcel at any JNE office.",
+                "Cash on delivery: Rp5,000",
+                "within 14 days of delivery",
+                "<td>Same day</td>",
+            ],
+        ),
+        (
+            "id",
+            vec![
+                "Pesanan dikirim dalam 1–2 hari kerja.",
+                "Rp15.000",
+                "Gratis ongkir untuk pesanan mulai Rp300.000.",
+                "Kami tidak dapat mengirim ke PO box.",
+                "Antar paket ke kantor JNE mana saja.",
+            ],
+        ),
+        (
+            "th",
+            vec![
+                "เราจัดส่งคำสั่งซื้อภายใน 1–2 วันทำการ",
+                "Rp15,000",
+                "นำพัสดุไปส่งที่สาขา JNE ใดก็ได้",
+                "เราไม่สามารถจัดส่งถึงตู้ ปณ. ได้",
+            ],
+        ),
+        (
+            "nl",
+            vec![
+                "Bestellingen worden binnen 1–2 werkdagen verzonden.",
+                "Rp15.000",
+                "Gratis verzending vanaf Rp300.000.",
+                "We kunnen niet op postbussen bezorgen.",
+                "Lever het pakket af bij een JNE-kantoor.",
+                "<td>Dezelfde dag</td>",
+            ],
+        ),
+    ];
+    for (locale, wanted) in expectations {
+        let (status, html) = page(&app, &format!("/help/{locale}/shipping-returns")).await;
+        assert_eq!(status, 200, "{locale}");
+        assert!(
+            html.contains(&format!("<html lang=\"{locale}\"")),
+            "{locale}"
+        );
+        assert!(
+            html.contains("hreflang=\"th\" href=\"/help/th/shipping-returns\""),
+            "{locale}"
+        );
+        for w in wanted {
+            assert!(html.contains(w), "{locale}: {w:?} missing");
+        }
+        assert!(
+            !html.contains("<script") && !html.contains("<img"),
+            "{locale}"
+        );
+        let home = page(&app, &format!("/help/{locale}")).await.1;
+        assert!(
+            home.contains(&format!("/help/{locale}/shipping-returns")),
+            "{locale} home links it"
+        );
+    }
+    assert!(
+        page(&app, "/help/en/shipping-returns")
+            .await
+            .1
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert_eq!(page(&app, "/help/fr/shipping-returns").await.0, 404);
+
+    // The same data for the widget and the bot, without signing in.
+    let res = app
+        .http
+        .get(format!("{}/api/v1/widget/help/policy", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let data: Value = res.json().await.unwrap();
+    assert_eq!(data["returns"]["window_days"], 14);
+    assert_eq!(
+        data["delivery_options"][2]["days"],
+        json!({"min": 0, "max": 0})
+    );
+}
