@@ -26,6 +26,7 @@
   var STRINGS = {
     en: {
       edit: "Edit",
+      tabHelp: "Help center", articles: "Articles", newArticle: "New article", slug: "Address (slug)", category: "Category", noCategory: "No category", draft: "Draft", published: "Published", status: "Status", markdownText: "Text (Markdown)", view: "View", policy: "Shipping and returns policy", policyNote: "The policy as JSON (processing days, delivery options with days and cost, duties, PO boxes, returns…). It is checked when you save; the page shows it in each language.", deleteTranslation: "Delete this language", missingLang: "not written",
       tabJobs: "Background jobs", retry: "Retry",
       tabMe: "My account", tabCanned: "Canned responses", tabInboxes: "Inboxes", tabPeople: "People & teams", tabAudit: "Audit log",
       changePassword: "Change password", currentPassword: "Current password", newPassword: "New password (10+ characters)",
@@ -56,6 +57,7 @@
     },
     id: {
       edit: "Ubah",
+      tabHelp: "Pusat bantuan", articles: "Artikel", newArticle: "Artikel baru", slug: "Alamat (slug)", category: "Kategori", noCategory: "Tanpa kategori", draft: "Draf", published: "Terbit", status: "Status", markdownText: "Teks (Markdown)", view: "Lihat", policy: "Kebijakan pengiriman dan pengembalian", policyNote: "Kebijakan dalam JSON (hari pemrosesan, pilihan pengiriman dengan hari dan biaya, bea, PO box, pengembalian…). Diperiksa saat disimpan; halamannya tampil dalam tiap bahasa.", deleteTranslation: "Hapus bahasa ini", missingLang: "belum ditulis",
       tabJobs: "Tugas latar", retry: "Coba lagi",
       tabMe: "Akun saya", tabCanned: "Balasan tersimpan", tabInboxes: "Kotak masuk", tabPeople: "Orang & tim", tabAudit: "Log audit",
       changePassword: "Ganti kata sandi", currentPassword: "Kata sandi sekarang", newPassword: "Kata sandi baru (10+ karakter)",
@@ -86,6 +88,7 @@
     },
     th: {
       edit: "แก้ไข",
+      tabHelp: "ศูนย์ช่วยเหลือ", articles: "บทความ", newArticle: "บทความใหม่", slug: "ที่อยู่ (slug)", category: "หมวดหมู่", noCategory: "ไม่มีหมวดหมู่", draft: "ฉบับร่าง", published: "เผยแพร่แล้ว", status: "สถานะ", markdownText: "เนื้อหา (Markdown)", view: "ดู", policy: "นโยบายการจัดส่งและการคืนสินค้า", policyNote: "นโยบายในรูปแบบ JSON (วันเตรียมสินค้า ตัวเลือกการจัดส่งพร้อมวันและค่าส่ง อากร ตู้ ปณ. การคืนสินค้า…) ระบบจะตรวจสอบเมื่อบันทึก และหน้าเว็บจะแสดงในทุกภาษา", deleteTranslation: "ลบภาษานี้", missingLang: "ยังไม่ได้เขียน",
       tabJobs: "งานเบื้องหลัง", retry: "ลองอีกครั้ง",
       tabMe: "บัญชีของฉัน", tabCanned: "ข้อความสำเร็จรูป", tabInboxes: "กล่องข้อความ", tabPeople: "ทีมงานและทีม", tabAudit: "บันทึกการตรวจสอบ",
       changePassword: "เปลี่ยนรหัสผ่าน", currentPassword: "รหัสผ่านปัจจุบัน", newPassword: "รหัสผ่านใหม่ (10 ตัวอักษรขึ้นไป)",
@@ -116,6 +119,7 @@
     },
     nl: {
       edit: "Bewerken",
+      tabHelp: "Helpcentrum", articles: "Artikelen", newArticle: "Nieuw artikel", slug: "Adres (slug)", category: "Categorie", noCategory: "Geen categorie", draft: "Concept", published: "Gepubliceerd", status: "Status", markdownText: "Tekst (Markdown)", view: "Bekijken", policy: "Verzend- en retourbeleid", policyNote: "Het beleid als JSON (verwerkingsdagen, bezorgopties met dagen en kosten, invoerrechten, postbussen, retouren…). Het wordt bij opslaan gecontroleerd; de pagina toont het in elke taal.", deleteTranslation: "Deze taal verwijderen", missingLang: "niet geschreven",
       tabJobs: "Achtergrondtaken", retry: "Opnieuw",
       tabMe: "Mijn account", tabCanned: "Standaardantwoorden", tabInboxes: "Inboxen", tabPeople: "Mensen & teams", tabAudit: "Auditlog",
       changePassword: "Wachtwoord wijzigen", currentPassword: "Huidig wachtwoord", newPassword: "Nieuw wachtwoord (10+ tekens)",
@@ -826,7 +830,7 @@
   function fail(e) { toast(e.message); }
 
   var tabs = [
-    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["people", "tabPeople"], ["audit", "tabAudit"], ["jobs", "tabJobs"]
+    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["help", "tabHelp"], ["people", "tabPeople"], ["audit", "tabAudit"], ["jobs", "tabJobs"]
   ];
   function openSettings(tab) {
     settingsDlg.textContent = "";
@@ -834,6 +838,7 @@
     var body = el("div", "settings-body");
     tabs.forEach(function (tb) {
       if ((tb[0] === "people" || tb[0] === "audit" || tb[0] === "jobs") && me.role !== "admin") return;
+      if (tb[0] === "help" && me.role === "agent") return;
       var b = el("button", "tab" + (tb[0] === tab ? " active" : ""), t(tb[1]));
       b.type = "button";
       b.onclick = function () { openSettings(tb[0]); };
@@ -845,7 +850,7 @@
     nav.appendChild(close);
     settingsDlg.appendChild(nav);
     settingsDlg.appendChild(body);
-    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, people: peopleTab, audit: auditTab, jobs: jobsTab })[tab](body);
+    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, help: helpTab, people: peopleTab, audit: auditTab, jobs: jobsTab })[tab](body);
     if (!settingsDlg.open) settingsDlg.showModal();
   }
   settingsBtn.addEventListener("click", function () { openSettings("me"); });
@@ -980,6 +985,122 @@
       }).catch(fail);
     });
     body.appendChild(f);
+  }
+
+  // The help center (admins and supervisors): articles with a translation per language, each a
+  // draft or published, and the shipping and returns policy.
+  var LANGS = [["en", "English"], ["id", "Bahasa Indonesia"], ["th", "ไทย"], ["nl", "Nederlands"]];
+  function helpTab(body) {
+    var table = el("table", "grid kb-articles");
+    body.appendChild(el("h3", null, t("articles")));
+    body.appendChild(table);
+    var editor = el("form", "inbox-form kb-editor");
+    editor.hidden = true;
+    body.appendChild(editor);
+    var categories = [];
+    function catName(c) {
+      var tx = c.texts.filter(function (x) { return x.locale === lang; })[0] || c.texts[0];
+      return tx ? tx.name : c.slug;
+    }
+    function load() {
+      Promise.all([api("GET", "/api/v1/kb/categories"), api("GET", "/api/v1/kb/articles")]).then(function (r) {
+        categories = r[0];
+        table.textContent = "";
+        r[1].forEach(function (a) {
+          var tr = el("tr");
+          var title = a.translations.filter(function (x) { return x.locale === lang; })[0] || a.translations[0];
+          var td = el("td"); td.appendChild(el("b", null, title ? title.title : a.slug)); td.appendChild(el("div", "muted", "/" + a.slug));
+          tr.appendChild(td);
+          var langs = el("td", "kb-langs");
+          LANGS.forEach(function (l) {
+            var tx = a.translations.filter(function (x) { return x.locale === l[0]; })[0];
+            var b = el("button", "ghost kb-lang " + (tx ? tx.status : "missing"), l[0] + " · " + (tx ? t(tx.status) : t("missingLang")));
+            b.type = "button";
+            b.setAttribute("data-locale", l[0]);
+            b.onclick = function () { edit(a, l[0]); };
+            langs.appendChild(b);
+          });
+          tr.appendChild(langs);
+          tr.setAttribute("data-slug", a.slug);
+          table.appendChild(tr);
+        });
+      }).catch(fail);
+    }
+    function edit(a, locale) {
+      var tx = a.translations.filter(function (x) { return x.locale === locale; })[0];
+      editor.textContent = "";
+      editor.hidden = false;
+      editor.appendChild(el("h3", null, "/" + a.slug + " · " + LANGS.filter(function (l) { return l[0] === locale; })[0][1]));
+      var ti = input("text", tx ? tx.title : "", { maxlength: "200", required: "", name: "title" });
+      var bd = el("textarea"); bd.name = "body"; bd.rows = 12; bd.maxLength = 100000; bd.value = tx ? tx.body : "";
+      var st = el("select"); st.name = "status";
+      st.appendChild(option("draft", t("draft"))); st.appendChild(option("published", t("published")));
+      st.value = tx ? tx.status : "draft";
+      editor.appendChild(field(t("title"), ti));
+      editor.appendChild(field(t("markdownText"), bd));
+      editor.appendChild(field(t("status"), st));
+      var save = el("button", "primary", t("save")); save.type = "submit";
+      editor.appendChild(save);
+      if (tx) {
+        var rm = el("button", "ghost", t("deleteTranslation")); rm.type = "button";
+        rm.onclick = function () {
+          api("DELETE", "/api/v1/kb/articles/" + a.id + "/translations/" + locale).then(function () { editor.hidden = true; load(); saved(); }).catch(fail);
+        };
+        editor.appendChild(rm);
+        if (tx.status === "published") {
+          var view = el("a", "kb-view", t("view"));
+          view.href = "/help/" + locale + "/a/" + encodeURIComponent(a.slug);
+          view.target = "_blank"; view.rel = "noopener";
+          editor.appendChild(view);
+        }
+      }
+      editor.onsubmit = function (e) {
+        e.preventDefault();
+        api("PUT", "/api/v1/kb/articles/" + a.id + "/translations/" + locale, { title: ti.value, body: bd.value, status: st.value })
+          .then(function () { editor.hidden = true; load(); saved(); }).catch(fail);
+      };
+      ti.focus();
+    }
+    load();
+
+    body.appendChild(el("h3", null, t("newArticle")));
+    var nf = el("form", "inbox-form kb-new");
+    var slug = input("text", null, { maxlength: "80", required: "", pattern: "[a-z0-9]+(-[a-z0-9]+)*", name: "slug" });
+    var cat = el("select"); cat.name = "category";
+    nf.appendChild(field(t("slug"), slug));
+    nf.appendChild(field(t("category"), cat));
+    var create = el("button", "primary", t("newArticle")); create.type = "submit";
+    nf.appendChild(create);
+    api("GET", "/api/v1/kb/categories").then(function (cs) {
+      cat.appendChild(option("", t("noCategory")));
+      cs.forEach(function (c) { cat.appendChild(option(String(c.id), catName(c))); });
+    }).catch(fail);
+    nf.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/kb/articles", { slug: slug.value, category_id: cat.value ? Number(cat.value) : null })
+        .then(function (a) { slug.value = ""; load(); edit(a, lang); }).catch(fail);
+    });
+    body.appendChild(nf);
+
+    body.appendChild(el("h3", null, t("policy")));
+    body.appendChild(el("p", "muted", t("policyNote")));
+    var pf = el("form", "inbox-form kb-policy");
+    var pj = el("textarea"); pj.name = "policy"; pj.rows = 16; pj.spellcheck = false; pj.className = "mono";
+    pf.appendChild(pj);
+    var psave = el("button", "primary", t("save")); psave.type = "submit";
+    pf.appendChild(psave);
+    var pview = el("a", "kb-view", t("view"));
+    pview.href = "/help/" + lang + "/shipping-returns"; pview.target = "_blank"; pview.rel = "noopener";
+    pf.appendChild(pview);
+    api("GET", "/api/v1/policies/shipping").then(function (p) { pj.value = JSON.stringify(p, null, 2); })
+      .catch(function () { pj.value = ""; });
+    pf.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var value;
+      try { value = JSON.parse(pj.value); } catch (err) { toast("JSON: " + err.message); return; }
+      api("PUT", "/api/v1/policies/shipping", value).then(saved).catch(fail);
+    });
+    body.appendChild(pf);
   }
 
   function inboxesTab(body) {
