@@ -126,8 +126,11 @@ impl Engine {
         self.multi_node = true;
         let engine = self.clone();
         tokio::spawn(async move {
-            while let Some(payload) = rx.recv().await {
-                engine.on_relayed(&payload).await;
+            while let Some(notified) = rx.recv().await {
+                match notified {
+                    layan_store::Notified::Payload(payload) => engine.on_relayed(&payload).await,
+                    layan_store::Notified::Gap => engine.catch_up_after_gap().await,
+                }
             }
         });
         let engine = self.clone();
@@ -140,6 +143,21 @@ impl Engine {
             }
         });
         Ok(())
+    }
+
+    /// Relayed events were lost (the listener reconnected): re-read what this node keeps in
+    /// memory from the database. Conversations catch up by themselves (each connection fills
+    /// gaps from the database at its next message; the message index polls), presence at the
+    /// next heartbeat; the help-center index is rebuilt here.
+    async fn catch_up_after_gap(&self) {
+        match self.rebuild_article_index(|_| {}).await {
+            Ok(n) => tracing::info!(
+                articles = n,
+                "help-center index rebuilt after lost notifications"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not rebuild the help-center index"),
+        }
+        self.relay_presence();
     }
 
     pub(crate) fn relay_presence(&self) {

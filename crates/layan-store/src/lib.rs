@@ -120,6 +120,16 @@ pub struct Appended {
     pub previous_status: Option<ConversationStatus>,
 }
 
+/// What the notification listener hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notified {
+    /// A notification's payload.
+    Payload(String),
+    /// The listening connection dropped and came back: notifications sent in between are lost,
+    /// so whatever follows them should catch up from the database.
+    Gap,
+}
+
 /// Which conversations to list.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationFilter {
@@ -227,7 +237,7 @@ impl Store {
     }
 
     /// Notifications from every node, this one included; `None` on SQLite.
-    pub async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<String>>> {
+    pub async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Notified>>> {
         match self {
             Self::Sqlite(_) => Ok(None),
             Self::Postgres(s) => Ok(Some(s.listen().await?)),

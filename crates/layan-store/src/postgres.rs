@@ -106,24 +106,36 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub async fn listen(&self) -> StoreResult<tokio::sync::mpsc::Receiver<String>> {
+    pub async fn listen(&self) -> StoreResult<tokio::sync::mpsc::Receiver<crate::Notified>> {
         let mut listener = PgListener::connect_with(&self.reader).await.map_err(db)?;
         listener.listen(NOTIFY_CHANNEL).await.map_err(db)?;
         let (tx, rx) = tokio::sync::mpsc::channel(4096);
         tokio::spawn(async move {
+            let mut gap = false;
             loop {
                 match listener.try_recv().await {
                     Ok(Some(n)) => {
-                        if tx.send(n.payload().to_owned()).await.is_err() {
+                        // After a reconnect, say so first: what was sent in between is lost.
+                        if std::mem::take(&mut gap) && tx.send(crate::Notified::Gap).await.is_err()
+                        {
+                            return;
+                        }
+                        if tx
+                            .send(crate::Notified::Payload(n.payload().to_owned()))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }
-                    // The connection dropped and was re-established: notifications sent in
-                    // between are lost. Live connections still catch up from the database at the
-                    // next message of each conversation.
-                    Ok(None) => tracing::warn!("PostgreSQL notification listener reconnected"),
+                    // The connection dropped and was re-established (try_recv reconnects).
+                    Ok(None) => {
+                        tracing::warn!("PostgreSQL notification listener reconnected");
+                        gap = true;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "PostgreSQL notification listener failed; retrying");
+                        gap = true;
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }

@@ -654,6 +654,23 @@ async fn a_database_outage_gives_503_loses_nothing_and_recovers_without_restart(
         .unwrap();
     assert_eq!(ready.status(), 503, "but not ready");
 
+    // Meanwhile another node publishes a help article: its notification cannot reach this node.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = start("serve", other_dir.path(), &db).await;
+    let admin = common::Site::with_key(&other.base, DEMO_KEY)
+        .try_login("ana@demo.layan.test", "layan-demo-2026")
+        .await
+        .expect("the demo admin signs in on the other node");
+    let res = admin
+        .call(
+            "POST",
+            "/api/v1/kb/articles",
+            Some(json!({"slug": "outage-notes", "translations": [{"locale": "en",
+                "title": "Zeppelin deliveries", "body": "We deliver by zeppelin.", "status": "published"}]})),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
     // The database comes back: the same node recovers, and the retried send is stored once.
     let _back = Proxy::start(port, target).await;
     let mut stored = None;
@@ -671,6 +688,27 @@ async fn a_database_outage_gives_503_loses_nothing_and_recovers_without_restart(
     );
     // After the first message (and the acknowledgement, if its job ran before the outage).
     assert!(stored["message"]["seq"].as_i64().unwrap() >= 2);
+    // Its listener reconnected, knows notifications were lost, and re-read the help center.
+    let mut found = Value::Null;
+    for _ in 0..120 {
+        found = http
+            .get(format!(
+                "{}/api/v1/widget/help/search?locale=en&q=zeppelin",
+                node.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if found["results"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(found["results"][0]["slug"], "outage-notes", "{found}");
+    drop(other);
     drop(node);
 }
 
