@@ -55,3 +55,7 @@ id_type!(
     /// A help-center category.
     CategoryId
 );
+id_type!(
+    /// An order from the shop's store (Shopify, WooCommerce, an import).
+    OrderId
+);

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod jobs;
 pub mod kb;
 pub mod model;
+pub mod order;
 pub mod policy;
 pub mod values;
 pub mod workspace;
@@ -14,6 +15,7 @@ pub use ids::*;
 pub use jobs::*;
 pub use kb::*;
 pub use model::*;
+pub use order::{Order, OrderLine, Shipment};
 pub use policy::{
     DayRange, DeliveryOption, Duties, Fee, ReturnPolicy, ReturnShipping, ShippingPolicy, Texts,
 };

@@ -15,6 +15,7 @@ macro_rules! dispatch {
 
 mod jobs;
 mod kb;
+mod orders;
 mod postgres;
 mod queries;
 mod search;
@@ -30,6 +31,7 @@ use layan_core::{
 };
 
 pub use jobs::{JobCounts, NewJob};
+pub use orders::{Applied, NewOrder, StoreEvent};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use search::IndexableMessage;
 pub use sqlite::{SqliteOptions, SqliteStore};

@@ -201,6 +201,7 @@ crate::workspace::workspace_queries!(PostgresStore, Postgres, PgRow);
 crate::jobs::job_queries!(PostgresStore, Postgres, PgRow);
 crate::kb::kb_queries!(PostgresStore, Postgres, PgRow);
 crate::search::search_queries!(PostgresStore, Postgres, PgRow);
+crate::orders::order_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

@@ -211,6 +211,7 @@ crate::workspace::workspace_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::jobs::job_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::kb::kb_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::search::search_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::orders::order_queries!(SqliteStore, Sqlite, SqliteRow);
 
 #[cfg(test)]
 mod tests {

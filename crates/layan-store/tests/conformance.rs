@@ -58,6 +58,7 @@ on_every_backend!(
     a_batch_commits_together_and_one_bad_message_fails_alone,
     references_to_unknown_rows_are_not_found,
     knowledge_base_articles_translations_votes_and_documents,
+    orders_apply_once_newest_wins_and_shipments_merge,
 );
 
 async fn open(config: &DatabaseConfig) -> Store {
@@ -818,5 +819,147 @@ async fn knowledge_base_articles_translations_votes_and_documents(config: Databa
     assert_eq!(
         store.document("policy").await.unwrap().as_deref(),
         Some("{\"a\":2}")
+    );
+}
+
+async fn orders_apply_once_newest_wins_and_shipments_merge(config: DatabaseConfig) {
+    use layan_core::{OrderLine, Shipment};
+    use layan_store::{Applied, NewOrder, StoreEvent};
+    let store = open(&config).await;
+    let (_, contact) = inbox_and_contact(&store).await;
+    let shipment = |id: &str, status: &str, at: i64| Shipment {
+        external_id: id.into(),
+        carrier: Some("JNE".into()),
+        tracking_number: Some(format!("JNE{id}")),
+        tracking_url: Some(format!("https://track.test/{id}")),
+        status: Some(status.into()),
+        store_updated_at: at,
+    };
+    let order = |status: &str, at: i64, lines: usize| NewOrder {
+        source: "shopify".into(),
+        external_id: "820982911946154508".into(),
+        number: "#1042".into(),
+        contact_id: Some(contact.id),
+        email: Some("sari@example.test".into()),
+        currency: "IDR".into(),
+        total: "450000".into(),
+        financial_status: status.into(),
+        fulfillment_status: None,
+        cancelled_at: None,
+        placed_at: 1_000,
+        store_updated_at: at,
+        lines: (0..lines)
+            .map(|i| OrderLine {
+                title: format!("Batik {i}"),
+                variant: None,
+                quantity: 1,
+                price: "150000".into(),
+            })
+            .collect(),
+        shipments: vec![],
+    };
+    let ev = |key| {
+        Some(StoreEvent {
+            source: "shopify",
+            key,
+        })
+    };
+
+    let first = store
+        .apply_order(ev("e1"), &order("pending", 10, 3))
+        .await
+        .unwrap();
+    let Applied::Written(id) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(
+        store
+            .apply_order(ev("e1"), &order("paid", 50, 1))
+            .await
+            .unwrap(),
+        Applied::Duplicate
+    );
+    assert_eq!(
+        store
+            .apply_order(ev("e2"), &order("paid", 30, 2))
+            .await
+            .unwrap(),
+        Applied::Written(id)
+    );
+    // An older version arriving late changes nothing.
+    assert_eq!(
+        store
+            .apply_order(ev("e3"), &order("pending", 20, 5))
+            .await
+            .unwrap(),
+        Applied::Stale(id)
+    );
+    assert_eq!(
+        store
+            .apply_shipment(
+                ev("s1"),
+                "shopify",
+                "unknown-order",
+                &shipment("a", "in_transit", 40)
+            )
+            .await
+            .unwrap(),
+        Applied::UnknownOrder
+    );
+    assert_eq!(
+        store
+            .apply_shipment(
+                ev("s1"),
+                "shopify",
+                "820982911946154508",
+                &shipment("a", "in_transit", 40)
+            )
+            .await
+            .unwrap(),
+        Applied::Written(id),
+        "the unknown-order attempt did not use up the event"
+    );
+    store
+        .apply_shipment(
+            ev("s2"),
+            "shopify",
+            "820982911946154508",
+            &shipment("a", "delivered", 60),
+        )
+        .await
+        .unwrap();
+    store
+        .apply_shipment(
+            ev("s3"),
+            "shopify",
+            "820982911946154508",
+            &shipment("a", "in_transit", 50),
+        )
+        .await
+        .unwrap();
+    let orders = store.orders_of_contact(contact.id, 10).await.unwrap();
+    assert_eq!(orders.len(), 1);
+    let o = &orders[0];
+    assert_eq!(
+        (
+            o.financial_status.as_str(),
+            o.store_updated_at,
+            o.lines.len()
+        ),
+        ("paid", 30, 2)
+    );
+    assert_eq!(o.shipments.len(), 1);
+    assert_eq!(
+        o.shipments[0].status.as_deref(),
+        Some("delivered"),
+        "the newest shipment state wins"
+    );
+    assert_eq!(o.status(), "delivered");
+    assert!(
+        store
+            .orders_of_contact(layan_core::ContactId(contact.id.0 + 999), 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

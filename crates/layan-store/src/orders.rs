@@ -1,0 +1,322 @@
+//! Orders storage: an order with its lines and shipments written in one transaction together
+//! with the store event that carried it, so a redelivered event changes nothing and a half-applied
+//! one cannot exist. The store's `updated_at` decides: an older version never overwrites a newer
+//! one (webhooks arrive out of order). `order_queries!` is compiled per backend like `queries.rs`.
+
+use layan_core::{ContactId, Millis, OrderId, OrderLine, Shipment};
+
+use crate::{Store, StoreResult};
+
+/// An order as a store event describes it.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub source: String,
+    pub external_id: String,
+    pub number: String,
+    pub contact_id: Option<ContactId>,
+    pub email: Option<String>,
+    pub currency: String,
+    pub total: String,
+    pub financial_status: String,
+    pub fulfillment_status: Option<String>,
+    pub cancelled_at: Option<Millis>,
+    pub placed_at: Millis,
+    pub store_updated_at: Millis,
+    pub lines: Vec<OrderLine>,
+    /// Shipments the event lists (each kept by its own `store_updated_at`; none removed).
+    pub shipments: Vec<Shipment>,
+}
+
+/// The store event that carried a change, to apply it once.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreEvent<'a> {
+    pub source: &'a str,
+    pub key: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written (created or updated).
+    Written(OrderId),
+    /// Older than what is stored: the order is unchanged (newer shipments still apply).
+    Stale(OrderId),
+    /// This event was applied before.
+    Duplicate,
+    /// A shipment for an order not stored yet.
+    UnknownOrder,
+}
+
+impl Store {
+    pub async fn apply_order(
+        &self,
+        event: Option<StoreEvent<'_>>,
+        order: &NewOrder,
+    ) -> StoreResult<Applied> {
+        dispatch!(self, s => s.apply_order(event, order).await)
+    }
+
+    /// A shipment of the order `order_external_id` from `source`.
+    pub async fn apply_shipment(
+        &self,
+        event: Option<StoreEvent<'_>>,
+        source: &str,
+        order_external_id: &str,
+        shipment: &Shipment,
+    ) -> StoreResult<Applied> {
+        dispatch!(self, s => s.apply_shipment(event, source, order_external_id, shipment).await)
+    }
+
+    /// The contact's orders, newest first, with lines and shipments.
+    pub async fn orders_of_contact(
+        &self,
+        contact: ContactId,
+        limit: u32,
+    ) -> StoreResult<Vec<layan_core::Order>> {
+        dispatch!(self, s => s.orders_of_contact(contact, limit).await)
+    }
+
+    /// The contact with this email address (as an identity or on the contact), the oldest first.
+    pub async fn contact_by_email(&self, email: &str) -> StoreResult<Option<layan_core::Contact>> {
+        dispatch!(self, s => s.contact_by_email(email).await)
+    }
+}
+
+macro_rules! order_queries {
+    ($store:ident, $db:ty, $row:ty) => {
+/// Records the event; false when it was recorded before.
+async fn record_event(tx: &mut sqlx::Transaction<'_, $db>, event: Option<crate::orders::StoreEvent<'_>>) -> StoreResult<bool> {
+    let Some(e) = event else { return Ok(true) };
+    let done = sqlx::query(&q(
+        "INSERT INTO store_events (source, event_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    ))
+    .bind(e.source)
+    .bind(e.key)
+    .bind(now_millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn upsert_shipment(tx: &mut sqlx::Transaction<'_, $db>, order: i64, s: &layan_core::Shipment) -> StoreResult<()> {
+    sqlx::query(&q(
+        "INSERT INTO shipments (order_id, external_id, carrier, tracking_number, tracking_url, status, store_updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, external_id) DO UPDATE SET \
+         carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url, \
+         status = excluded.status, store_updated_at = excluded.store_updated_at \
+         WHERE shipments.store_updated_at <= excluded.store_updated_at",
+    ))
+    .bind(order)
+    .bind(&s.external_id)
+    .bind(&s.carrier)
+    .bind(&s.tracking_number)
+    .bind(&s.tracking_url)
+    .bind(&s.status)
+    .bind(s.store_updated_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+fn order_from_row(row: &$row) -> StoreResult<layan_core::Order> {
+    Ok(layan_core::Order {
+        id: layan_core::OrderId(row.try_get("id").map_err(db)?),
+        source: row.try_get("source").map_err(db)?,
+        external_id: row.try_get("external_id").map_err(db)?,
+        number: row.try_get("number").map_err(db)?,
+        contact_id: row.try_get::<Option<i64>, _>("contact_id").map_err(db)?.map(ContactId),
+        email: row.try_get("email").map_err(db)?,
+        currency: row.try_get("currency").map_err(db)?,
+        total: row.try_get("total").map_err(db)?,
+        financial_status: row.try_get("financial_status").map_err(db)?,
+        fulfillment_status: row.try_get("fulfillment_status").map_err(db)?,
+        cancelled_at: row.try_get("cancelled_at").map_err(db)?,
+        placed_at: row.try_get("placed_at").map_err(db)?,
+        store_updated_at: row.try_get("store_updated_at").map_err(db)?,
+        lines: Vec::new(),
+        shipments: Vec::new(),
+    })
+}
+
+impl $store {
+    pub async fn apply_order(&self, event: Option<crate::orders::StoreEvent<'_>>, o: &crate::orders::NewOrder) -> StoreResult<crate::orders::Applied> {
+        use crate::orders::Applied;
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        if !record_event(&mut tx, event).await? {
+            return Ok(Applied::Duplicate);
+        }
+        let existing = sqlx::query(&q("SELECT id, store_updated_at FROM orders WHERE source = ? AND external_id = ?"))
+            .bind(&o.source)
+            .bind(&o.external_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let (id, applied) = match existing {
+            Some(row) if row.try_get::<i64, _>("store_updated_at").map_err(db)? > o.store_updated_at => {
+                let id: i64 = row.try_get("id").map_err(db)?;
+                (id, Applied::Stale(layan_core::OrderId(id)))
+            }
+            Some(row) => {
+                let id: i64 = row.try_get("id").map_err(db)?;
+                sqlx::query(&q(
+                    "UPDATE orders SET number = ?, contact_id = COALESCE(?, contact_id), email = ?, currency = ?, total = ?, \
+                     financial_status = ?, fulfillment_status = ?, cancelled_at = ?, placed_at = ?, store_updated_at = ? WHERE id = ?",
+                ))
+                .bind(&o.number)
+                .bind(o.contact_id.map(|c| c.0))
+                .bind(&o.email)
+                .bind(&o.currency)
+                .bind(&o.total)
+                .bind(&o.financial_status)
+                .bind(&o.fulfillment_status)
+                .bind(o.cancelled_at)
+                .bind(o.placed_at)
+                .bind(o.store_updated_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                sqlx::query(&q("DELETE FROM order_lines WHERE order_id = ?"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                (id, Applied::Written(layan_core::OrderId(id)))
+            }
+            None => {
+                let row = sqlx::query(&q(
+                    "INSERT INTO orders (source, external_id, number, contact_id, email, currency, total, financial_status, \
+                     fulfillment_status, cancelled_at, placed_at, store_updated_at, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                ))
+                .bind(&o.source)
+                .bind(&o.external_id)
+                .bind(&o.number)
+                .bind(o.contact_id.map(|c| c.0))
+                .bind(&o.email)
+                .bind(&o.currency)
+                .bind(&o.total)
+                .bind(&o.financial_status)
+                .bind(&o.fulfillment_status)
+                .bind(o.cancelled_at)
+                .bind(o.placed_at)
+                .bind(o.store_updated_at)
+                .bind(now_millis())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                let id: i64 = row.try_get("id").map_err(db)?;
+                (id, Applied::Written(layan_core::OrderId(id)))
+            }
+        };
+        if matches!(applied, Applied::Written(_)) {
+            for (position, line) in o.lines.iter().enumerate() {
+                sqlx::query(&q(
+                    "INSERT INTO order_lines (order_id, position, title, variant, quantity, price) VALUES (?, ?, ?, ?, ?, ?)",
+                ))
+                .bind(id)
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(&line.title)
+                .bind(&line.variant)
+                .bind(line.quantity)
+                .bind(&line.price)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+        }
+        for s in &o.shipments {
+            upsert_shipment(&mut tx, id, s).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(applied)
+    }
+
+    pub async fn apply_shipment(&self, event: Option<crate::orders::StoreEvent<'_>>, source: &str, order_external_id: &str, s: &layan_core::Shipment) -> StoreResult<crate::orders::Applied> {
+        use crate::orders::Applied;
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let order = sqlx::query(&q("SELECT id FROM orders WHERE source = ? AND external_id = ?"))
+            .bind(source)
+            .bind(order_external_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(order) = order else {
+            // Not recorded as seen: the store retries, and by then the order is here.
+            return Ok(Applied::UnknownOrder);
+        };
+        let id: i64 = order.try_get("id").map_err(db)?;
+        if !record_event(&mut tx, event).await? {
+            return Ok(Applied::Duplicate);
+        }
+        upsert_shipment(&mut tx, id, s).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Applied::Written(layan_core::OrderId(id)))
+    }
+
+    pub async fn orders_of_contact(&self, contact: ContactId, limit: u32) -> StoreResult<Vec<layan_core::Order>> {
+        let rows = sqlx::query(&q("SELECT * FROM orders WHERE contact_id = ? ORDER BY placed_at DESC, id DESC LIMIT ?"))
+            .bind(contact.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+        let mut orders = rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?;
+        for o in &mut orders {
+            let lines = sqlx::query(&q("SELECT title, variant, quantity, price FROM order_lines WHERE order_id = ? ORDER BY position"))
+                .bind(o.id.0)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+            for r in &lines {
+                o.lines.push(layan_core::OrderLine {
+                    title: r.try_get("title").map_err(db)?,
+                    variant: r.try_get("variant").map_err(db)?,
+                    quantity: r.try_get("quantity").map_err(db)?,
+                    price: r.try_get("price").map_err(db)?,
+                });
+            }
+            let shipments = sqlx::query(&q(
+                "SELECT external_id, carrier, tracking_number, tracking_url, status, store_updated_at FROM shipments \
+                 WHERE order_id = ? ORDER BY store_updated_at, external_id",
+            ))
+            .bind(o.id.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+            for r in &shipments {
+                o.shipments.push(layan_core::Shipment {
+                    external_id: r.try_get("external_id").map_err(db)?,
+                    carrier: r.try_get("carrier").map_err(db)?,
+                    tracking_number: r.try_get("tracking_number").map_err(db)?,
+                    tracking_url: r.try_get("tracking_url").map_err(db)?,
+                    status: r.try_get("status").map_err(db)?,
+                    store_updated_at: r.try_get("store_updated_at").map_err(db)?,
+                });
+            }
+        }
+        Ok(orders)
+    }
+
+    pub async fn contact_by_email(&self, email: &str) -> StoreResult<Option<layan_core::Contact>> {
+        let email = email.trim().to_lowercase();
+        let row = sqlx::query(&q(
+            "SELECT id FROM contacts WHERE id IN (SELECT contact_id FROM contact_identities WHERE kind = 'email' AND value = ?) \
+             OR LOWER(email) = ? ORDER BY id LIMIT 1",
+        ))
+        .bind(&email)
+        .bind(&email)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        match row {
+            Some(r) => self.contact(ContactId(r.try_get("id").map_err(db)?)).await,
+            None => Ok(None),
+        }
+    }
+}
+    };
+}
+
+pub(crate) use order_queries;
