@@ -5,6 +5,7 @@ pub mod auth;
 pub mod hub;
 pub mod jobs;
 pub mod kb;
+pub mod orders;
 mod relay;
 pub mod search;
 pub mod security;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod help;
 pub mod kb;
 pub mod metrics;
+pub mod orders;
 pub mod policy;
 pub mod ui;
 pub mod ws;
@@ -37,7 +38,7 @@ use crate::error::ApiError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the web layer needs to know from the settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WebConfig {
     /// Mark cookies `Secure` (serve behind HTTPS).
     pub cookie_secure: bool,
@@ -45,6 +46,22 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Serve the demo shop page at `/demo`.
     pub demo: bool,
+    /// The Shopify webhook signing secret; `None`: the webhook endpoint is off.
+    pub shopify_webhook_secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("cookie_secure", &self.cookie_secure)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("demo", &self.demo)
+            .field(
+                "shopify_webhook_secret",
+                &self.shopify_webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -75,7 +92,7 @@ pub struct AppState {
         kb::categories, kb::create_category, kb::update_category, kb::delete_category, kb::articles,
         kb::create_article, kb::article, kb::update_article, kb::delete_article, kb::put_translation,
         kb::delete_translation, kb::search, policy::get_policy, policy::put_policy,
-        policy::widget_policy,
+        policy::widget_policy, orders::shopify_webhook, orders::conversation_orders,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -251,6 +268,11 @@ pub fn router(state: AppState) -> Router {
             put(kb::put_translation).delete(kb::delete_translation),
         )
         .route("/api/v1/kb/search", get(kb::search))
+        .route("/api/v1/webhooks/shopify", post(orders::shopify_webhook))
+        .route(
+            "/api/v1/conversations/{id}/orders",
+            get(orders::conversation_orders),
+        )
         .route(
             "/api/v1/policies/shipping",
             get(policy::get_policy).put(policy::put_policy),

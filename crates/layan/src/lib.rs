@@ -117,6 +117,11 @@ pub async fn start(
             cookie_secure: settings.cookie_secure,
             trust_forwarded_for: settings.trust_forwarded_for,
             demo,
+            shopify_webhook_secret: settings
+                .shopify_webhook_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .filter(|s| !s.is_empty()),
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),

@@ -62,6 +62,10 @@ pub struct Settings {
     /// offline); then inboxes that reassign on offline put their open conversations back in the
     /// queue.
     pub offline_grace_seconds: u64,
+    /// The Shopify webhook signing secret (the app's client secret, or the one shown under
+    /// Settings → Notifications → Webhooks). Set it to receive orders at `POST
+    /// /api/v1/webhooks/shopify`; unset, that endpoint answers 404. Redacted when printed.
+    pub shopify_webhook_secret: Option<Secret>,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
@@ -86,6 +90,7 @@ impl Default for Settings {
             cookie_secure: false,
             trust_forwarded_for: false,
             offline_grace_seconds: 60,
+            shopify_webhook_secret: None,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -115,6 +120,7 @@ const KEYS: &[&str] = &[
     "cookie_secure",
     "trust_forwarded_for",
     "offline_grace_seconds",
+    "shopify_webhook_secret",
     "log",
     "log_format",
 ];

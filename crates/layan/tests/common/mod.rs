@@ -55,6 +55,9 @@ impl Site {
     }
 }
 
+/// The Shopify webhook secret test servers are started with.
+pub const SHOPIFY_SECRET: &str = "shpss_test_secret";
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let backend = layan_store::testing::selected();
@@ -68,6 +71,7 @@ pub async fn spawn_app() -> TestApp {
         sqlite_fsync: false,
         // Offline release after one second, so routing tests do not wait a minute.
         offline_grace_seconds: 1,
+        shopify_webhook_secret: Some(SHOPIFY_SECRET.to_owned().into()),
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,313 @@
+//! Orders from the shop's store. Shopify-format webhooks: the signature is checked by the web
+//! layer (HMAC-SHA256 of the raw body, base64, with the shop's webhook secret — see
+//! [`shopify_signature_ok`]); here the payload is read, its customer matched to a contact (by
+//! email, creating one when new), and the order or shipment applied once, newest version winning.
+
+use hmac::{Hmac, Mac};
+use layan_core::{ContactId, Millis, Order, OrderLine, Shipment, policy::check_amount};
+use layan_store::{Applied, NewContact, NewOrder, StoreError, StoreEvent};
+use serde::Deserialize;
+
+use crate::{Engine, EngineResult};
+
+/// Whether `signature` (the `X-Shopify-Hmac-Sha256` header, base64) is the HMAC-SHA256 of `body`
+/// under `secret`. Compared in constant time.
+pub fn shopify_signature_ok(secret: &str, body: &[u8], signature: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// What a webhook did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Applied,
+    /// Older than what is stored; nothing changed.
+    Stale,
+    /// Delivered before; nothing changed.
+    Duplicate,
+    /// A topic Layan does not use.
+    Ignored,
+    /// A shipment for an order not seen yet: the store should deliver it again later.
+    UnknownOrder,
+}
+
+/// A payload Layan cannot read: the message says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPayload(pub String);
+
+#[derive(Deserialize)]
+struct ShopifyCustomer {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ShopifyLine {
+    title: String,
+    variant_title: Option<String>,
+    quantity: i64,
+    price: String,
+}
+
+#[derive(Deserialize)]
+struct ShopifyFulfillment {
+    id: serde_json::Number,
+    #[serde(default)]
+    order_id: Option<serde_json::Number>,
+    tracking_company: Option<String>,
+    tracking_number: Option<String>,
+    tracking_url: Option<String>,
+    shipment_status: Option<String>,
+    status: Option<String>,
+    updated_at: String,
+}
+
+#[derive(Deserialize)]
+struct ShopifyOrder {
+    id: serde_json::Number,
+    name: String,
+    email: Option<String>,
+    currency: String,
+    total_price: String,
+    financial_status: Option<String>,
+    fulfillment_status: Option<String>,
+    cancelled_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    customer: Option<ShopifyCustomer>,
+    #[serde(default)]
+    line_items: Vec<ShopifyLine>,
+    #[serde(default)]
+    fulfillments: Vec<ShopifyFulfillment>,
+}
+
+fn millis(field: &str, value: &str) -> Result<Millis, BadPayload> {
+    let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| BadPayload(format!("{field}: {value:?} is not an RFC 3339 time ({e})")))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| BadPayload(format!("{field}: out of range")))
+}
+
+fn shipment(f: &ShopifyFulfillment) -> Result<Shipment, BadPayload> {
+    Ok(Shipment {
+        external_id: f.id.to_string(),
+        carrier: f.tracking_company.clone().filter(|s| !s.is_empty()),
+        tracking_number: f.tracking_number.clone().filter(|s| !s.is_empty()),
+        // Only web links are shown to agents as links.
+        tracking_url: f
+            .tracking_url
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        // The carrier's state when known ("in_transit", "delivered"), else the fulfilment's.
+        status: f.shipment_status.clone().or_else(|| f.status.clone()),
+        store_updated_at: millis("fulfillment.updated_at", &f.updated_at)?,
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BadPayload> {
+    serde_json::from_slice(body).map_err(|e| BadPayload(format!("not a Shopify payload: {e}")))
+}
+
+impl Engine {
+    /// Applies a Shopify-format webhook whose signature was checked. `event`: its event id, so a
+    /// redelivery is recognised.
+    pub async fn shopify_webhook(
+        &self,
+        topic: &str,
+        event: Option<&str>,
+        body: &[u8],
+    ) -> EngineResult<Result<WebhookOutcome, BadPayload>> {
+        let key = event.map(|e| format!("{topic}:{e}"));
+        let event = key.as_deref().map(|key| StoreEvent {
+            source: "shopify",
+            key,
+        });
+        let applied = match topic {
+            "orders/create"
+            | "orders/updated"
+            | "orders/cancelled"
+            | "orders/paid"
+            | "orders/fulfilled"
+            | "orders/partially_fulfilled"
+            | "orders/edited" => {
+                let order = match self.read_shopify_order(body).await? {
+                    Ok(o) => o,
+                    Err(bad) => return Ok(Err(bad)),
+                };
+                self.store.apply_order(event, &order).await?
+            }
+            "fulfillments/create" | "fulfillments/update" => {
+                let f: ShopifyFulfillment = match parse(body) {
+                    Ok(f) => f,
+                    Err(bad) => return Ok(Err(bad)),
+                };
+                let Some(order_id) = f.order_id.as_ref().map(ToString::to_string) else {
+                    return Ok(Err(BadPayload("fulfillment without order_id".into())));
+                };
+                let s = match shipment(&f) {
+                    Ok(s) => s,
+                    Err(bad) => return Ok(Err(bad)),
+                };
+                self.store
+                    .apply_shipment(event, "shopify", &order_id, &s)
+                    .await?
+            }
+            _ => return Ok(Ok(WebhookOutcome::Ignored)),
+        };
+        Ok(Ok(match applied {
+            Applied::Written(_) => WebhookOutcome::Applied,
+            Applied::Stale(_) => WebhookOutcome::Stale,
+            Applied::Duplicate => WebhookOutcome::Duplicate,
+            Applied::UnknownOrder => WebhookOutcome::UnknownOrder,
+        }))
+    }
+
+    async fn read_shopify_order(&self, body: &[u8]) -> EngineResult<Result<NewOrder, BadPayload>> {
+        let o: ShopifyOrder = match parse(body) {
+            Ok(o) => o,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let checked = (|| {
+            check_amount(&o.total_price, "total_price").map_err(|e| BadPayload(e.message))?;
+            if o.currency.len() != 3 {
+                return Err(BadPayload(format!("currency: {:?}", o.currency)));
+            }
+            let mut lines = Vec::with_capacity(o.line_items.len());
+            for (i, l) in o.line_items.iter().enumerate() {
+                check_amount(&l.price, &format!("line_items[{i}].price"))
+                    .map_err(|e| BadPayload(e.message))?;
+                lines.push(OrderLine {
+                    title: l.title.clone(),
+                    variant: l.variant_title.clone().filter(|v| !v.is_empty()),
+                    quantity: l.quantity,
+                    price: l.price.clone(),
+                });
+            }
+            let shipments = o
+                .fulfillments
+                .iter()
+                .map(shipment)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((
+                lines,
+                shipments,
+                millis("created_at", &o.created_at)?,
+                millis("updated_at", &o.updated_at)?,
+                o.cancelled_at
+                    .as_deref()
+                    .map(|c| millis("cancelled_at", c))
+                    .transpose()?,
+            ))
+        })();
+        let (lines, shipments, placed_at, updated_at, cancelled_at) = match checked {
+            Ok(x) => x,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let email = o
+            .email
+            .clone()
+            .or_else(|| o.customer.as_ref().and_then(|c| c.email.clone()))
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| e.contains('@'));
+        let name = o.customer.as_ref().map(|c| {
+            [c.first_name.as_deref(), c.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let contact_id = match &email {
+            Some(e) => Some(self.contact_for_email(e, name.as_deref()).await?),
+            None => None,
+        };
+        Ok(Ok(NewOrder {
+            source: "shopify".into(),
+            external_id: o.id.to_string(),
+            number: o.name,
+            contact_id,
+            email,
+            currency: o.currency.to_uppercase(),
+            total: o.total_price,
+            financial_status: o.financial_status.unwrap_or_else(|| "pending".into()),
+            fulfillment_status: o.fulfillment_status,
+            cancelled_at,
+            placed_at,
+            store_updated_at: updated_at,
+            lines,
+            shipments,
+        }))
+    }
+
+    /// The contact with this email, created (with the email as an identity) when there is none.
+    pub async fn contact_for_email(
+        &self,
+        email: &str,
+        name: Option<&str>,
+    ) -> EngineResult<ContactId> {
+        if let Some(c) = self.store.contact_by_email(email).await? {
+            return Ok(c.id);
+        }
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        match self
+            .store
+            .create_contact_with_identity(
+                NewContact {
+                    name,
+                    email: Some(email),
+                    locale: None,
+                },
+                "email",
+                email,
+            )
+            .await
+        {
+            Ok(c) => Ok(c.id),
+            // Created meanwhile by another request: use that one.
+            Err(StoreError::Conflict(_)) => self
+                .store
+                .contact_by_email(email)
+                .await?
+                .map(|c| c.id)
+                .ok_or(crate::EngineError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The contact's orders, newest first.
+    pub async fn orders_of(&self, contact: ContactId) -> EngineResult<Vec<Order>> {
+        Ok(self.store.orders_of_contact(contact, 20).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_over_the_raw_body() {
+        use base64::Engine as _;
+        let body = br#"{"id":1}"#;
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(body);
+        let good = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        assert!(shopify_signature_ok("secret", body, &good));
+        assert!(!shopify_signature_ok("other", body, &good));
+        assert!(!shopify_signature_ok("secret", br#"{"id":2}"#, &good));
+        assert!(!shopify_signature_ok("secret", body, "not base64!"));
+        assert!(!shopify_signature_ok("secret", body, ""));
+    }
+
+    #[test]
+    fn times_are_rfc3339_with_offsets() {
+        assert_eq!(millis("t", "1970-01-01T07:00:01+07:00").unwrap(), 1_000);
+        assert!(millis("t", "yesterday").is_err());
+    }
+}

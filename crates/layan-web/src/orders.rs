@@ -1,0 +1,133 @@
+//! Orders: the store's webhooks in (Shopify format: signature checked over the raw body, each
+//! event applied once) and a conversation's customer's orders out, for the agent's sidebar.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+};
+use layan_core::{ConversationId, Order};
+use layan_engine::orders::{WebhookOutcome, shopify_signature_ok};
+use serde::Serialize;
+
+use crate::{
+    AppState,
+    auth::Work,
+    error::{ApiError, ApiResult, ErrorBody, not_found_as},
+};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookReply {
+    /// applied, stale (older than what is stored), duplicate (delivered before) or ignored.
+    pub status: &'static str,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Shopify webhooks (orders/create, orders/updated, orders/cancelled, orders/paid,
+/// fulfillments/create, fulfillments/update; other topics are acknowledged and ignored).
+/// 401 without a valid `X-Shopify-Hmac-Sha256`; 400 for a payload that cannot be read (nothing
+/// written); 409 for a shipment of an order not received yet (Shopify delivers it again later).
+#[utoipa::path(post, path = "/api/v1/webhooks/shopify", tag = "orders",
+    responses((status = 200, body = WebhookReply), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn shopify_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<WebhookReply>> {
+    let Some(secret) = state.config.shopify_webhook_secret.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_configured",
+            "Shopify webhooks are off: set shopify_webhook_secret",
+        ));
+    };
+    let Some(signature) = header(&headers, "x-shopify-hmac-sha256") else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_signature",
+            "X-Shopify-Hmac-Sha256 is required",
+        ));
+    };
+    if !shopify_signature_ok(secret, &body, signature) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "the signature does not match the body",
+        ));
+    }
+    let Some(topic) = header(&headers, "x-shopify-topic") else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing_topic",
+            "X-Shopify-Topic is required",
+        ));
+    };
+    // The event id is the same on every delivery of one event; older deliveries carry only the
+    // webhook id, which is the same on retries.
+    let event =
+        header(&headers, "x-shopify-event-id").or_else(|| header(&headers, "x-shopify-webhook-id"));
+    match state.engine.shopify_webhook(topic, event, &body).await? {
+        Err(bad) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            bad.0,
+        )),
+        Ok(WebhookOutcome::UnknownOrder) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "order_not_yet_known",
+            "a shipment for an order not received yet; deliver it again later",
+        )),
+        Ok(outcome) => Ok(Json(WebhookReply {
+            status: match outcome {
+                WebhookOutcome::Applied => "applied",
+                WebhookOutcome::Stale => "stale",
+                WebhookOutcome::Duplicate => "duplicate",
+                WebhookOutcome::Ignored | WebhookOutcome::UnknownOrder => "ignored",
+            },
+        })),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub order: Order,
+    /// One word: cancelled, delivered, shipped, partially shipped, paid, pending, …
+    pub status: String,
+    pub tracking_url: Option<String>,
+}
+
+/// The orders of the conversation's customer, newest first (the agent's sidebar).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/orders", tag = "orders", params(("id" = i64, Path)),
+    responses((status = 200, body = [OrderView]), (status = 404, body = ErrorBody)))]
+pub async fn conversation_orders(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<OrderView>>> {
+    let c = state
+        .engine
+        .conversation_for(&work.access, ConversationId(id))
+        .await
+        .map_err(not_found_as("conversation"))?;
+    let orders = state.engine.orders_of(c.contact_id).await?;
+    Ok(Json(
+        orders
+            .into_iter()
+            .map(|o| OrderView {
+                status: o.status().to_owned(),
+                tracking_url: o.tracking_url().map(str::to_owned),
+                order: o,
+            })
+            .collect(),
+    ))
+}

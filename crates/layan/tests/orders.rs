@@ -1,0 +1,272 @@
+//! Orders from Shopify-format webhooks: signatures checked over the raw body, each event applied
+//! once, the newest version winning, shipments merged, the customer matched by email — and an
+//! agent sees the customer's orders next to the conversation, only in inboxes they work.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+
+fn sign(body: &[u8], secret: &str) -> String {
+    use base64::Engine as _;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+async fn deliver(
+    app: &TestApp,
+    topic: &str,
+    event: &str,
+    body: &Value,
+    signature: Option<String>,
+) -> (u16, Value) {
+    let raw = serde_json::to_vec(body).unwrap();
+    let mut req = app
+        .http
+        .post(format!("{}/api/v1/webhooks/shopify", app.base))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", topic)
+        .header("x-shopify-event-id", event)
+        .header("x-shopify-shop-domain", "batik-sari.myshopify.com");
+    if let Some(s) = signature
+        .or_else(|| Some(sign(&raw, SHOPIFY_SECRET)))
+        .filter(|s| !s.is_empty())
+    {
+        req = req.header("x-shopify-hmac-sha256", s);
+    }
+    let res = req.body(raw).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn order(updated_at: &str, financial: &str) -> Value {
+    json!({
+        "id": 820982911946154508u64,
+        "name": "#1042",
+        "order_number": 1042,
+        "email": "Sari@Example.test",
+        "currency": "IDR",
+        "total_price": "450000.00",
+        "financial_status": financial,
+        "fulfillment_status": null,
+        "cancelled_at": null,
+        "created_at": "2026-11-20T10:00:00+07:00",
+        "updated_at": updated_at,
+        "customer": {"id": 115310627314723954u64, "email": "sari@example.test", "first_name": "Sari", "last_name": "Wulandari"},
+        "line_items": [
+            {"id": 1, "title": "Batik tulis Parang", "variant_title": "M", "quantity": 1, "price": "300000.00", "sku": "BT-1"},
+            {"id": 2, "title": "Selendang", "variant_title": "", "quantity": 1, "price": "150000.00"}
+        ],
+        "fulfillments": []
+    })
+}
+
+fn fulfillment(status: &str, updated_at: &str) -> Value {
+    json!({
+        "id": 255858046,
+        "order_id": 820982911946154508u64,
+        "status": "success",
+        "tracking_company": "JNE",
+        "tracking_number": "JNE0042",
+        "tracking_url": "https://www.jne.co.id/tracking?awb=JNE0042",
+        "shipment_status": status,
+        "updated_at": updated_at
+    })
+}
+
+#[tokio::test]
+async fn orders_arrive_once_newest_wins_and_show_next_to_the_conversation() {
+    let app = spawn_app().await;
+    // The shopper left a message with her email first.
+    let token = app.visitor().await;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/offline-messages", app.base))
+        .header("x-layan-inbox", KEY)
+        .bearer_auth(&token)
+        .json(&json!({"name": "Sari", "email": "sari@example.test", "body": "Where is my order #1042?", "client_message_id": "o-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let conversation = res.json::<Value>().await.unwrap()["conversation"]["id"]
+        .as_i64()
+        .unwrap();
+
+    // Bad signatures change nothing.
+    let body = order("2026-11-20T10:00:00+07:00", "pending");
+    assert_eq!(
+        deliver(&app, "orders/create", "e-0", &body, Some(String::new()))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            "orders/create",
+            "e-0",
+            &body,
+            Some(sign(b"other body", SHOPIFY_SECRET))
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            "orders/create",
+            "e-0",
+            &body,
+            Some(sign(&serde_json::to_vec(&body).unwrap(), "wrong"))
+        )
+        .await
+        .0,
+        401
+    );
+    // A signed but unreadable payload: 400, nothing written.
+    let mut broken = body.clone();
+    broken["total_price"] = json!("lots");
+    let (status, e) = deliver(&app, "orders/create", "e-bad", &broken, None).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("invalid_payload"))
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("total_price"),
+        "{e}"
+    );
+    let (status, _) = deliver(&app, "orders/create", "e-bad2", &json!({"id": "x"}), None).await;
+    assert_eq!(status, 400);
+
+    let ana = app.login("ana@shop.test").await;
+    let path = format!("/api/v1/conversations/{conversation}/orders");
+    assert_eq!(ana.json(&path).await, json!([]));
+
+    // A shipment before its order: 409, Shopify delivers it again later.
+    let ship = fulfillment("in_transit", "2026-11-21T09:00:00+07:00");
+    assert_eq!(
+        deliver(&app, "fulfillments/create", "f-1", &ship, None)
+            .await
+            .0,
+        409
+    );
+
+    assert_eq!(
+        deliver(&app, "orders/create", "e-1", &body, None).await,
+        (200, json!({"status": "applied"}))
+    );
+    assert_eq!(
+        deliver(&app, "orders/create", "e-1", &body, None).await,
+        (200, json!({"status": "duplicate"}))
+    );
+    let paid = order("2026-11-20T12:00:00+07:00", "paid");
+    assert_eq!(
+        deliver(&app, "orders/updated", "e-2", &paid, None).await.1["status"],
+        "applied"
+    );
+    // A late, older update is recognised and ignored.
+    let late = order("2026-11-20T11:00:00+07:00", "pending");
+    assert_eq!(
+        deliver(&app, "orders/updated", "e-3", &late, None).await.1["status"],
+        "stale"
+    );
+    assert_eq!(
+        deliver(&app, "fulfillments/create", "f-1", &ship, None)
+            .await
+            .1["status"],
+        "applied"
+    );
+    assert_eq!(
+        deliver(&app, "app/uninstalled", "x-1", &json!({}), None)
+            .await
+            .1["status"],
+        "ignored"
+    );
+
+    let list = ana.json(&path).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let o = &list[0];
+    assert_eq!(o["number"], "#1042");
+    assert_eq!(o["financial_status"], "paid");
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["email"], "sari@example.test");
+    assert_eq!(o["lines"][0]["title"], "Batik tulis Parang");
+    assert_eq!(o["lines"][1]["variant"], Value::Null);
+    assert_eq!(
+        o["tracking_url"],
+        "https://www.jne.co.id/tracking?awb=JNE0042"
+    );
+    assert_eq!(o["shipments"][0]["status"], "in_transit");
+
+    let delivered = fulfillment("delivered", "2026-11-22T15:00:00+07:00");
+    deliver(&app, "fulfillments/update", "f-2", &delivered, None).await;
+    assert_eq!(ana.json(&path).await[0]["status"], "delivered");
+
+    // Agents see orders only next to conversations they may see.
+    let budi = app.login("budi@shop.test").await;
+    assert_eq!(budi.json(&path).await[0]["number"], "#1042");
+    app.running
+        .engine
+        .create_agent(
+            "citra@shop.test",
+            "Citra",
+            layan_core::Role::Agent,
+            PASSWORD,
+        )
+        .await
+        .unwrap();
+    let citra = app.login("citra@shop.test").await;
+    let res = citra
+        .get(&format!("/api/v1/conversations/{conversation}/orders"))
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn a_new_customer_becomes_a_contact_once_even_with_concurrent_deliveries() {
+    let app = spawn_app().await;
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let mut body = order("2026-11-20T10:00:00+07:00", "paid");
+        body["id"] = json!(1000 + i);
+        body["name"] = json!(format!("#{}", 2000 + i));
+        body["email"] = json!("new.shopper@example.test");
+        let app_base = app.base.clone();
+        let http = app.http.clone();
+        tasks.push(tokio::spawn(async move {
+            let raw = serde_json::to_vec(&body).unwrap();
+            http.post(format!("{app_base}/api/v1/webhooks/shopify"))
+                .header("x-shopify-topic", "orders/create")
+                .header("x-shopify-event-id", format!("c-{i}"))
+                .header("x-shopify-hmac-sha256", sign(&raw, SHOPIFY_SECRET))
+                .body(raw)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let contact = app
+        .running
+        .engine
+        .store()
+        .contact_by_email("new.shopper@example.test")
+        .await
+        .unwrap()
+        .expect("a contact for the new customer");
+    assert_eq!(contact.name.as_deref(), Some("Sari Wulandari"));
+    let orders = app.running.engine.orders_of(contact.id).await.unwrap();
+    assert_eq!(orders.len(), 6, "every order on the one contact");
+}
