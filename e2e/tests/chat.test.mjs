@@ -195,7 +195,7 @@ test("the widget speaks the page's language and fills a phone screen", { skip },
   }
 });
 
-test("two agents share an inbox: round-robin routing, canned responses, collisions; a third sees only her own inbox", { skip }, async () => {
+test("two agents share an inbox: round-robin routing, orders, canned responses, collisions; a third sees only her own inbox", { skip }, async () => {
   const budi = await agentPage("budi@demo.layan.test");
   const nok = await agentPage("nok@demo.layan.test");
   const sanne = await agentPage("sanne@demo.layan.test");
@@ -230,6 +230,13 @@ test("two agents share an inbox: round-robin routing, canned responses, collisio
     // Canned response in the customer's language, with her name filled in.
     await budi.click(".conv:has-text('Sari Lestari')");
     await budi.waitForSelector(".msg.incoming");
+    // Her orders from the store sit under the header, newest first, with the tracking link.
+    const order = budi.locator(".orders li.order").first();
+    await order.waitFor();
+    assert.equal(await order.getAttribute("data-number"), "#A1042");
+    assert.match(await order.textContent(), /Batik tulis Parang Rusak/);
+    assert.equal(await order.locator("a.track").getAttribute("href"), "https://www.jne.co.id/tracking-package?awb=JNE1042778899");
+    assert.equal(await budi.locator(".orders li.order").count(), 2);
     await budi.fill(".reply textarea", "/tha");
     await budi.waitForSelector(".canned-menu li:has-text('/thanks')");
     await budi.press(".reply textarea", "Enter");

@@ -189,6 +189,20 @@ pub struct TemplateValues {
     pub agent_email: String,
     pub conversation_number: Option<TicketNumber>,
     pub inbox_name: Option<String>,
+    /// The customer's latest order, when the store sent any.
+    pub order: Option<OrderValues>,
+}
+
+/// What canned responses may say about the customer's latest order.
+#[derive(Debug, Clone, Default)]
+pub struct OrderValues {
+    pub number: String,
+    pub status: String,
+    pub tracking_url: Option<String>,
+    pub tracking_number: Option<String>,
+    pub carrier: Option<String>,
+    /// Already formatted with its currency.
+    pub total: String,
 }
 
 /// The variables a canned response may use, for the editor's help text.
@@ -201,6 +215,12 @@ pub const TEMPLATE_VARIABLES: &[&str] = &[
     "agent.email",
     "conversation.number",
     "inbox.name",
+    "order.number",
+    "order.status",
+    "order.total",
+    "order.tracking_url",
+    "order.tracking_number",
+    "order.carrier",
 ];
 
 fn first_name(full: &str) -> &str {
@@ -241,6 +261,19 @@ pub fn render_template(template: &str, values: &TemplateValues) -> String {
             "agent.email" => Some(Some(values.agent_email.clone())),
             "conversation.number" => Some(values.conversation_number.map(|n| n.to_string())),
             "inbox.name" => Some(values.inbox_name.clone()),
+            "order.number" => Some(values.order.as_ref().map(|o| o.number.clone())),
+            "order.status" => Some(values.order.as_ref().map(|o| o.status.clone())),
+            "order.total" => Some(values.order.as_ref().map(|o| o.total.clone())),
+            "order.tracking_url" => {
+                Some(values.order.as_ref().and_then(|o| o.tracking_url.clone()))
+            }
+            "order.tracking_number" => Some(
+                values
+                    .order
+                    .as_ref()
+                    .and_then(|o| o.tracking_number.clone()),
+            ),
+            "order.carrier" => Some(values.order.as_ref().and_then(|o| o.carrier.clone())),
             _ => None,
         };
         match value {
@@ -431,8 +464,34 @@ mod tests {
             "Hi Siti, Budi here about #1042."
         );
         assert_eq!(
-            render_template("{{order.number}} {{x", &v),
-            "{{order.number}} {{x"
+            render_template("{{order.nummer}} {{x", &v),
+            "{{order.nummer}} {{x",
+            "unknown variables and unclosed braces stay as written"
+        );
+        assert_eq!(
+            render_template(
+                "{{order.number|your order}} is {{order.status|on its way}}",
+                &v
+            ),
+            "your order is on its way",
+            "no order yet: the fallbacks"
+        );
+        let with_order = TemplateValues {
+            order: Some(OrderValues {
+                number: "#1042".into(),
+                status: "shipped".into(),
+                tracking_url: Some("https://t.test/1".into()),
+                total: "Rp450.000".into(),
+                ..OrderValues::default()
+            }),
+            ..v.clone()
+        };
+        assert_eq!(
+            render_template(
+                "{{order.number}} {{order.status}} {{order.total}}: {{order.tracking_url}}",
+                &with_order
+            ),
+            "#1042 shipped Rp450.000: https://t.test/1"
         );
         assert_eq!(
             render_template("{{contact.email|no email}}", &v),

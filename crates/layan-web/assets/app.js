@@ -26,12 +26,13 @@
   var STRINGS = {
     en: {
       edit: "Edit",
+      orders: "Orders", noOrders: "No orders from this customer yet.", track: "Track parcel", items: "{n} items",
       tabHelp: "Help center", articles: "Articles", newArticle: "New article", slug: "Address (slug)", category: "Category", noCategory: "No category", draft: "Draft", published: "Published", status: "Status", markdownText: "Text (Markdown)", view: "View", policy: "Shipping and returns policy", policyNote: "The policy as JSON (processing days, delivery options with days and cost, duties, PO boxes, returns…). It is checked when you save; the page shows it in each language.", deleteTranslation: "Delete this language", missingLang: "not written",
       tabJobs: "Background jobs", retry: "Retry",
       tabMe: "My account", tabCanned: "Canned responses", tabInboxes: "Inboxes", tabPeople: "People & teams", tabAudit: "Audit log",
       changePassword: "Change password", currentPassword: "Current password", newPassword: "New password (10+ characters)",
       passwordNote: "Changing it signs you out everywhere else.", apiTokens: "API tokens", apiTokensNote: "For scripts: send Authorization: Bearer <token>. Shown once.",
-      revoke: "Revoke", tokenName: "Token name", createToken: "Create token", cannedNote: "Type / then the shortcut in the reply box. Variables: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; a fallback after |.",
+      revoke: "Revoke", tokenName: "Token name", createToken: "Create token", cannedNote: "Type / then the shortcut in the reply box. Variables: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; a fallback after |.",
       personal: "personal", shared: "shared", delete: "Delete", newCanned: "New canned response", anyLanguage: "Any language (default)",
       shortcut: "Shortcut", language: "Language", title: "Title", text: "Text", sharedWithAll: "Shared with every agent",
       members: "Members", capacityShort: "capacity", newAgent: "New agent", name: "Name", role: "Role", teams: "Teams", newTeam: "New team name",
@@ -57,12 +58,13 @@
     },
     id: {
       edit: "Ubah",
+      orders: "Pesanan", noOrders: "Belum ada pesanan dari pelanggan ini.", track: "Lacak paket", items: "{n} barang",
       tabHelp: "Pusat bantuan", articles: "Artikel", newArticle: "Artikel baru", slug: "Alamat (slug)", category: "Kategori", noCategory: "Tanpa kategori", draft: "Draf", published: "Terbit", status: "Status", markdownText: "Teks (Markdown)", view: "Lihat", policy: "Kebijakan pengiriman dan pengembalian", policyNote: "Kebijakan dalam JSON (hari pemrosesan, pilihan pengiriman dengan hari dan biaya, bea, PO box, pengembalian…). Diperiksa saat disimpan; halamannya tampil dalam tiap bahasa.", deleteTranslation: "Hapus bahasa ini", missingLang: "belum ditulis",
       tabJobs: "Tugas latar", retry: "Coba lagi",
       tabMe: "Akun saya", tabCanned: "Balasan tersimpan", tabInboxes: "Kotak masuk", tabPeople: "Orang & tim", tabAudit: "Log audit",
       changePassword: "Ganti kata sandi", currentPassword: "Kata sandi sekarang", newPassword: "Kata sandi baru (10+ karakter)",
       passwordNote: "Menggantinya akan mengeluarkan Anda dari perangkat lain.", apiTokens: "Token API", apiTokensNote: "Untuk skrip: kirim Authorization: Bearer <token>. Ditampilkan sekali.",
-      revoke: "Cabut", tokenName: "Nama token", createToken: "Buat token", cannedNote: "Ketik / lalu pintasannya di kotak balasan. Variabel: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; cadangan setelah |.",
+      revoke: "Cabut", tokenName: "Nama token", createToken: "Buat token", cannedNote: "Ketik / lalu pintasannya di kotak balasan. Variabel: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; cadangan setelah |.",
       personal: "pribadi", shared: "bersama", delete: "Hapus", newCanned: "Balasan tersimpan baru", anyLanguage: "Semua bahasa (bawaan)",
       shortcut: "Pintasan", language: "Bahasa", title: "Judul", text: "Teks", sharedWithAll: "Dibagikan ke semua agen",
       members: "Anggota", capacityShort: "kapasitas", newAgent: "Agen baru", name: "Nama", role: "Peran", teams: "Tim", newTeam: "Nama tim baru",
@@ -88,12 +90,13 @@
     },
     th: {
       edit: "แก้ไข",
+      orders: "คำสั่งซื้อ", noOrders: "ลูกค้ารายนี้ยังไม่มีคำสั่งซื้อ", track: "ติดตามพัสดุ", items: "{n} รายการ",
       tabHelp: "ศูนย์ช่วยเหลือ", articles: "บทความ", newArticle: "บทความใหม่", slug: "ที่อยู่ (slug)", category: "หมวดหมู่", noCategory: "ไม่มีหมวดหมู่", draft: "ฉบับร่าง", published: "เผยแพร่แล้ว", status: "สถานะ", markdownText: "เนื้อหา (Markdown)", view: "ดู", policy: "นโยบายการจัดส่งและการคืนสินค้า", policyNote: "นโยบายในรูปแบบ JSON (วันเตรียมสินค้า ตัวเลือกการจัดส่งพร้อมวันและค่าส่ง อากร ตู้ ปณ. การคืนสินค้า…) ระบบจะตรวจสอบเมื่อบันทึก และหน้าเว็บจะแสดงในทุกภาษา", deleteTranslation: "ลบภาษานี้", missingLang: "ยังไม่ได้เขียน",
       tabJobs: "งานเบื้องหลัง", retry: "ลองอีกครั้ง",
       tabMe: "บัญชีของฉัน", tabCanned: "ข้อความสำเร็จรูป", tabInboxes: "กล่องข้อความ", tabPeople: "ทีมงานและทีม", tabAudit: "บันทึกการตรวจสอบ",
       changePassword: "เปลี่ยนรหัสผ่าน", currentPassword: "รหัสผ่านปัจจุบัน", newPassword: "รหัสผ่านใหม่ (10 ตัวอักษรขึ้นไป)",
       passwordNote: "การเปลี่ยนจะออกจากระบบในที่อื่นทั้งหมด", apiTokens: "โทเคน API", apiTokensNote: "สำหรับสคริปต์: ส่ง Authorization: Bearer <token> แสดงครั้งเดียว",
-      revoke: "เพิกถอน", tokenName: "ชื่อโทเคน", createToken: "สร้างโทเคน", cannedNote: "พิมพ์ / ตามด้วยคำย่อในช่องตอบกลับ ตัวแปร: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; ค่าสำรองหลัง |",
+      revoke: "เพิกถอน", tokenName: "ชื่อโทเคน", createToken: "สร้างโทเคน", cannedNote: "พิมพ์ / ตามด้วยคำย่อในช่องตอบกลับ ตัวแปร: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; ค่าสำรองหลัง |",
       personal: "ส่วนตัว", shared: "ใช้ร่วมกัน", delete: "ลบ", newCanned: "ข้อความสำเร็จรูปใหม่", anyLanguage: "ทุกภาษา (ค่าเริ่มต้น)",
       shortcut: "คำย่อ", language: "ภาษา", title: "หัวข้อ", text: "ข้อความ", sharedWithAll: "ใช้ร่วมกันกับทุกคน",
       members: "สมาชิก", capacityShort: "ความจุ", newAgent: "พนักงานใหม่", name: "ชื่อ", role: "บทบาท", teams: "ทีม", newTeam: "ชื่อทีมใหม่",
@@ -119,12 +122,13 @@
     },
     nl: {
       edit: "Bewerken",
+      orders: "Bestellingen", noOrders: "Nog geen bestellingen van deze klant.", track: "Pakket volgen", items: "{n} artikelen",
       tabHelp: "Helpcentrum", articles: "Artikelen", newArticle: "Nieuw artikel", slug: "Adres (slug)", category: "Categorie", noCategory: "Geen categorie", draft: "Concept", published: "Gepubliceerd", status: "Status", markdownText: "Tekst (Markdown)", view: "Bekijken", policy: "Verzend- en retourbeleid", policyNote: "Het beleid als JSON (verwerkingsdagen, bezorgopties met dagen en kosten, invoerrechten, postbussen, retouren…). Het wordt bij opslaan gecontroleerd; de pagina toont het in elke taal.", deleteTranslation: "Deze taal verwijderen", missingLang: "niet geschreven",
       tabJobs: "Achtergrondtaken", retry: "Opnieuw",
       tabMe: "Mijn account", tabCanned: "Standaardantwoorden", tabInboxes: "Inboxen", tabPeople: "Mensen & teams", tabAudit: "Auditlog",
       changePassword: "Wachtwoord wijzigen", currentPassword: "Huidig wachtwoord", newPassword: "Nieuw wachtwoord (10+ tekens)",
       passwordNote: "Wijzigen meldt je overal elders af.", apiTokens: "API-tokens", apiTokensNote: "Voor scripts: stuur Authorization: Bearer <token>. Eén keer getoond.",
-      revoke: "Intrekken", tokenName: "Naam van de token", createToken: "Token maken", cannedNote: "Typ / en dan de afkorting in het antwoordvak. Variabelen: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}; een alternatief na |.",
+      revoke: "Intrekken", tokenName: "Naam van de token", createToken: "Token maken", cannedNote: "Typ / en dan de afkorting in het antwoordvak. Variabelen: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; een alternatief na |.",
       personal: "persoonlijk", shared: "gedeeld", delete: "Verwijderen", newCanned: "Nieuw standaardantwoord", anyLanguage: "Elke taal (standaard)",
       shortcut: "Afkorting", language: "Taal", title: "Titel", text: "Tekst", sharedWithAll: "Gedeeld met iedereen",
       members: "Leden", capacityShort: "capaciteit", newAgent: "Nieuwe medewerker", name: "Naam", role: "Rol", teams: "Teams", newTeam: "Naam nieuw team",
@@ -387,6 +391,40 @@
   });
 
   // ---- one conversation ------------------------------------------------------------------
+  function money(amount, currency) {
+    try {
+      return new Intl.NumberFormat(lang, { style: "currency", currency: currency, maximumFractionDigits: currency === "IDR" ? 0 : 2 }).format(Number(amount));
+    } catch (e) { return currency + " " + amount; }
+  }
+  function loadOrders(id, box, summary) {
+    api("GET", "/api/v1/conversations/" + id + "/orders").then(function (orders) {
+      if (!current || current.id !== id) return;
+      box.hidden = false;
+      summary.textContent = t("orders") + " (" + orders.length + ")";
+      var list = el("ul", "order-list");
+      if (!orders.length) list.appendChild(el("li", "muted", t("noOrders")));
+      orders.forEach(function (o) {
+        var li = el("li", "order");
+        li.setAttribute("data-number", o.number);
+        var top = el("div", "order-top");
+        top.appendChild(el("b", null, o.number));
+        top.appendChild(el("span", "order-status " + o.status.replace(/\s+/g, "-"), o.status));
+        top.appendChild(el("span", "muted", money(o.total, o.currency) + " · " + new Date(o.placed_at).toLocaleDateString(lang)));
+        li.appendChild(top);
+        var items = o.lines.map(function (l) { return l.quantity + " × " + l.title + (l.variant ? " (" + l.variant + ")" : ""); }).join(", ");
+        li.appendChild(el("div", "order-lines", items));
+        if (o.tracking_url && /^https?:\/\//.test(o.tracking_url)) {
+          var a = el("a", "track", t("track") + " ↗");
+          a.href = o.tracking_url; a.target = "_blank"; a.rel = "noopener noreferrer";
+          li.appendChild(a);
+        }
+        list.appendChild(li);
+      });
+      box.appendChild(list);
+      box.open = orders.length > 0;
+    }).catch(function () { box.hidden = true; });
+  }
+
   function openConversation(id) {
     if (current && wsReady) ws.send(JSON.stringify({ type: "unfollow", conversation_id: current.id }));
     unread.delete(id);
@@ -429,7 +467,13 @@
     boxWrap.appendChild(menu); boxWrap.appendChild(box);
     row.appendChild(boxWrap); row.appendChild(send);
     form.appendChild(tabs); form.appendChild(row);
-    mainEl.appendChild(head); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
+    // The customer's orders from the store, folded under the header.
+    var ordersBox = el("details", "orders");
+    var ordersSum = el("summary", null, t("orders"));
+    ordersBox.appendChild(ordersSum);
+    ordersBox.hidden = true;
+    loadOrders(id, ordersBox, ordersSum);
+    mainEl.appendChild(head); mainEl.appendChild(ordersBox); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
     current.els = { name: name, sub: sub, labels: labels, assign: assign, team: team, prio: prio, more: more, statusBtn: statusBtn,
       log: log, typing: typing, box: box, banner: banner, collision: collision, noteTab: noteTab };
 

@@ -263,6 +263,24 @@ pub fn shipping_policy() -> Result<layan_core::ShippingPolicy, EngineError> {
     Ok(policy)
 }
 
+/// The demo store's orders, delivered through the same Shopify webhook path a real store uses
+/// (each event once: seeding again changes nothing).
+pub async fn seed_orders(engine: &Engine) -> Result<(), EngineError> {
+    let deliveries: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../demo/shopify_orders.json"))
+            .map_err(|e| EngineError::Internal(format!("demo orders: {e}")))?;
+    for d in deliveries {
+        let body =
+            serde_json::to_vec(&d["payload"]).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let topic = d["topic"].as_str().unwrap_or_default();
+        engine
+            .shopify_webhook(topic, d["event"].as_str(), &body)
+            .await?
+            .map_err(|bad| EngineError::Internal(format!("demo order: {}", bad.0)))?;
+    }
+    Ok(())
+}
+
 /// Seeds the demo shop unless the database already has agents.
 pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
     seed_help_center(engine).await?;
@@ -420,6 +438,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
             }
         }
     }
+    seed_orders(engine).await?;
     Ok(())
 }
 

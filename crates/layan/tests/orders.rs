@@ -210,6 +210,26 @@ async fn orders_arrive_once_newest_wins_and_show_next_to_the_conversation() {
     deliver(&app, "fulfillments/update", "f-2", &delivered, None).await;
     assert_eq!(ana.json(&path).await[0]["status"], "delivered");
 
+    // Canned responses speak about the latest order.
+    let res = ana
+        .post(
+            "/api/v1/canned",
+            json!({"shortcut": "track", "title": "Tracking", "shared": true,
+                "body": "Hi {{contact.first_name}}, {{order.number}} ({{order.total}}) is {{order.status}} with {{order.carrier}}: {{order.tracking_url}}"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let filled = ana
+        .json(&format!(
+            "/api/v1/conversations/{conversation}/canned/track"
+        ))
+        .await;
+    assert_eq!(
+        filled["text"],
+        "Hi Sari, #1042 (Rp450,000) is delivered with JNE: https://www.jne.co.id/tracking?awb=JNE0042",
+        "{filled}"
+    );
+
     // Agents see orders only next to conversations they may see.
     let budi = app.login("budi@shop.test").await;
     assert_eq!(budi.json(&path).await[0]["number"], "#1042");

@@ -605,7 +605,7 @@ async fn canned_responses_fill_variables_per_language_and_stay_text() {
     for (locale, body) in [
         (
             None,
-            "Hi {{contact.first_name|there}}, {{agent.first_name}} here about {{conversation.number}}. {{order.number}}",
+            "Hi {{contact.first_name|there}}, {{agent.first_name}} here about {{conversation.number}}. {{order.nummer}}",
         ),
         (
             Some("id"),
@@ -638,7 +638,7 @@ async fn canned_responses_fill_variables_per_language_and_stay_text() {
         .json(&format!("/api/v1/conversations/{conv}/canned/hi"))
         .await;
     assert_eq!(
-        r["text"], "Hi there, Budi here about #1001. {{order.number}}",
+        r["text"], "Hi there, Budi here about #1001. {{order.nummer}}",
         "unknown variables are shown as written"
     );
     // A named visitor who writes Indonesian, with a name that looks like a template and markup.
