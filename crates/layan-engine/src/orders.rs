@@ -1,6 +1,6 @@
 //! Orders from the shop's store. Shopify-format webhooks: the signature is checked by the web
 //! layer (HMAC-SHA256 of the raw body, base64, with the shop's webhook secret — see
-//! [`shopify_signature_ok`]); here the payload is read, its customer matched to a contact (by
+//! [`webhook_signature_ok`]); here the payload is read, its customer matched to a contact (by
 //! email, creating one when new), and the order or shipment applied once, newest version winning.
 
 use hmac::{Hmac, Mac};
@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use crate::{Engine, EngineResult};
 
-/// Whether `signature` (the `X-Shopify-Hmac-Sha256` header, base64) is the HMAC-SHA256 of `body`
-/// under `secret`. Compared in constant time.
-pub fn shopify_signature_ok(secret: &str, body: &[u8], signature: &str) -> bool {
+/// Whether `signature` (base64; Shopify's `X-Shopify-Hmac-Sha256`, WooCommerce's
+/// `X-WC-Webhook-Signature`) is the HMAC-SHA256 of `body` under `secret`. Constant-time.
+pub fn webhook_signature_ok(secret: &str, body: &[u8], signature: &str) -> bool {
     use base64::Engine as _;
     let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
         return false;
@@ -116,7 +116,150 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, BadPayload> {
     serde_json::from_slice(body).map_err(|e| BadPayload(format!("not a Shopify payload: {e}")))
 }
 
+#[derive(Deserialize)]
+struct WooBilling {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WooLine {
+    name: String,
+    quantity: i64,
+    /// A number in WooCommerce's JSON (unit price).
+    price: serde_json::Number,
+}
+
+#[derive(Deserialize)]
+struct WooOrder {
+    id: serde_json::Number,
+    number: Option<String>,
+    status: String,
+    currency: String,
+    total: String,
+    date_created_gmt: String,
+    date_modified_gmt: String,
+    billing: Option<WooBilling>,
+    #[serde(default)]
+    line_items: Vec<WooLine>,
+}
+
+/// WooCommerce's `…_gmt` times have no offset: they are UTC.
+fn gmt_millis(field: &str, value: &str) -> Result<Millis, BadPayload> {
+    let with_zone = if value.ends_with('Z') || value.contains('+') {
+        value.to_owned()
+    } else {
+        format!("{value}Z")
+    };
+    millis(field, &with_zone)
+}
+
+/// A decimal amount from a JSON number ("150000", "4.95"), at most two decimals kept.
+fn number_amount(n: &serde_json::Number) -> String {
+    let s = n.to_string();
+    match s.split_once('.') {
+        Some((w, f)) => format!("{w}.{}", &f[..f.len().min(2)]),
+        None => s,
+    }
+}
+
 impl Engine {
+    /// Applies a WooCommerce webhook (`order.created`, `order.updated`; other topics and the
+    /// ping sent when a webhook is created are ignored) whose signature was checked.
+    pub async fn woocommerce_webhook(
+        &self,
+        topic: &str,
+        delivery: Option<&str>,
+        body: &[u8],
+    ) -> EngineResult<Result<WebhookOutcome, BadPayload>> {
+        if !matches!(topic, "order.created" | "order.updated" | "order.restored") {
+            return Ok(Ok(WebhookOutcome::Ignored));
+        }
+        let o: WooOrder = match parse(body) {
+            Ok(o) => o,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let checked = (|| {
+            check_amount(&o.total, "total").map_err(|e| BadPayload(e.message))?;
+            for (i, l) in o.line_items.iter().enumerate() {
+                check_amount(&number_amount(&l.price), &format!("line_items[{i}].price"))
+                    .map_err(|e| BadPayload(e.message))?;
+            }
+            if o.currency.len() != 3 {
+                return Err(BadPayload(format!("currency: {:?}", o.currency)));
+            }
+            Ok((
+                gmt_millis("date_created_gmt", &o.date_created_gmt)?,
+                gmt_millis("date_modified_gmt", &o.date_modified_gmt)?,
+            ))
+        })();
+        let (placed_at, updated_at) = match checked {
+            Ok(x) => x,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let (financial, fulfillment, cancelled) = match o.status.as_str() {
+            "completed" => ("paid", Some("fulfilled"), false),
+            "processing" | "on-hold" => ("paid", None, false),
+            "refunded" => ("refunded", None, false),
+            "cancelled" => ("voided", None, true),
+            "failed" => ("failed", None, false),
+            _ => ("pending", None, false),
+        };
+        let billing = o.billing.as_ref();
+        let email = billing
+            .and_then(|b| b.email.clone())
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| e.contains('@'));
+        let name = billing.map(|b| {
+            [b.first_name.as_deref(), b.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let contact_id = match &email {
+            Some(e) => Some(self.contact_for_email(e, name.as_deref()).await?),
+            None => None,
+        };
+        let order = NewOrder {
+            source: "woocommerce".into(),
+            external_id: o.id.to_string(),
+            number: format!("#{}", o.number.unwrap_or_else(|| o.id.to_string())),
+            contact_id,
+            email,
+            currency: o.currency.to_uppercase(),
+            total: o.total,
+            financial_status: financial.into(),
+            fulfillment_status: fulfillment.map(str::to_owned),
+            cancelled_at: cancelled.then_some(updated_at),
+            placed_at,
+            store_updated_at: updated_at,
+            lines: o
+                .line_items
+                .iter()
+                .map(|l| OrderLine {
+                    title: l.name.clone(),
+                    variant: None,
+                    quantity: l.quantity,
+                    price: number_amount(&l.price),
+                })
+                .collect(),
+            shipments: Vec::new(),
+        };
+        let key = delivery.map(|d| format!("{topic}:{d}"));
+        let event = key.as_deref().map(|key| StoreEvent {
+            source: "woocommerce",
+            key,
+        });
+        Ok(Ok(match self.store.apply_order(event, &order).await? {
+            Applied::Written(_) => WebhookOutcome::Applied,
+            Applied::Stale(_) => WebhookOutcome::Stale,
+            Applied::Duplicate => WebhookOutcome::Duplicate,
+            Applied::UnknownOrder => WebhookOutcome::UnknownOrder,
+        }))
+    }
+
     /// Applies a Shopify-format webhook whose signature was checked. `event`: its event id, so a
     /// redelivery is recognised.
     pub async fn shopify_webhook(
@@ -298,16 +441,29 @@ mod tests {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"secret").unwrap();
         mac.update(body);
         let good = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        assert!(shopify_signature_ok("secret", body, &good));
-        assert!(!shopify_signature_ok("other", body, &good));
-        assert!(!shopify_signature_ok("secret", br#"{"id":2}"#, &good));
-        assert!(!shopify_signature_ok("secret", body, "not base64!"));
-        assert!(!shopify_signature_ok("secret", body, ""));
+        assert!(webhook_signature_ok("secret", body, &good));
+        assert!(!webhook_signature_ok("other", body, &good));
+        assert!(!webhook_signature_ok("secret", br#"{"id":2}"#, &good));
+        assert!(!webhook_signature_ok("secret", body, "not base64!"));
+        assert!(!webhook_signature_ok("secret", body, ""));
     }
 
     #[test]
     fn times_are_rfc3339_with_offsets() {
         assert_eq!(millis("t", "1970-01-01T07:00:01+07:00").unwrap(), 1_000);
         assert!(millis("t", "yesterday").is_err());
+        assert_eq!(
+            gmt_millis("t", "1970-01-01T00:00:02").unwrap(),
+            2_000,
+            "WooCommerce GMT"
+        );
+    }
+
+    #[test]
+    fn woocommerce_prices_become_decimal_strings() {
+        let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).unwrap();
+        assert_eq!(number_amount(&n("150000")), "150000");
+        assert_eq!(number_amount(&n("4.95")), "4.95");
+        assert_eq!(number_amount(&n("4.999")), "4.99");
     }
 }

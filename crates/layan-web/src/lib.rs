@@ -48,6 +48,8 @@ pub struct WebConfig {
     pub demo: bool,
     /// The Shopify webhook signing secret; `None`: the webhook endpoint is off.
     pub shopify_webhook_secret: Option<String>,
+    /// The WooCommerce webhook secret; `None`: the webhook endpoint is off.
+    pub woocommerce_webhook_secret: Option<String>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -59,6 +61,13 @@ impl std::fmt::Debug for WebConfig {
             .field(
                 "shopify_webhook_secret",
                 &self.shopify_webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "woocommerce_webhook_secret",
+                &self
+                    .woocommerce_webhook_secret
+                    .as_ref()
+                    .map(|_| "[redacted]"),
             )
             .finish()
     }
@@ -92,7 +101,7 @@ pub struct AppState {
         kb::categories, kb::create_category, kb::update_category, kb::delete_category, kb::articles,
         kb::create_article, kb::article, kb::update_article, kb::delete_article, kb::put_translation,
         kb::delete_translation, kb::search, policy::get_policy, policy::put_policy,
-        policy::widget_policy, orders::shopify_webhook, orders::conversation_orders,
+        policy::widget_policy, orders::shopify_webhook, orders::woocommerce_webhook, orders::conversation_orders,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -269,6 +278,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/kb/search", get(kb::search))
         .route("/api/v1/webhooks/shopify", post(orders::shopify_webhook))
+        .route(
+            "/api/v1/webhooks/woocommerce",
+            post(orders::woocommerce_webhook),
+        )
         .route(
             "/api/v1/conversations/{id}/orders",
             get(orders::conversation_orders),

@@ -8,7 +8,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use layan_core::{ConversationId, Order};
-use layan_engine::orders::{WebhookOutcome, shopify_signature_ok};
+use layan_engine::orders::{BadPayload, WebhookOutcome, webhook_signature_ok};
 use serde::Serialize;
 
 use crate::{
@@ -31,51 +31,43 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Shopify webhooks (orders/create, orders/updated, orders/cancelled, orders/paid,
-/// fulfillments/create, fulfillments/update; other topics are acknowledged and ignored).
-/// 401 without a valid `X-Shopify-Hmac-Sha256`; 400 for a payload that cannot be read (nothing
-/// written); 409 for a shipment of an order not received yet (Shopify delivers it again later).
-#[utoipa::path(post, path = "/api/v1/webhooks/shopify", tag = "orders",
-    responses((status = 200, body = WebhookReply), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn shopify_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<WebhookReply>> {
-    let Some(secret) = state.config.shopify_webhook_secret.as_deref() else {
+/// Checks that a store webhook may be taken: the endpoint is on (a secret is set) and
+/// `signature_header` holds the body's signature.
+fn verified(
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: Option<&str>,
+    signature_header: &str,
+    setting: &str,
+) -> Result<(), ApiError> {
+    let Some(secret) = secret else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_configured",
-            "Shopify webhooks are off: set shopify_webhook_secret",
+            format!("this webhook is off: set {setting}"),
         ));
     };
-    let Some(signature) = header(&headers, "x-shopify-hmac-sha256") else {
+    let Some(signature) = header(headers, signature_header) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing_signature",
-            "X-Shopify-Hmac-Sha256 is required",
+            format!("{signature_header} is required"),
         ));
     };
-    if !shopify_signature_ok(secret, &body, signature) {
+    if !webhook_signature_ok(secret, body, signature) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_signature",
             "the signature does not match the body",
         ));
     }
-    let Some(topic) = header(&headers, "x-shopify-topic") else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "missing_topic",
-            "X-Shopify-Topic is required",
-        ));
-    };
-    // The event id is the same on every delivery of one event; older deliveries carry only the
-    // webhook id, which is the same on retries.
-    let event =
-        header(&headers, "x-shopify-event-id").or_else(|| header(&headers, "x-shopify-webhook-id"));
-    match state.engine.shopify_webhook(topic, event, &body).await? {
+    Ok(())
+}
+
+/// The answer to a store: 200 with what happened, 400 for an unreadable payload, 409 for a
+/// shipment of an order not received yet (the store delivers it again later).
+fn reply(outcome: Result<WebhookOutcome, BadPayload>) -> ApiResult<Json<WebhookReply>> {
+    match outcome {
         Err(bad) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_payload",
@@ -95,6 +87,71 @@ pub async fn shopify_webhook(
             },
         })),
     }
+}
+
+/// Shopify webhooks (orders/create, orders/updated, orders/cancelled, orders/paid,
+/// fulfillments/create, fulfillments/update; other topics are acknowledged and ignored).
+/// 401 without a valid `X-Shopify-Hmac-Sha256`; 400 for a payload that cannot be read (nothing
+/// written); 409 for a shipment of an order not received yet (Shopify delivers it again later).
+#[utoipa::path(post, path = "/api/v1/webhooks/shopify", tag = "orders",
+    responses((status = 200, body = WebhookReply), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn shopify_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<WebhookReply>> {
+    verified(
+        &headers,
+        &body,
+        state.config.shopify_webhook_secret.as_deref(),
+        "x-shopify-hmac-sha256",
+        "shopify_webhook_secret",
+    )?;
+    let Some(topic) = header(&headers, "x-shopify-topic") else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing_topic",
+            "X-Shopify-Topic is required",
+        ));
+    };
+    // The event id is the same on every delivery of one event; older deliveries carry only the
+    // webhook id, which is the same on retries.
+    let event =
+        header(&headers, "x-shopify-event-id").or_else(|| header(&headers, "x-shopify-webhook-id"));
+    reply(state.engine.shopify_webhook(topic, event, &body).await?)
+}
+
+/// WooCommerce webhooks (order.created, order.updated, order.restored; the ping sent when a
+/// webhook is created and other topics are acknowledged and ignored). 401 without a valid
+/// `X-WC-Webhook-Signature`; 400 for a payload that cannot be read; a redelivery (same
+/// `X-WC-Webhook-Delivery-ID`) changes nothing.
+#[utoipa::path(post, path = "/api/v1/webhooks/woocommerce", tag = "orders",
+    responses((status = 200, body = WebhookReply), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn woocommerce_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<WebhookReply>> {
+    verified(
+        &headers,
+        &body,
+        state.config.woocommerce_webhook_secret.as_deref(),
+        "x-wc-webhook-signature",
+        "woocommerce_webhook_secret",
+    )?;
+    // The ping when a webhook is created carries no topic (and a form body).
+    let Some(topic) = header(&headers, "x-wc-webhook-topic") else {
+        return Ok(Json(WebhookReply { status: "ignored" }));
+    };
+    let delivery = header(&headers, "x-wc-webhook-delivery-id");
+    reply(
+        state
+            .engine
+            .woocommerce_webhook(topic, delivery, &body)
+            .await?,
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

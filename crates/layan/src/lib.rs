@@ -41,6 +41,13 @@ impl Running {
     }
 }
 
+/// A secret setting's value, when set and not empty.
+fn configured(secret: Option<&settings::Secret>) -> Option<String> {
+    secret
+        .map(|s| s.expose().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
 /// Where this node keeps its conversation search index.
 pub fn message_index_dir(settings: &Settings) -> std::path::PathBuf {
     settings.data.join("index").join("messages")
@@ -117,11 +124,8 @@ pub async fn start(
             cookie_secure: settings.cookie_secure,
             trust_forwarded_for: settings.trust_forwarded_for,
             demo,
-            shopify_webhook_secret: settings
-                .shopify_webhook_secret
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .filter(|s| !s.is_empty()),
+            shopify_webhook_secret: configured(settings.shopify_webhook_secret.as_ref()),
+            woocommerce_webhook_secret: configured(settings.woocommerce_webhook_secret.as_ref()),
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),

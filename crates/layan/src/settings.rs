@@ -66,6 +66,10 @@ pub struct Settings {
     /// Settings → Notifications → Webhooks). Set it to receive orders at `POST
     /// /api/v1/webhooks/shopify`; unset, that endpoint answers 404. Redacted when printed.
     pub shopify_webhook_secret: Option<Secret>,
+    /// The WooCommerce webhook secret (WooCommerce → Settings → Advanced → Webhooks). Set it to
+    /// receive orders at `POST /api/v1/webhooks/woocommerce`; unset, that endpoint answers 404.
+    /// Redacted when printed.
+    pub woocommerce_webhook_secret: Option<Secret>,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
@@ -91,6 +95,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             offline_grace_seconds: 60,
             shopify_webhook_secret: None,
+            woocommerce_webhook_secret: None,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -121,6 +126,7 @@ const KEYS: &[&str] = &[
     "trust_forwarded_for",
     "offline_grace_seconds",
     "shopify_webhook_secret",
+    "woocommerce_webhook_secret",
     "log",
     "log_format",
 ];

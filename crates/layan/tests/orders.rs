@@ -290,3 +290,104 @@ async fn a_new_customer_becomes_a_contact_once_even_with_concurrent_deliveries()
     let orders = app.running.engine.orders_of(contact.id).await.unwrap();
     assert_eq!(orders.len(), 6, "every order on the one contact");
 }
+
+async fn woo(
+    app: &TestApp,
+    topic: Option<&str>,
+    delivery: &str,
+    body: &[u8],
+    secret: &str,
+) -> (u16, Value) {
+    let mut req = app
+        .http
+        .post(format!("{}/api/v1/webhooks/woocommerce", app.base))
+        .header("x-wc-webhook-delivery-id", delivery)
+        .header("x-wc-webhook-source", "https://toko.example.test/")
+        .header("x-wc-webhook-signature", sign(body, secret));
+    if let Some(t) = topic {
+        req = req.header("x-wc-webhook-topic", t);
+    }
+    let res = req.body(body.to_vec()).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn woocommerce_orders_are_signed_applied_once_and_matched_by_email() {
+    let app = spawn_app().await;
+    // The ping WooCommerce sends when the webhook is created.
+    assert_eq!(
+        woo(&app, None, "p", b"webhook_id=7", WOO_SECRET).await,
+        (200, json!({"status": "ignored"}))
+    );
+    let order = |status: &str, modified: &str| {
+        serde_json::to_vec(&json!({
+            "id": 727, "number": "727", "status": status, "currency": "EUR", "total": "89.95",
+            "date_created_gmt": "2026-11-21T19:15:00", "date_modified_gmt": modified,
+            "billing": {"first_name": "Jeroen", "last_name": "Bakker", "email": "Jeroen.Bakker@example.test"},
+            "line_items": [{"id": 1, "name": "Batik sjaal", "quantity": 1, "price": 89.95, "total": "89.95"}]
+        }))
+        .unwrap()
+    };
+    let first = order("processing", "2026-11-21T19:15:00");
+    assert_eq!(
+        woo(&app, Some("order.created"), "d-1", &first, "wrong")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        woo(&app, Some("order.created"), "d-1", &first, WOO_SECRET)
+            .await
+            .1["status"],
+        "applied"
+    );
+    assert_eq!(
+        woo(&app, Some("order.created"), "d-1", &first, WOO_SECRET)
+            .await
+            .1["status"],
+        "duplicate"
+    );
+    let done = order("completed", "2026-11-22T08:00:00");
+    assert_eq!(
+        woo(&app, Some("order.updated"), "d-2", &done, WOO_SECRET)
+            .await
+            .1["status"],
+        "applied"
+    );
+    let late = order("processing", "2026-11-21T20:00:00");
+    assert_eq!(
+        woo(&app, Some("order.updated"), "d-3", &late, WOO_SECRET)
+            .await
+            .1["status"],
+        "stale"
+    );
+    let (status, e) = woo(
+        &app,
+        Some("order.updated"),
+        "d-4",
+        br#"{"id": 727}"#,
+        WOO_SECRET,
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("invalid_payload"))
+    );
+
+    let store = app.running.engine.store();
+    let contact = store
+        .contact_by_email("jeroen.bakker@example.test")
+        .await
+        .unwrap()
+        .expect("the customer became a contact");
+    let orders = app.running.engine.orders_of(contact.id).await.unwrap();
+    assert_eq!(orders.len(), 1);
+    let o = &orders[0];
+    assert_eq!(
+        (o.number.as_str(), o.source.as_str(), o.status()),
+        ("#727", "woocommerce", "shipped")
+    );
+    assert_eq!(o.lines[0].price, "89.95");
+    assert_eq!(o.placed_at, 1_795_288_500_000, "GMT times read as UTC");
+}

@@ -57,6 +57,8 @@ impl Site {
 
 /// The Shopify webhook secret test servers are started with.
 pub const SHOPIFY_SECRET: &str = "shpss_test_secret";
+/// The WooCommerce webhook secret test servers are started with.
+pub const WOO_SECRET: &str = "wc_test_secret";
 
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -72,6 +74,7 @@ pub async fn spawn_app() -> TestApp {
         // Offline release after one second, so routing tests do not wait a minute.
         offline_grace_seconds: 1,
         shopify_webhook_secret: Some(SHOPIFY_SECRET.to_owned().into()),
+        woocommerce_webhook_secret: Some(WOO_SECRET.to_owned().into()),
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
