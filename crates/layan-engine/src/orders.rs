@@ -38,6 +38,15 @@ pub enum WebhookOutcome {
     UnknownOrder,
 }
 
+fn outcome(applied: Applied) -> WebhookOutcome {
+    match applied {
+        Applied::Written(_) => WebhookOutcome::Applied,
+        Applied::Stale(_) => WebhookOutcome::Stale,
+        Applied::Duplicate => WebhookOutcome::Duplicate,
+        Applied::UnknownOrder => WebhookOutcome::UnknownOrder,
+    }
+}
+
 /// A payload Layan cannot read: the message says what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadPayload(pub String);
@@ -164,7 +173,164 @@ fn number_amount(n: &serde_json::Number) -> String {
     }
 }
 
+/// One order in Layan's import format (`layan orders import`; documented in README).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportOrder {
+    /// The store's id of the order.
+    pub id: String,
+    /// What the shopper knows it by ("#1042").
+    pub number: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub currency: String,
+    pub total: String,
+    /// pending, paid, refunded, …
+    #[serde(default)]
+    pub financial_status: Option<String>,
+    /// none, partial or fulfilled.
+    #[serde(default)]
+    pub fulfillment_status: Option<String>,
+    /// RFC 3339.
+    pub placed_at: String,
+    /// RFC 3339; the placing time when absent.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub cancelled_at: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<ImportLine>,
+    #[serde(default)]
+    pub shipments: Vec<ImportShipment>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportLine {
+    pub title: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+    pub quantity: i64,
+    pub price: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportShipment {
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
 impl Engine {
+    /// Applies one imported order (source `import`): checked like a webhook's, matched to a
+    /// contact by email, newest `updated_at` winning, so importing a file again changes nothing.
+    pub async fn import_order(
+        &self,
+        o: ImportOrder,
+    ) -> EngineResult<Result<WebhookOutcome, BadPayload>> {
+        let checked = (|| {
+            if o.id.trim().is_empty() || o.number.trim().is_empty() {
+                return Err(BadPayload("id and number are required".into()));
+            }
+            check_amount(&o.total, "total").map_err(|e| BadPayload(e.message))?;
+            if o.currency.len() != 3 || !o.currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(BadPayload(format!(
+                    "currency: {:?} is not a code like \"IDR\"",
+                    o.currency
+                )));
+            }
+            let mut lines = Vec::with_capacity(o.lines.len());
+            for (i, l) in o.lines.iter().enumerate() {
+                check_amount(&l.price, &format!("lines[{i}].price"))
+                    .map_err(|e| BadPayload(e.message))?;
+                if l.quantity < 1 {
+                    return Err(BadPayload(format!("lines[{i}].quantity: at least 1")));
+                }
+                lines.push(OrderLine {
+                    title: l.title.clone(),
+                    variant: l.variant.clone().filter(|v| !v.is_empty()),
+                    quantity: l.quantity,
+                    price: l.price.clone(),
+                });
+            }
+            let placed_at = millis("placed_at", &o.placed_at)?;
+            let updated_at = match &o.updated_at {
+                Some(u) => millis("updated_at", u)?,
+                None => placed_at,
+            };
+            let cancelled_at = o
+                .cancelled_at
+                .as_deref()
+                .map(|c| millis("cancelled_at", c))
+                .transpose()?;
+            if let Some(f) = o.fulfillment_status.as_deref()
+                && !matches!(f, "none" | "partial" | "fulfilled")
+            {
+                return Err(BadPayload(format!(
+                    "fulfillment_status: {f:?} is none, partial or fulfilled"
+                )));
+            }
+            let shipments = o
+                .shipments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Shipment {
+                    external_id: format!("{}-{i}", o.id),
+                    carrier: s.carrier.clone().filter(|c| !c.is_empty()),
+                    tracking_number: s.tracking_number.clone().filter(|c| !c.is_empty()),
+                    tracking_url: s
+                        .tracking_url
+                        .clone()
+                        .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                    status: s.status.clone().filter(|c| !c.is_empty()),
+                    store_updated_at: updated_at,
+                })
+                .collect();
+            Ok((lines, shipments, placed_at, updated_at, cancelled_at))
+        })();
+        let (lines, shipments, placed_at, updated_at, cancelled_at) = match checked {
+            Ok(x) => x,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        let email = o
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| e.contains('@'));
+        let contact_id = match &email {
+            Some(e) => Some(self.contact_for_email(e, o.name.as_deref()).await?),
+            None => None,
+        };
+        let order = NewOrder {
+            source: "import".into(),
+            external_id: o.id,
+            number: o.number,
+            contact_id,
+            email,
+            currency: o.currency.to_uppercase(),
+            total: o.total,
+            financial_status: o
+                .financial_status
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| "pending".into()),
+            fulfillment_status: o.fulfillment_status.filter(|f| f != "none"),
+            cancelled_at,
+            placed_at,
+            store_updated_at: updated_at,
+            lines,
+            shipments,
+        };
+        Ok(Ok(outcome(self.store.apply_order(None, &order).await?)))
+    }
+
     /// Applies a WooCommerce webhook (`order.created`, `order.updated`; other topics and the
     /// ping sent when a webhook is created are ignored) whose signature was checked.
     pub async fn woocommerce_webhook(
@@ -252,12 +418,7 @@ impl Engine {
             source: "woocommerce",
             key,
         });
-        Ok(Ok(match self.store.apply_order(event, &order).await? {
-            Applied::Written(_) => WebhookOutcome::Applied,
-            Applied::Stale(_) => WebhookOutcome::Stale,
-            Applied::Duplicate => WebhookOutcome::Duplicate,
-            Applied::UnknownOrder => WebhookOutcome::UnknownOrder,
-        }))
+        Ok(Ok(outcome(self.store.apply_order(event, &order).await?)))
     }
 
     /// Applies a Shopify-format webhook whose signature was checked. `event`: its event id, so a
@@ -305,12 +466,7 @@ impl Engine {
             }
             _ => return Ok(Ok(WebhookOutcome::Ignored)),
         };
-        Ok(Ok(match applied {
-            Applied::Written(_) => WebhookOutcome::Applied,
-            Applied::Stale(_) => WebhookOutcome::Stale,
-            Applied::Duplicate => WebhookOutcome::Duplicate,
-            Applied::UnknownOrder => WebhookOutcome::UnknownOrder,
-        }))
+        Ok(Ok(outcome(applied)))
     }
 
     async fn read_shopify_order(&self, body: &[u8]) -> EngineResult<Result<NewOrder, BadPayload>> {

@@ -47,6 +47,18 @@ pub async fn fresh(backend: Backend, dir: &Path) -> Option<(DatabaseConfig, Stri
     }
 }
 
+/// The configuration for a URL [`fresh`] handed out (to open the same database again).
+pub fn config_for(url: &str) -> DatabaseConfig {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => DatabaseConfig::Sqlite(SqliteOptions::new(std::path::PathBuf::from(path))),
+        None => {
+            let mut opts = PostgresOptions::new(url.to_owned());
+            opts.max_connections = 4;
+            DatabaseConfig::Postgres(opts)
+        }
+    }
+}
+
 async fn fresh_postgres_schema() -> Option<String> {
     let base = postgres_url();
     let mut conn = match PgConnection::connect(&base).await {

@@ -2,6 +2,7 @@
 //! the command line and calls in here; integration tests call [`start`] directly.
 
 pub mod demo;
+pub mod import;
 pub mod settings;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};

@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Orders from the shop's store.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
     /// Manage the conversation search index.
     Search {
         #[command(subcommand)]
@@ -59,6 +64,21 @@ enum Command {
         /// Print the settings' documentation (generated from the code) as a Markdown table.
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrdersCommand {
+    /// Import orders from a JSON or CSV file (formats in README), showing progress. Safe to run
+    /// again: an order already stored with the same or a newer updated_at is left alone.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+        /// json or csv [default: from the file's extension].
+        #[arg(long)]
+        format: Option<String>,
+        #[command(flatten)]
+        args: ServeArgs,
     },
 }
 
@@ -113,6 +133,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(cli.config.as_ref(), args, false).await,
         Command::Demo(args) => serve(cli.config.as_ref(), args, true).await,
+        Command::Orders {
+            command: OrdersCommand::Import { file, format, args },
+        } => import_orders(cli.config.as_ref(), &file, format.as_deref(), args).await,
         Command::Search {
             command: SearchCommand::Rebuild { args },
         } => rebuild_search(cli.config.as_ref(), args).await,
@@ -121,14 +144,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Settings { args, .. } => {
-            let settings = load(
-                cli.config.as_ref(),
-                &Overrides {
-                    listen: args.listen,
-                    data: args.data,
-                    database_url: args.database_url.map(Secret::from),
-                },
-            )?;
+            let settings = settings_for(cli.config.as_ref(), args)?;
             println!("{settings:#?}");
             Ok(())
         }
@@ -187,15 +203,65 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn rebuild_search(config: Option<&PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
-    let settings = load(
+/// The settings with a command's `--listen`, `--data` and `--database-url` on top.
+fn settings_for(config: Option<&PathBuf>, args: ServeArgs) -> anyhow::Result<Settings> {
+    load(
         config,
         &Overrides {
             listen: args.listen,
             data: args.data,
             database_url: args.database_url.map(Secret::from),
         },
-    )?;
+    )
+}
+
+/// Prints "`verb` done of total `things` (n%)" to standard error at the start, the end and at
+/// most twice a second in between.
+fn progress(verb: &'static str, things: &'static str) -> impl FnMut(u64, u64) {
+    let mut last_shown = std::time::Instant::now();
+    move |done, total| {
+        if done == 0 || done == total || last_shown.elapsed().as_millis() >= 500 {
+            last_shown = std::time::Instant::now();
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
+            eprintln!("{verb} {done} of {total} {things} ({percent}%)");
+        }
+    }
+}
+
+async fn import_orders(
+    config: Option<&PathBuf>,
+    file: &std::path::Path,
+    format: Option<&str>,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
+    let settings = settings_for(config, args)?;
+    let items = layan::import::read(file, format)?;
+    let store = Store::open(&settings.database().map_err(anyhow::Error::msg)?).await?;
+    let engine = Engine::new(store.clone());
+    let summary = layan::import::run(&engine, items, progress("imported", "orders")).await;
+    store.close().await;
+    let summary = summary?;
+    for problem in &summary.failed {
+        eprintln!("not imported: {problem}");
+    }
+    println!(
+        "Orders: {} imported, {} unchanged, {} not imported",
+        summary.applied,
+        summary.unchanged,
+        summary.failed.len()
+    );
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} orders could not be imported (listed above)",
+            summary.failed.len()
+        )
+    }
+}
+
+async fn rebuild_search(config: Option<&PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = settings_for(config, args)?;
     let dir = layan::message_index_dir(&settings);
     let index = layan_search::MessageIndex::open(&dir).map_err(|e| match e {
         layan_search::SearchError::Busy => anyhow::anyhow!(
@@ -207,15 +273,8 @@ async fn rebuild_search(config: Option<&PathBuf>, args: ServeArgs) -> anyhow::Re
     let store = Store::open(&settings.database().map_err(anyhow::Error::msg)?).await?;
     let engine = Engine::new(store.clone()).with_message_index(index);
     let started = std::time::Instant::now();
-    let mut last_shown = std::time::Instant::now();
     let indexed = engine
-        .rebuild_message_index(|done, total| {
-            if done == 0 || done == total || last_shown.elapsed().as_millis() >= 500 {
-                last_shown = std::time::Instant::now();
-                let percent = (done * 100).checked_div(total).unwrap_or(100);
-                eprintln!("indexed {done} of {total} messages ({percent}%)");
-            }
-        })
+        .rebuild_message_index(progress("indexed", "messages"))
         .await
         .map_err(|e| anyhow::anyhow!("rebuilding the search index failed: {e}"))?;
     store.close().await;

@@ -790,3 +790,121 @@ async fn search_rebuild_shows_progress_and_refuses_while_the_server_holds_the_in
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn orders_import_from_csv_and_json_with_progress_reports_bad_rows_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
+    let csv = dir.path().join("orders.csv");
+    std::fs::write(
+        &csv,
+        "id,number,email,name,currency,total,financial_status,fulfillment_status,placed_at,updated_at,carrier,tracking_number,tracking_url,shipment_status\n\
+         1001,#1001,sari@example.test,Sari,IDR,150000,paid,fulfilled,2026-11-01T10:00:00+07:00,,JNE,JNE1,https://jne.test/JNE1,delivered\n\
+         1002,#1002,budi@example.test,,IDR,lots,paid,,2026-11-02T10:00:00+07:00,,,,,\n\
+         1003,#1003,,,IDR,99000.50,pending,none,2026-11-03T10:00:00+07:00,2026-11-03T11:00:00+07:00,,,,\n",
+    )
+    .unwrap();
+    let json = dir.path().join("orders.json");
+    std::fs::write(
+        &json,
+        serde_json::to_string(&json!([
+            {"id": "W-1", "number": "#W1", "email": "Sari@Example.test", "currency": "EUR", "total": "89.95",
+             "financial_status": "paid", "placed_at": "2026-11-05T09:00:00+01:00",
+             "lines": [{"title": "Batik sjaal", "quantity": 1, "price": "89.95"}]},
+            {"id": "W-2", "number": "#W2", "currency": "EUR", "total": "10", "placed_at": "yesterday"},
+            {"id": "W-3", "number": "#W3", "currency": "EUR", "total": "10", "placed_at": "2026-11-05T09:00:00Z", "surprise": 1}
+        ]))
+        .unwrap(),
+    )
+    .unwrap();
+    let import = |file: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+            .args(["orders", "import"])
+            .arg(file)
+            .arg("--data")
+            .arg(dir.path())
+            .args(["--database-url", &db])
+            .env("LAYAN_LOG", "warn")
+            .output()
+            .expect("run layan orders import")
+    };
+    let out = import(&csv);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        !out.status.success(),
+        "a bad row makes the exit status say so"
+    );
+    assert!(
+        stdout.contains("Orders: 2 imported, 0 unchanged, 1 not imported"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("imported 3 of 3 orders (100%)"), "{stderr}");
+    assert!(
+        stderr.contains("not imported: row 3: total"),
+        "the bad row by its line: {stderr}"
+    );
+
+    let out = import(&json);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("Orders: 1 imported, 0 unchanged, 2 not imported"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("not imported: order 2: placed_at"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not imported: order 3: unknown field `surprise`"),
+        "{stderr}"
+    );
+
+    // Again: the same orders are written again (same content, nothing added).
+    let out = import(&csv);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Orders: 2 imported, 0 unchanged, 1 not imported"),
+        "{stdout}"
+    );
+    // An older version of an order is left alone.
+    let older = dir.path().join("older.csv");
+    std::fs::write(
+        &older,
+        "id,number,currency,total,placed_at,updated_at
+1003,#1003,IDR,1,2026-11-03T10:00:00+07:00,2026-11-03T10:30:00+07:00
+",
+    )
+    .unwrap();
+    let out = import(&older);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("Orders: 0 imported, 1 unchanged, 0 not imported"),
+        "{stdout}"
+    );
+
+    let store = layan_store::Store::open(&layan_store::testing::config_for(&db))
+        .await
+        .unwrap();
+    let sari = store
+        .contact_by_email("sari@example.test")
+        .await
+        .unwrap()
+        .expect("one contact");
+    let orders = store.orders_of_contact(sari.id, 10).await.unwrap();
+    let numbers: Vec<&str> = orders.iter().map(|o| o.number.as_str()).collect();
+    assert_eq!(
+        numbers,
+        ["#W1", "#1001"],
+        "both files' orders on the one customer"
+    );
+    assert_eq!(orders[1].status(), "delivered");
+    assert_eq!(orders[1].tracking_url(), Some("https://jne.test/JNE1"));
+    store.close().await;
+}
