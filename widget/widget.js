@@ -2,6 +2,8 @@
  * Layan chat widget. Embed with one tag:
  *   <script src="https://support.example.com/widget.js" data-inbox="INBOX_KEY" async></script>
  * Optional: data-locale="id" (en, id, th, nl; otherwise the page's <html lang> or the browser's).
+ * Optional: data-identity="JWT" — the signed-in shopper, signed by the shop's server (HS256 with
+ * Layan's widget_identity_secret; claims email, name, exp). Leave it out when nobody is signed in.
  *
  * No framework and no build step. Everything lives in a shadow root so the shop's CSS and ours
  * never mix. Text from anyone is put in the page with textContent only: never parsed as HTML.
@@ -14,6 +16,7 @@
   var script = document.currentScript || document.querySelector("script[data-inbox]");
   if (!script) return;
   var KEY = script.getAttribute("data-inbox");
+  var IDENTITY = script.getAttribute("data-identity") || null;
   var BASE = new URL(script.src, location.href).origin;
   var WS_BASE = BASE.replace(/^http/, "ws");
   var STORE_KEY = "layan:" + KEY;
@@ -396,8 +399,18 @@
   function start() {
     if (started) return;
     started = true;
-    api("/api/v1/widget/session", { key: KEY, token: state.token, locale: LOCALE }).then(function (r) {
+    api("/api/v1/widget/session", { key: KEY, token: state.token, locale: LOCALE, identity: IDENTITY }).then(function (r) {
+      if (!r.ok && r.status === 401 && IDENTITY) {
+        // The shop's identity token was refused (expired, misconfigured): chat anonymously.
+        if (window.console) console.warn("Layan: " + (r.body.error ? r.body.error.message : "identity refused") + "; continuing anonymously");
+        IDENTITY = null; started = false; start(); return;
+      }
       if (!r.ok) { started = false; status.textContent = r.body.error ? r.body.error.message : "error"; status.hidden = false; return; }
+      if (state.token && r.body.token !== state.token) {
+        // Another person's session (signed in, out, or as someone else): what the previous one
+        // had not sent yet is theirs, not this person's.
+        state.pending = []; state.offlineSent = null;
+      }
       state.token = r.body.token;
       persist();
       title.textContent = r.body.inbox.name;

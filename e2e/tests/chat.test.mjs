@@ -398,3 +398,34 @@ test("the public help center renders per language, accessible and script-free", 
     await ctx.close();
   }
 });
+
+test("a shopper signed in at the shop sees her own conversation; signed out, nothing of it", { skip }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await ctx.newPage();
+  try {
+    const problems = guard(page, "demo");
+    // The demo page signs Sari's identity the way a shop's server would.
+    await page.goto(base + "/demo?as=sari");
+    assert.match(await page.textContent(".account"), /Signed in as Sari Lestari/);
+    await page.click("#layan-widget >> .launcher");
+    await page.locator("#layan-widget >> .msg", { hasText: "#A1042" }).first().waitFor();
+    const stored = () => page.evaluate((k) => JSON.parse(localStorage.getItem("layan:" + k) || "{}").token || null, KEY);
+    const sariToken = await stored();
+    assert.ok(sariToken);
+    // Signed out: the same browser is a new, anonymous visitor.
+    await page.goto(base + "/demo");
+    await page.waitForSelector("#layan-widget >> .launcher");
+    // The panel remembers it was open in this tab; open it if it is not.
+    if (!(await page.locator("#layan-widget >> .greet").isVisible())) await page.click("#layan-widget >> .launcher");
+    await page.locator("#layan-widget >> .greet").waitFor();
+    await page.waitForFunction(([k, old]) => {
+      const t = JSON.parse(localStorage.getItem("layan:" + k) || "{}").token;
+      return t && t !== old;
+    }, [KEY, sariToken]);
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator("#layan-widget >> .msg", { hasText: "#A1042" }).count(), 0);
+    assert.deepEqual(problems, []);
+  } finally {
+    await ctx.close();
+  }
+});

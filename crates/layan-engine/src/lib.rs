@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod hub;
+pub mod identity;
 pub mod jobs;
 pub mod kb;
 pub mod orders;
@@ -282,6 +283,7 @@ impl Engine {
         widget_key: &str,
         token: Option<&str>,
         locale: Option<&str>,
+        identity: Option<&identity::ShopperIdentity>,
     ) -> EngineResult<Visitor> {
         let inbox = self
             .store
@@ -289,16 +291,32 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound)?;
         let known = match token {
-            Some(t) if !t.is_empty() => {
-                self.store
-                    .contact_by_identity(WIDGET_VISITOR, &auth::token_hash(t))
-                    .await?
-            }
+            Some(t) if !t.is_empty() => self.visitor_contact(t).await?,
             _ => None,
         };
-        let (contact, new_token) = match known {
-            Some(c) => (c, None),
-            None => {
+        let (contact, new_token) = match (identity, known) {
+            // The same signed-in shopper again.
+            (Some(who), Some((c, true))) if self.is_identified_as(&c, who).await? => (c, None),
+            // Signed in (now, or as someone else): a token for that customer.
+            (Some(who), _) => {
+                let id = self
+                    .contact_for_email(&who.email, who.name.as_deref())
+                    .await?;
+                let token = auth::random_token();
+                self.store
+                    .add_contact_identity(
+                        id,
+                        identity::WIDGET_IDENTIFIED,
+                        &auth::token_hash(&token),
+                    )
+                    .await?;
+                let c = self.store.contact(id).await?.ok_or(EngineError::NotFound)?;
+                (c, Some(token))
+            }
+            // Anonymous, as before.
+            (None, Some((c, false))) => (c, None),
+            // New, or signed out: a fresh anonymous visitor.
+            (None, _) => {
                 let token = auth::random_token();
                 let locale = locale
                     .and_then(layan_core::Locale::from_tag)
@@ -329,6 +347,36 @@ impl Engine {
         })
     }
 
+    /// The contact behind a visitor token, and whether a signed identity vouched for it.
+    async fn visitor_contact(&self, token: &str) -> EngineResult<Option<(Contact, bool)>> {
+        let hash = auth::token_hash(token);
+        if let Some(c) = self
+            .store
+            .contact_by_identity(WIDGET_VISITOR, &hash)
+            .await?
+        {
+            return Ok(Some((c, false)));
+        }
+        Ok(self
+            .store
+            .contact_by_identity(identity::WIDGET_IDENTIFIED, &hash)
+            .await?
+            .map(|c| (c, true)))
+    }
+
+    /// Whether the contact is the verified owner of the identity's email.
+    async fn is_identified_as(
+        &self,
+        contact: &Contact,
+        who: &identity::ShopperIdentity,
+    ) -> EngineResult<bool> {
+        Ok(self
+            .store
+            .contact_by_identity(identity::EMAIL, &who.email)
+            .await?
+            .is_some_and(|c| c.id == contact.id))
+    }
+
     /// The contact behind a visitor token, for a given inbox key.
     pub async fn visitor_by_token(
         &self,
@@ -340,9 +388,8 @@ impl Engine {
             .inbox_by_widget_key(widget_key)
             .await?
             .ok_or(EngineError::NotFound)?;
-        let contact = self
-            .store
-            .contact_by_identity(WIDGET_VISITOR, &auth::token_hash(token))
+        let (contact, _) = self
+            .visitor_contact(token)
             .await?
             .ok_or(EngineError::NotFound)?;
         Ok((inbox, contact))

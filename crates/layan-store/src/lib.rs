@@ -325,6 +325,16 @@ impl Store {
         dispatch!(self, s => s.contact(id).await)
     }
 
+    /// Another way to recognise the contact; `Conflict` when it already names a contact.
+    pub async fn add_contact_identity(
+        &self,
+        contact: ContactId,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.add_contact_identity(contact, kind, value).await)
+    }
+
     pub async fn contact_by_identity(
         &self,
         kind: &str,

@@ -75,7 +75,8 @@ impl Store {
         dispatch!(self, s => s.orders_of_contact(contact, limit).await)
     }
 
-    /// The contact with this email address (as an identity or on the contact), the oldest first.
+    /// The contact whose verified email this is (an `email` identity: from the store, an import
+    /// or a signed widget identity — never an address typed into a form).
     pub async fn contact_by_email(&self, email: &str) -> StoreResult<Option<layan_core::Contact>> {
         dispatch!(self, s => s.contact_by_email(email).await)
     }
@@ -302,10 +303,8 @@ impl $store {
     pub async fn contact_by_email(&self, email: &str) -> StoreResult<Option<layan_core::Contact>> {
         let email = email.trim().to_lowercase();
         let row = sqlx::query(&q(
-            "SELECT id FROM contacts WHERE id IN (SELECT contact_id FROM contact_identities WHERE kind = 'email' AND value = ?) \
-             OR LOWER(email) = ? ORDER BY id LIMIT 1",
+            "SELECT contact_id AS id FROM contact_identities WHERE kind = 'email' AND value = ?",
         ))
-        .bind(&email)
         .bind(&email)
         .fetch_optional(&self.reader)
         .await

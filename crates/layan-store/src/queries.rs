@@ -464,6 +464,18 @@ impl $store {
         Ok(contact)
     }
 
+    pub async fn add_contact_identity(&self, contact: ContactId, kind: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(&q("INSERT INTO contact_identities (kind, value, contact_id, created_at) VALUES (?, ?, ?, ?)"))
+            .bind(kind)
+            .bind(value)
+            .bind(contact.0)
+            .bind(now_millis())
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     pub async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
         let row = sqlx::query(&q(&format!(
             "SELECT {CONTACT_COLS} FROM contacts ct WHERE ct.id = ?"

@@ -32,9 +32,46 @@ pub async fn widget_session(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<WidgetSessionRequest>,
 ) -> ApiResult<Json<WidgetSession>> {
+    let identity = match req
+        .identity
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(token) => {
+            let refused = |message: &str| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_identity",
+                    message.to_owned(),
+                )
+            };
+            let secret = state
+                .config
+                .widget_identity_secret
+                .as_deref()
+                .ok_or_else(|| {
+                    refused("signed identities are not enabled: set widget_identity_secret")
+                })?;
+            Some(
+                layan_engine::identity::verify_identity(
+                    secret,
+                    token,
+                    layan_core::now_millis() / 1000,
+                )
+                .map_err(|e| refused(e.message()))?,
+            )
+        }
+    };
     let visitor = state
         .engine
-        .widget_visitor(&req.key, req.token.as_deref(), req.locale.as_deref())
+        .widget_visitor(
+            &req.key,
+            req.token.as_deref(),
+            req.locale.as_deref(),
+            identity.as_ref(),
+        )
         .await
         .map_err(|e| match e {
             EngineError::NotFound => ApiError::new(

@@ -15,6 +15,10 @@ pub struct WidgetSessionRequest {
     /// The page's or browser's language (BCP 47), remembered for new visitors.
     #[serde(default)]
     pub locale: Option<String>,
+    /// The signed-in shopper, vouched for by the shop: a JWT (HS256, `widget_identity_secret`)
+    /// with `email`, optional `name`, and `exp`. 401 `invalid_identity` when it does not verify.
+    #[serde(default)]
+    pub identity: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub shopify_webhook_secret: Option<String>,
     /// The WooCommerce webhook secret; `None`: the webhook endpoint is off.
     pub woocommerce_webhook_secret: Option<String>,
+    /// The secret shops sign widget identities with; `None`: identities are refused.
+    pub widget_identity_secret: Option<String>,
 }
 
 impl std::fmt::Debug for WebConfig {

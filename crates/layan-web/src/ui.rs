@@ -398,7 +398,17 @@ pub async fn app_page(
 }
 
 /// A demo shop page with the widget embedded, as a shop would do it (demo mode only).
-pub async fn demo_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `?as=sari`: the demo shopper Sari Lestari is signed in at the shop.
+#[derive(serde::Deserialize)]
+pub struct DemoQuery {
+    #[serde(rename = "as")]
+    pub signed_in: Option<String>,
+}
+
+pub async fn demo_page(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<DemoQuery>,
+) -> Result<Response, ApiError> {
     if !state.config.demo {
         return Err(ApiError::not_found("page"));
     }
@@ -406,6 +416,30 @@ pub async fn demo_page(State(state): State<AppState>) -> Result<Response, ApiErr
     let Some(inbox) = inboxes.first() else {
         return Err(ApiError::not_found("inbox"));
     };
+    // As a shop's server would do for its signed-in customer: sign who she is for the widget.
+    let identity = match (
+        q.signed_in.as_deref(),
+        state.config.widget_identity_secret.as_deref(),
+    ) {
+        (Some("sari"), Some(secret)) => Some(layan_engine::identity::sign_identity(
+            secret,
+            "sari.lestari@example.co.id",
+            Some("Sari Lestari"),
+            layan_core::now_millis() / 1000 + 3600,
+        )),
+        _ => None,
+    };
+    let account = match &identity {
+        Some(_) => {
+            "<p class=\"account\">Signed in as <b>Sari Lestari</b> · <a href=\"/demo\">sign out</a></p>"
+        }
+        None => {
+            "<p class=\"account\"><a href=\"/demo?as=sari\">Sign in as Sari Lestari</a> (a customer with orders)</p>"
+        }
+    };
+    let identity_attr = identity
+        .map(|t| format!(" data-identity=\"{}\"", escape(&t)))
+        .unwrap_or_default();
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -413,12 +447,12 @@ pub async fn demo_page(State(state): State<AppState>) -> Result<Response, ApiErr
          <body class=\"shop\"><header class=\"shop-head\"><strong>{shop}</strong><nav>Batik · Tenun · Sale</nav></header>\
          <main class=\"shop-main\"><h1>Handmade batik, shipped across Indonesia, Thailand and the Netherlands</h1>\
          <p>This is Layan's demo shop. Open the chat at the bottom right and write something; then answer \
-         it from the <a href=\"/app\" target=\"_blank\">agent inbox</a>.</p>\
+         it from the <a href=\"/app\" target=\"_blank\">agent inbox</a>.</p>{account}\
          <div class=\"products\"><div class=\"product\"><div class=\"ph\">🧵</div><h3>Batik Parang shirt</h3><p>Rp 349.000</p></div>\
          <div class=\"product\"><div class=\"ph\">🧣</div><h3>Tenun scarf</h3><p>Rp 189.000</p></div>\
          <div class=\"product\"><div class=\"ph\">👜</div><h3>Songket tote</h3><p>Rp 259.000</p></div></div>\
          <p class=\"muted\">Embed code: <code>&lt;script src=\"/widget.js\" data-inbox=\"{key}\" async&gt;&lt;/script&gt;</code></p></main>\
-         <script src=\"/widget.js\" data-inbox=\"{key}\" async></script></body></html>",
+         <script src=\"/widget.js\" data-inbox=\"{key}\"{identity_attr} async></script></body></html>",
         shop = escape(&inbox.name),
         key = escape(&inbox.widget_key),
     );

@@ -127,6 +127,10 @@ pub async fn start(
             demo,
             shopify_webhook_secret: configured(settings.shopify_webhook_secret.as_ref()),
             woocommerce_webhook_secret: configured(settings.woocommerce_webhook_secret.as_ref()),
+            // The demo page signs its demo shopper's identity; without a configured secret it
+            // uses one made up for this run.
+            widget_identity_secret: configured(settings.widget_identity_secret.as_ref())
+                .or_else(|| demo.then(layan_engine::auth::random_token)),
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),

@@ -70,6 +70,10 @@ pub struct Settings {
     /// receive orders at `POST /api/v1/webhooks/woocommerce`; unset, that endpoint answers 404.
     /// Redacted when printed.
     pub woocommerce_webhook_secret: Option<Secret>,
+    /// The secret the shop signs its signed-in shoppers' widget identities with (a JWT, HS256:
+    /// `{"email", "name", "exp"}`, given to the widget as `data-identity`). Unset, identities are
+    /// refused and every visitor is anonymous. Redacted when printed.
+    pub widget_identity_secret: Option<Secret>,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
@@ -96,6 +100,7 @@ impl Default for Settings {
             offline_grace_seconds: 60,
             shopify_webhook_secret: None,
             woocommerce_webhook_secret: None,
+            widget_identity_secret: None,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -127,6 +132,7 @@ const KEYS: &[&str] = &[
     "offline_grace_seconds",
     "shopify_webhook_secret",
     "woocommerce_webhook_secret",
+    "widget_identity_secret",
     "log",
     "log_format",
 ];

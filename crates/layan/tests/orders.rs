@@ -80,21 +80,49 @@ fn fulfillment(status: &str, updated_at: &str) -> Value {
 #[tokio::test]
 async fn orders_arrive_once_newest_wins_and_show_next_to_the_conversation() {
     let app = spawn_app().await;
-    // The shopper left a message with her email first.
-    let token = app.visitor().await;
+    // Someone who is not signed in leaves a message giving her email: that identifies nobody.
+    let stranger = app.visitor().await;
     let res = app
         .http
         .post(format!("{}/api/v1/widget/offline-messages", app.base))
         .header("x-layan-inbox", KEY)
-        .bearer_auth(&token)
-        .json(&json!({"name": "Sari", "email": "sari@example.test", "body": "Where is my order #1042?", "client_message_id": "o-1"}))
+        .bearer_auth(&stranger)
+        .json(&json!({"name": "Sari?", "email": "sari@example.test", "body": "What did I order?", "client_message_id": "o-1"}))
         .send()
         .await
         .unwrap();
     assert!(res.status().is_success());
-    let conversation = res.json::<Value>().await.unwrap()["conversation"]["id"]
+    let strangers = res.json::<Value>().await.unwrap()["conversation"]["id"]
         .as_i64()
         .unwrap();
+
+    // Sari herself, signed in at the shop: the widget carries the shop's signed identity.
+    let exp = layan_core::now_millis() / 1000 + 600;
+    let identity = layan_engine::identity::sign_identity(
+        IDENTITY_SECRET,
+        "sari@example.test",
+        Some("Sari Wulandari"),
+        exp,
+    );
+    let session: Value = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "identity": identity}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let res = app
+        .visitor_send(&token, "Where is my order #1042?", "s-1")
+        .await;
+    assert!(res.status().is_success());
+    let conversation = res.json::<Value>().await.unwrap()["message"]["conversation_id"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(conversation, strangers);
 
     // Bad signatures change nothing.
     let body = order("2026-11-20T10:00:00+07:00", "pending");
@@ -209,6 +237,16 @@ async fn orders_arrive_once_newest_wins_and_show_next_to_the_conversation() {
     let delivered = fulfillment("delivered", "2026-11-22T15:00:00+07:00");
     deliver(&app, "fulfillments/update", "f-2", &delivered, None).await;
     assert_eq!(ana.json(&path).await[0]["status"], "delivered");
+
+    // Not next to the stranger's conversation.
+    let theirs = ana
+        .json(&format!("/api/v1/conversations/{strangers}/orders"))
+        .await;
+    assert_eq!(
+        theirs,
+        json!([]),
+        "typing an email does not bring the customer's orders"
+    );
 
     // Canned responses speak about the latest order.
     let res = ana

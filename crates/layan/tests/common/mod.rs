@@ -57,6 +57,8 @@ impl Site {
 
 /// The Shopify webhook secret test servers are started with.
 pub const SHOPIFY_SECRET: &str = "shpss_test_secret";
+/// The widget identity secret test servers are started with.
+pub const IDENTITY_SECRET: &str = "identity_test_secret";
 /// The WooCommerce webhook secret test servers are started with.
 pub const WOO_SECRET: &str = "wc_test_secret";
 
@@ -75,6 +77,7 @@ pub async fn spawn_app() -> TestApp {
         offline_grace_seconds: 1,
         shopify_webhook_secret: Some(SHOPIFY_SECRET.to_owned().into()),
         woocommerce_webhook_secret: Some(WOO_SECRET.to_owned().into()),
+        widget_identity_secret: Some(IDENTITY_SECRET.to_owned().into()),
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
