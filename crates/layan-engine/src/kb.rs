@@ -81,10 +81,7 @@ impl Engine {
             None => Vec::new(),
         };
         let index = self.articles.clone();
-        tokio::task::spawn_blocking(move || index.replace(id.0, &texts))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(|e| EngineError::Internal(e.to_string()))
+        crate::blocking(move || index.replace(id.0, &texts)).await
     }
 
     async fn article_changed(&self, id: ArticleId) -> EngineResult<()> {
@@ -309,10 +306,7 @@ impl Engine {
         let index = self.articles.clone();
         let query = query.to_string();
         let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
-        tokio::task::spawn_blocking(move || index.search(locale, &query, limit))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(|e| EngineError::Internal(e.to_string()))
+        crate::blocking(move || index.search(locale, &query, limit)).await
     }
 
     /// A visitor's "was this helpful?" answer for a published article. The visitor is kept

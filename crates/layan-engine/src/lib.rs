@@ -652,7 +652,19 @@ async fn verify_blocking(password: &str, hash: String) -> EngineResult<bool> {
 }
 
 async fn hash_blocking(password: NewPassword) -> EngineResult<String> {
-    tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
+    blocking(move || auth::hash_password(password.expose())).await
+}
+
+/// Runs CPU-bound or blocking work (hashing, index writes and searches) off the async threads;
+/// its failure, or a panic in it, is an internal error.
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> EngineResult<T>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
         .map_err(|e| EngineError::Internal(e.to_string()))

@@ -11,7 +11,7 @@ use layan_core::{ConversationId, InboxId, MessageId, Millis, now_millis};
 use layan_search::{IndexedMessage, MessageIndex};
 use layan_store::{IndexableMessage, IndexedSearch};
 
-use crate::{Engine, EngineError, EngineResult};
+use crate::{Engine, EngineResult};
 
 /// How often the indexer looks for messages stored elsewhere.
 const POLL: Duration = Duration::from_secs(1);
@@ -39,10 +39,6 @@ fn indexed(m: IndexableMessage) -> IndexedMessage {
         created_at: m.created_at,
         body: m.body,
     }
-}
-
-fn search_error(e: layan_search::SearchError) -> EngineError {
-    EngineError::Internal(e.to_string())
 }
 
 impl Engine {
@@ -109,14 +105,7 @@ impl Engine {
         let found: Vec<i64> = late.iter().map(|m| m.id.0).collect();
         let docs: Vec<IndexedMessage> = fresh.into_iter().chain(late).map(indexed).collect();
         let n = docs.len();
-        let index = self.messages.clone();
-        tokio::task::spawn_blocking(move || {
-            index.add(&docs)?;
-            index.commit(top)
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(search_error)?;
+        self.index_batch(docs, top).await?;
         let mut state = self.indexer_state.lock().expect("indexer state");
         state.watermark = Some(top);
         state.gaps.retain(|(id, _)| !found.contains(id));
@@ -129,6 +118,16 @@ impl Engine {
         Ok(n)
     }
 
+    /// Adds messages to the index and commits them with `watermark`.
+    async fn index_batch(&self, docs: Vec<IndexedMessage>, watermark: i64) -> EngineResult<()> {
+        let index = self.messages.clone();
+        crate::blocking(move || {
+            index.add(&docs)?;
+            index.commit(watermark)
+        })
+        .await
+    }
+
     /// Empties the message index and indexes every message again, reporting (done, total).
     pub async fn rebuild_message_index(
         &self,
@@ -137,13 +136,11 @@ impl Engine {
         let _one_at_a_time = self.indexer.lock().await;
         let (total, _) = self.store.message_totals().await?;
         let index = self.messages.clone();
-        tokio::task::spawn_blocking(move || {
+        crate::blocking(move || {
             index.clear()?;
             index.commit(0)
         })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(search_error)?;
+        .await?;
         let mut done = 0u64;
         let mut watermark = 0;
         progress(0, total);
@@ -155,15 +152,8 @@ impl Engine {
             let Some(last) = batch.last() else { break };
             watermark = last.id.0;
             done += batch.len() as u64;
-            let docs: Vec<IndexedMessage> = batch.into_iter().map(indexed).collect();
-            let index = self.messages.clone();
-            tokio::task::spawn_blocking(move || {
-                index.add(&docs)?;
-                index.commit(watermark)
-            })
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(search_error)?;
+            self.index_batch(batch.into_iter().map(indexed).collect(), watermark)
+                .await?;
             progress(done, total.max(done));
         }
         *self.indexer_state.lock().expect("indexer state") = IndexerState {
@@ -189,12 +179,10 @@ impl Engine {
         let index = self.messages.clone();
         let text = text.to_owned();
         let inboxes: Option<Vec<i64>> = inboxes.map(|l| l.iter().map(|i| i.0).collect());
-        let ids = tokio::task::spawn_blocking(move || {
+        let ids = crate::blocking(move || {
             index.search(&text, inboxes.as_deref(), MAX_SEARCH_CONVERSATIONS)
         })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(search_error)?;
+        .await?;
         Ok(IndexedSearch {
             conversations: ids.into_iter().map(ConversationId).collect(),
             through: MessageId(through),

@@ -264,38 +264,57 @@ impl $store {
             .await
             .map_err(db)?;
         let mut orders = rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?;
-        for o in &mut orders {
-            let lines = sqlx::query(&q("SELECT title, variant, quantity, price FROM order_lines WHERE order_id = ? ORDER BY position"))
-                .bind(o.id.0)
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
-            for r in &lines {
-                o.lines.push(layan_core::OrderLine {
-                    title: r.try_get("title").map_err(db)?,
-                    variant: r.try_get("variant").map_err(db)?,
-                    quantity: r.try_get("quantity").map_err(db)?,
-                    price: r.try_get("price").map_err(db)?,
-                });
+        if orders.is_empty() {
+            return Ok(orders);
+        }
+        // Lines and shipments of all the page's orders: one query each.
+        let position: std::collections::HashMap<i64, usize> =
+            orders.iter().enumerate().map(|(i, o)| (o.id.0, i)).collect();
+        let in_list = |select: &str, order_by: &str| {
+            let mut qb = sqlx::QueryBuilder::<$db>::new(select);
+            let mut list = qb.separated(", ");
+            for o in &orders {
+                list.push_bind(o.id.0);
             }
-            let shipments = sqlx::query(&q(
-                "SELECT external_id, carrier, tracking_number, tracking_url, status, store_updated_at FROM shipments \
-                 WHERE order_id = ? ORDER BY store_updated_at, external_id",
-            ))
-            .bind(o.id.0)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db)?;
-            for r in &shipments {
-                o.shipments.push(layan_core::Shipment {
-                    external_id: r.try_get("external_id").map_err(db)?,
-                    carrier: r.try_get("carrier").map_err(db)?,
-                    tracking_number: r.try_get("tracking_number").map_err(db)?,
-                    tracking_url: r.try_get("tracking_url").map_err(db)?,
-                    status: r.try_get("status").map_err(db)?,
-                    store_updated_at: r.try_get("store_updated_at").map_err(db)?,
-                });
-            }
+            list.push_unseparated(format!(") ORDER BY {order_by}"));
+            qb
+        };
+        let lines = in_list(
+            "SELECT order_id, title, variant, quantity, price FROM order_lines WHERE order_id IN (",
+            "order_id, position",
+        )
+        .build()
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        let shipments = in_list(
+            "SELECT order_id, external_id, carrier, tracking_number, tracking_url, status, store_updated_at \
+             FROM shipments WHERE order_id IN (",
+            "order_id, store_updated_at, external_id",
+        )
+        .build()
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        for r in &lines {
+            let at = position[&r.try_get::<i64, _>("order_id").map_err(db)?];
+            orders[at].lines.push(layan_core::OrderLine {
+                title: r.try_get("title").map_err(db)?,
+                variant: r.try_get("variant").map_err(db)?,
+                quantity: r.try_get("quantity").map_err(db)?,
+                price: r.try_get("price").map_err(db)?,
+            });
+        }
+        for r in &shipments {
+            let at = position[&r.try_get::<i64, _>("order_id").map_err(db)?];
+            orders[at].shipments.push(layan_core::Shipment {
+                external_id: r.try_get("external_id").map_err(db)?,
+                carrier: r.try_get("carrier").map_err(db)?,
+                tracking_number: r.try_get("tracking_number").map_err(db)?,
+                tracking_url: r.try_get("tracking_url").map_err(db)?,
+                status: r.try_get("status").map_err(db)?,
+                store_updated_at: r.try_get("store_updated_at").map_err(db)?,
+            });
         }
         Ok(orders)
     }

@@ -122,8 +122,8 @@ pub async fn shopify_webhook(
     reply(state.engine.shopify_webhook(topic, event, &body).await?)
 }
 
-/// WooCommerce webhooks (order.created, order.updated, order.restored; the ping sent when a
-/// webhook is created and other topics are acknowledged and ignored). 401 without a valid
+/// WooCommerce webhooks (order.created, order.updated, order.restored; the unsigned ping sent
+/// when a webhook is saved and other topics are acknowledged and ignored). 401 without a valid
 /// `X-WC-Webhook-Signature`; 400 for a payload that cannot be read; a redelivery (same
 /// `X-WC-Webhook-Delivery-ID`) changes nothing.
 #[utoipa::path(post, path = "/api/v1/webhooks/woocommerce", tag = "orders",
@@ -134,16 +134,29 @@ pub async fn woocommerce_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<WebhookReply>> {
+    let secret = state.config.woocommerce_webhook_secret.as_deref();
+    // The ping WooCommerce sends when a webhook is saved is unsigned (`webhook_id=N`, no topic)
+    // and a refusal gets the webhook disabled: acknowledge it; it writes nothing.
+    let ping = header(&headers, "x-wc-webhook-topic").is_none()
+        && body
+            .strip_prefix(b"webhook_id=")
+            .is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit));
+    if ping && secret.is_some() {
+        return Ok(Json(WebhookReply { status: "ignored" }));
+    }
     verified(
         &headers,
         &body,
-        state.config.woocommerce_webhook_secret.as_deref(),
+        secret,
         "x-wc-webhook-signature",
         "woocommerce_webhook_secret",
     )?;
-    // The ping when a webhook is created carries no topic (and a form body).
     let Some(topic) = header(&headers, "x-wc-webhook-topic") else {
-        return Ok(Json(WebhookReply { status: "ignored" }));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "missing_topic",
+            "X-WC-Webhook-Topic is required",
+        ));
     };
     let delivery = header(&headers, "x-wc-webhook-delivery-id");
     reply(
