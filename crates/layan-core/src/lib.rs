@@ -2,15 +2,21 @@
 //! pipeline emits. This crate does no I/O and knows nothing of HTTP, JSON framing or SQL; every
 //! other crate speaks in these types.
 
+pub mod contact;
 pub mod ids;
 pub mod jobs;
 pub mod kb;
 pub mod model;
 pub mod order;
 pub mod policy;
+pub mod proactive;
 pub mod values;
 pub mod workspace;
 
+pub use contact::{
+    DuplicateReason, Identity, IdentityKind, MergeOutcome, PhoneCountry, PhoneNumber, Spend,
+    TimelineEntry,
+};
 pub use ids::*;
 pub use jobs::*;
 pub use kb::*;
@@ -19,6 +25,7 @@ pub use order::{Order, OrderLine, Shipment};
 pub use policy::{
     DayRange, DeliveryOption, Duties, Fee, ReturnPolicy, ReturnShipping, ShippingPolicy, Texts,
 };
+pub use proactive::{ProactiveKind, ProactiveRules, Survey};
 pub use values::*;
 pub use workspace::*;
 

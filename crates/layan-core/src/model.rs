@@ -252,6 +252,13 @@ pub struct Contact {
     pub name: Option<String>,
     pub email: Option<String>,
     pub locale: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// Agents' notes about the customer.
+    pub notes: Option<String>,
+    /// Custom attributes: a flat JSON object (`contact::check_attributes`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attributes: serde_json::Value,
     pub created_at: Millis,
 }
 
@@ -392,6 +399,8 @@ pub enum Event {
     /// The agent's role, inboxes or account changed: live connections re-read what they may see
     /// (or close, when the account's sessions ended).
     AccessChanged { agent_id: AgentId },
+    /// Contact `from` was merged into `into`: its live widget connections reconnect as `into`.
+    ContactMerged { from: ContactId, into: ContactId },
 }
 
 /// A notification for one agent (stored; shown until read).

@@ -27,6 +27,10 @@ pub struct Shipment {
     pub tracking_url: Option<String>,
     /// The store's shipment status ("in_transit", "delivered", …).
     pub status: Option<String>,
+    /// When the carrier or store expects it to arrive.
+    pub expected_delivery_at: Option<Millis>,
+    /// When it was delivered (the first report of delivery).
+    pub delivered_at: Option<Millis>,
     pub store_updated_at: Millis,
 }
 
@@ -118,6 +122,8 @@ mod tests {
             tracking_number: None,
             tracking_url: url.map(str::to_owned),
             status: Some(status.into()),
+            expected_delivery_at: None,
+            delivered_at: None,
             store_updated_at: 0,
         }
     }

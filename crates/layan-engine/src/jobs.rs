@@ -63,6 +63,8 @@ pub enum JobError {
     Retry(String),
     /// Retrying cannot help (bad payload, unknown kind).
     Permanent(String),
+    /// Not now (quiet hours): run again at this time. Not a failure.
+    RetryAt(layan_core::Millis),
 }
 
 impl From<EngineError> for JobError {
@@ -71,6 +73,18 @@ impl From<EngineError> for JobError {
             EngineError::Invalid(_) | EngineError::NotFound => Self::Permanent(e.to_string()),
             other => Self::Retry(other.to_string()),
         }
+    }
+}
+
+impl From<layan_store::StoreError> for JobError {
+    fn from(e: layan_store::StoreError) -> Self {
+        EngineError::from(e).into()
+    }
+}
+
+impl From<layan_core::InvalidValue> for JobError {
+    fn from(e: layan_core::InvalidValue) -> Self {
+        Self::Permanent(e.message)
     }
 }
 
@@ -155,6 +169,7 @@ impl Engine {
         };
         let result = match outcome {
             Ok(()) => self.store.complete_job(job.id).await,
+            Err(JobError::RetryAt(at)) => self.store.fail_job(job.id, "postponed", Some(at)).await,
             Err(e) => {
                 self.job_failures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -167,6 +182,7 @@ impl Engine {
                         )
                     }
                     JobError::Retry(m) | JobError::Permanent(m) => (m, None),
+                    JobError::RetryAt(at) => ("postponed".into(), Some(at)),
                 };
                 tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
                 self.store.fail_job(job.id, &error, retry).await
@@ -187,6 +203,18 @@ impl Engine {
                     .as_i64()
                     .ok_or_else(|| JobError::Permanent("payload without message_id".into()))?;
                 Ok(self.message_followup(MessageId(id)).await?)
+            }
+            crate::proactive::JOB_PROACTIVE => {
+                let payload: serde_json::Value = serde_json::from_str(&job.payload)
+                    .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+                let (Some(order), Some(rule)) =
+                    (payload["order_id"].as_i64(), payload["rule"].as_str())
+                else {
+                    return Err(JobError::Permanent(
+                        "payload without order_id and rule".into(),
+                    ));
+                };
+                self.proactive_send(layan_core::OrderId(order), rule).await
             }
             other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
         }

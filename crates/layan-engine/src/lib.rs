@@ -2,11 +2,13 @@
 //! agent authentication, widget visitors and agent presence. It knows storage and the hub, not HTTP.
 
 pub mod auth;
+pub mod contacts;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
 pub mod kb;
 pub mod orders;
+pub mod proactive;
 mod relay;
 pub mod search;
 pub mod security;

@@ -76,7 +76,44 @@ struct ShopifyFulfillment {
     tracking_url: Option<String>,
     shipment_status: Option<String>,
     status: Option<String>,
+    #[serde(default)]
+    estimated_delivery_at: Option<String>,
     updated_at: String,
+}
+
+/// A carrier's report on a fulfilment (`fulfillment_events/create`): in transit, delayed,
+/// delivered, with the expected delivery time when the carrier gives one.
+#[derive(Deserialize)]
+struct ShopifyFulfillmentEvent {
+    fulfillment_id: serde_json::Number,
+    order_id: serde_json::Number,
+    status: String,
+    happened_at: Option<String>,
+    #[serde(default)]
+    estimated_delivery_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+fn fulfillment_event(e: &ShopifyFulfillmentEvent) -> Result<Shipment, BadPayload> {
+    let at = match (&e.happened_at, &e.updated_at) {
+        (Some(h), _) => millis("happened_at", h)?,
+        (None, Some(u)) => millis("updated_at", u)?,
+        (None, None) => return Err(BadPayload("happened_at is required".into())),
+    };
+    Ok(Shipment {
+        external_id: e.fulfillment_id.to_string(),
+        carrier: None,
+        tracking_number: None,
+        tracking_url: None,
+        status: Some(e.status.clone()).filter(|s| !s.is_empty()),
+        expected_delivery_at: e
+            .estimated_delivery_at
+            .as_deref()
+            .map(|t| millis("estimated_delivery_at", t))
+            .transpose()?,
+        delivered_at: (e.status == "delivered").then_some(at),
+        store_updated_at: at,
+    })
 }
 
 #[derive(Deserialize)]
@@ -117,6 +154,14 @@ fn shipment(f: &ShopifyFulfillment) -> Result<Shipment, BadPayload> {
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
         // The carrier's state when known ("in_transit", "delivered"), else the fulfilment's.
         status: f.shipment_status.clone().or_else(|| f.status.clone()),
+        expected_delivery_at: f
+            .estimated_delivery_at
+            .as_deref()
+            .map(|t| millis("fulfillment.estimated_delivery_at", t))
+            .transpose()?,
+        delivered_at: (f.shipment_status.as_deref() == Some("delivered"))
+            .then(|| millis("fulfillment.updated_at", &f.updated_at))
+            .transpose()?,
         store_updated_at: millis("fulfillment.updated_at", &f.updated_at)?,
     })
 }
@@ -227,6 +272,12 @@ pub struct ImportShipment {
     pub tracking_url: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub expected_delivery_at: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub delivered_at: Option<String>,
 }
 
 impl Engine {
@@ -282,18 +333,27 @@ impl Engine {
                 .shipments
                 .iter()
                 .enumerate()
-                .map(|(i, s)| Shipment {
-                    external_id: format!("{}-{i}", o.id),
-                    carrier: s.carrier.clone().filter(|c| !c.is_empty()),
-                    tracking_number: s.tracking_number.clone().filter(|c| !c.is_empty()),
-                    tracking_url: s
-                        .tracking_url
-                        .clone()
-                        .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-                    status: s.status.clone().filter(|c| !c.is_empty()),
-                    store_updated_at: updated_at,
+                .map(|(i, s)| {
+                    let at = |name: &str, v: &Option<String>| {
+                        v.as_deref()
+                            .map(|t| millis(&format!("shipments[{i}].{name}"), t))
+                            .transpose()
+                    };
+                    Ok(Shipment {
+                        external_id: format!("{}-{i}", o.id),
+                        carrier: s.carrier.clone().filter(|c| !c.is_empty()),
+                        tracking_number: s.tracking_number.clone().filter(|c| !c.is_empty()),
+                        tracking_url: s
+                            .tracking_url
+                            .clone()
+                            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                        status: s.status.clone().filter(|c| !c.is_empty()),
+                        expected_delivery_at: at("expected_delivery_at", &s.expected_delivery_at)?,
+                        delivered_at: at("delivered_at", &s.delivered_at)?,
+                        store_updated_at: updated_at,
+                    })
                 })
-                .collect();
+                .collect::<Result<Vec<_>, BadPayload>>()?;
             Ok((lines, shipments, placed_at, updated_at, cancelled_at))
         })();
         let (lines, shipments, placed_at, updated_at, cancelled_at) = match checked {
@@ -462,6 +522,22 @@ impl Engine {
                 };
                 self.store
                     .apply_shipment(event, "shopify", &order_id, &s)
+                    .await?
+            }
+            "customers/redact" | "customers/data_request" => {
+                return self.shopify_privacy(topic, body).await;
+            }
+            "fulfillment_events/create" => {
+                let e: ShopifyFulfillmentEvent = match parse(body) {
+                    Ok(e) => e,
+                    Err(bad) => return Ok(Err(bad)),
+                };
+                let s = match fulfillment_event(&e) {
+                    Ok(s) => s,
+                    Err(bad) => return Ok(Err(bad)),
+                };
+                self.store
+                    .apply_shipment(event, "shopify", &e.order_id.to_string(), &s)
                     .await?
             }
             _ => return Ok(Ok(WebhookOutcome::Ignored)),

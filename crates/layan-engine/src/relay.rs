@@ -68,6 +68,17 @@ pub(crate) enum Relayed {
         node: u64,
         article_id: i64,
     },
+    /// A contact was merged into another.
+    ContactMerged {
+        node: u64,
+        from: i64,
+        into: i64,
+    },
+    /// A customer was erased: purge their messages from this node's search index.
+    Erased {
+        node: u64,
+        contact: i64,
+    },
 }
 
 impl Relayed {
@@ -80,7 +91,9 @@ impl Relayed {
             | Self::Viewing { node, .. }
             | Self::Notification { node, .. }
             | Self::Access { node, .. }
-            | Self::Article { node, .. } => *node,
+            | Self::Article { node, .. }
+            | Self::ContactMerged { node, .. }
+            | Self::Erased { node, .. } => *node,
         }
     }
 }
@@ -254,6 +267,13 @@ impl Engine {
                         agent_id: AgentId(agent_id),
                     }),
                 );
+            }
+            Relayed::ContactMerged { from, into, .. } => {
+                self.contact_moved(layan_core::ContactId(from), layan_core::ContactId(into));
+            }
+            Relayed::Erased { contact, .. } => {
+                self.erased_elsewhere(layan_core::ContactId(contact))
+                    .await?;
             }
             Relayed::Article { article_id, .. } => {
                 self.reindex_article(layan_core::ArticleId(article_id))

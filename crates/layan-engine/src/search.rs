@@ -31,7 +31,7 @@ pub(crate) struct IndexerState {
     gaps: Vec<(i64, Millis)>,
 }
 
-fn indexed(m: IndexableMessage) -> IndexedMessage {
+pub(crate) fn indexed(m: IndexableMessage) -> IndexedMessage {
     IndexedMessage {
         id: m.id.0,
         conversation_id: m.conversation_id.0,

@@ -13,10 +13,12 @@ macro_rules! dispatch {
     };
 }
 
+mod contacts;
 mod jobs;
 mod kb;
 mod orders;
 mod postgres;
+mod proactive;
 mod queries;
 mod search;
 mod sqlite;
@@ -30,9 +32,11 @@ use layan_core::{
     Role, TeamId,
 };
 
+pub use contacts::{ContactConversation, Erased, ProfileChanges};
 pub use jobs::{JobCounts, NewJob};
 pub use orders::{Applied, NewOrder, StoreEvent};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use proactive::ProactiveRule;
 pub use search::IndexableMessage;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use workspace::*;

@@ -75,6 +75,37 @@ impl Store {
         dispatch!(self, s => s.orders_of_contact(contact, limit).await)
     }
 
+    /// Deletes these orders of `source` (by the store's ids); how many there were.
+    pub async fn delete_orders(&self, source: &str, external_ids: &[String]) -> StoreResult<u64> {
+        dispatch!(self, s => s.delete_orders(source, external_ids).await)
+    }
+
+    /// Orders that may need a proactive message under `rule` (see `crate::ProactiveRule`).
+    pub async fn proactive_candidates(
+        &self,
+        rule: crate::ProactiveRule,
+        now: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<layan_core::Order>> {
+        dispatch!(self, s => s.proactive_candidates(rule, now, limit).await)
+    }
+
+    /// Records that `rule`'s message for the order was sent (in `conversation`); false when it
+    /// had been recorded before.
+    pub async fn record_proactive(
+        &self,
+        order: OrderId,
+        rule: &str,
+        conversation: Option<layan_core::ConversationId>,
+    ) -> StoreResult<bool> {
+        dispatch!(self, s => s.record_proactive(order, rule, conversation).await)
+    }
+
+    /// One order by id, with lines and shipments.
+    pub async fn order(&self, id: OrderId) -> StoreResult<Option<layan_core::Order>> {
+        dispatch!(self, s => s.order(id).await)
+    }
+
     /// The contact whose verified email this is (an `email` identity: from the store, an import
     /// or a signed widget identity — never an address typed into a form).
     pub async fn contact_by_email(&self, email: &str) -> StoreResult<Option<layan_core::Contact>> {
@@ -101,10 +132,16 @@ async fn record_event(tx: &mut sqlx::Transaction<'_, $db>, event: Option<crate::
 
 async fn upsert_shipment(tx: &mut sqlx::Transaction<'_, $db>, order: i64, s: &layan_core::Shipment) -> StoreResult<()> {
     sqlx::query(&q(
-        "INSERT INTO shipments (order_id, external_id, carrier, tracking_number, tracking_url, status, store_updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, external_id) DO UPDATE SET \
-         carrier = excluded.carrier, tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url, \
-         status = excluded.status, store_updated_at = excluded.store_updated_at \
+        "INSERT INTO shipments (order_id, external_id, carrier, tracking_number, tracking_url, status, \
+         expected_delivery_at, delivered_at, store_updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, external_id) DO UPDATE SET \
+         carrier = COALESCE(excluded.carrier, shipments.carrier), \
+         tracking_number = COALESCE(excluded.tracking_number, shipments.tracking_number), \
+         tracking_url = COALESCE(excluded.tracking_url, shipments.tracking_url), \
+         status = COALESCE(excluded.status, shipments.status), \
+         expected_delivery_at = COALESCE(excluded.expected_delivery_at, shipments.expected_delivery_at), \
+         delivered_at = COALESCE(shipments.delivered_at, excluded.delivered_at), \
+         store_updated_at = excluded.store_updated_at \
          WHERE shipments.store_updated_at <= excluded.store_updated_at",
     ))
     .bind(order)
@@ -113,6 +150,8 @@ async fn upsert_shipment(tx: &mut sqlx::Transaction<'_, $db>, order: i64, s: &la
     .bind(&s.tracking_number)
     .bind(&s.tracking_url)
     .bind(&s.status)
+    .bind(s.expected_delivery_at)
+    .bind(s.delivered_at)
     .bind(s.store_updated_at)
     .execute(&mut **tx)
     .await
@@ -263,7 +302,88 @@ impl $store {
             .fetch_all(&self.reader)
             .await
             .map_err(db)?;
-        let mut orders = rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let orders = rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.with_details(orders).await
+    }
+
+    pub async fn order(&self, id: layan_core::OrderId) -> StoreResult<Option<layan_core::Order>> {
+        let row = sqlx::query(&q("SELECT * FROM orders WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(self.with_details(vec![order_from_row(&row)?]).await?.pop())
+    }
+
+    pub async fn delete_orders(&self, source: &str, external_ids: &[String]) -> StoreResult<u64> {
+        if external_ids.is_empty() {
+            return Ok(0);
+        }
+        let mut qb = sqlx::QueryBuilder::<$db>::new("DELETE FROM orders WHERE source = ");
+        qb.push_bind(source).push(" AND external_id IN (");
+        let mut list = qb.separated(", ");
+        for e in external_ids {
+            list.push_bind(e.as_str());
+        }
+        list.push_unseparated(")");
+        Ok(qb.build().execute(&self.writer).await.map_err(db)?.rows_affected())
+    }
+
+    pub async fn proactive_candidates(&self, rule: crate::ProactiveRule, now: Millis, limit: u32) -> StoreResult<Vec<layan_core::Order>> {
+        // Orders with a customer, not cancelled, without this rule's message yet.
+        let base = "SELECT o.* FROM orders o WHERE o.contact_id IS NOT NULL AND o.cancelled_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM proactive_sends p WHERE p.order_id = o.id AND p.rule = ?) AND ";
+        let (sql, a, b) = match rule {
+            // A shipment past its expected delivery (plus grace), not delivered.
+            crate::ProactiveRule::LateShipment { grace_ms, since } => (
+                format!("{base} EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.delivered_at IS NULL \
+                 AND s.expected_delivery_at IS NOT NULL AND s.expected_delivery_at + ? < ? AND s.expected_delivery_at > ?)"),
+                grace_ms, since,
+            ),
+            // Placed longer ago than the processing time and still unfulfilled.
+            crate::ProactiveRule::Unfulfilled { after_ms, since } => (
+                format!("{base} o.fulfillment_status IS NULL AND o.placed_at + ? < ? AND o.placed_at > ?"),
+                after_ms, since,
+            ),
+            // Every shipment delivered, the last more than N days ago.
+            crate::ProactiveRule::AfterDelivery { after_ms, since } => (
+                format!("{base} EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id) \
+                 AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.delivered_at IS NULL) \
+                 AND (SELECT MAX(s.delivered_at) FROM shipments s WHERE s.order_id = o.id) + ? < ? \
+                 AND (SELECT MAX(s.delivered_at) FROM shipments s WHERE s.order_id = o.id) > ?"),
+                after_ms, since,
+            ),
+        };
+        let rows = sqlx::query(&q(&format!("{sql} ORDER BY o.id LIMIT ?")))
+            .bind(rule.name())
+            .bind(a)
+            .bind(now)
+            .bind(b)
+            .bind(i64::from(limit))
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db)?;
+        let orders = rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.with_details(orders).await
+    }
+
+    pub async fn record_proactive(&self, order: layan_core::OrderId, rule: &str, conversation: Option<layan_core::ConversationId>) -> StoreResult<bool> {
+        let done = sqlx::query(&q(
+            "INSERT INTO proactive_sends (order_id, rule, conversation_id, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        ))
+        .bind(order.0)
+        .bind(rule)
+        .bind(conversation.map(|c| c.0))
+        .bind(now_millis())
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Fills in the orders' lines and shipments: one query each.
+    async fn with_details(&self, mut orders: Vec<layan_core::Order>) -> StoreResult<Vec<layan_core::Order>> {
         if orders.is_empty() {
             return Ok(orders);
         }
@@ -288,7 +408,8 @@ impl $store {
         .await
         .map_err(db)?;
         let shipments = in_list(
-            "SELECT order_id, external_id, carrier, tracking_number, tracking_url, status, store_updated_at \
+            "SELECT order_id, external_id, carrier, tracking_number, tracking_url, status, expected_delivery_at, \
+             delivered_at, store_updated_at \
              FROM shipments WHERE order_id IN (",
             "order_id, store_updated_at, external_id",
         )
@@ -313,6 +434,8 @@ impl $store {
                 tracking_number: r.try_get("tracking_number").map_err(db)?,
                 tracking_url: r.try_get("tracking_url").map_err(db)?,
                 status: r.try_get("status").map_err(db)?,
+                expected_delivery_at: r.try_get("expected_delivery_at").map_err(db)?,
+                delivered_at: r.try_get("delivered_at").map_err(db)?,
                 store_updated_at: r.try_get("store_updated_at").map_err(db)?,
             });
         }

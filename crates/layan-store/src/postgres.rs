@@ -202,6 +202,7 @@ crate::jobs::job_queries!(PostgresStore, Postgres, PgRow);
 crate::kb::kb_queries!(PostgresStore, Postgres, PgRow);
 crate::search::search_queries!(PostgresStore, Postgres, PgRow);
 crate::orders::order_queries!(PostgresStore, Postgres, PgRow);
+crate::contacts::contact_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

@@ -79,7 +79,8 @@ const AGENT_COLS: &str =
     "a.id, a.email, a.name, a.role, a.locale, a.capacity, a.away, a.created_at";
 const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.color, \
      i.auto_assign, i.reassign_on_offline, i.auto_ack, i.response_minutes, i.created_at";
-const CONTACT_COLS: &str = "ct.id, ct.name, ct.email, ct.locale, ct.created_at";
+const CONTACT_COLS: &str =
+    "ct.id, ct.name, ct.email, ct.locale, ct.phone, ct.notes, ct.attributes, ct.created_at";
 const CONV_COLS: &str = "c.id, c.number, c.inbox_id, c.contact_id, c.status, c.assignee_id, \
      c.last_seq, c.created_at, c.updated_at, c.last_message_at, c.waiting_since, c.priority, \
      c.team_id, c.snoozed_until, c.merged_into_id, c.last_incoming_seq";
@@ -87,7 +88,7 @@ const CONV_COLS: &str = "c.id, c.number, c.inbox_id, c.contact_id, c.status, c.a
 const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";
 const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, auto_assign, \
      reassign_on_offline, auto_ack, response_minutes, created_at";
-const CONTACT_RET: &str = "id, name, email, locale, created_at";
+const CONTACT_RET: &str = "id, name, email, locale, phone, notes, attributes, created_at";
 const CONV_RET: &str = "id, number, inbox_id, contact_id, status, assignee_id, last_seq, \
      created_at, updated_at, last_message_at, waiting_since, priority, team_id, snoozed_until, \
      merged_into_id, last_incoming_seq";
@@ -139,6 +140,10 @@ fn contact_from_row(row: &$row) -> StoreResult<Contact> {
         name: row.try_get("name").map_err(db)?,
         email: row.try_get("email").map_err(db)?,
         locale: row.try_get("locale").map_err(db)?,
+        phone: row.try_get("phone").map_err(db)?,
+        notes: row.try_get("notes").map_err(db)?,
+        attributes: serde_json::from_str(&row.try_get::<String, _>("attributes").map_err(db)?)
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
         created_at: row.try_get("created_at").map_err(db)?,
     })
 }

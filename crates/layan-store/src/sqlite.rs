@@ -212,6 +212,7 @@ crate::jobs::job_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::kb::kb_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::search::search_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::orders::order_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::contacts::contact_queries!(SqliteStore, Sqlite, SqliteRow);
 
 #[cfg(test)]
 mod tests {

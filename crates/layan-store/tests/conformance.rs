@@ -59,6 +59,8 @@ on_every_backend!(
     references_to_unknown_rows_are_not_found,
     knowledge_base_articles_translations_votes_and_documents,
     orders_apply_once_newest_wins_and_shipments_merge,
+    contacts_merge_moves_everything_and_duplicates_are_suggested,
+    proactive_candidates_follow_the_rules_and_are_sent_once,
 );
 
 async fn open(config: &DatabaseConfig) -> Store {
@@ -833,6 +835,8 @@ async fn orders_apply_once_newest_wins_and_shipments_merge(config: DatabaseConfi
         tracking_number: Some(format!("JNE{id}")),
         tracking_url: Some(format!("https://track.test/{id}")),
         status: Some(status.into()),
+        expected_delivery_at: None,
+        delivered_at: None,
         store_updated_at: at,
     };
     let order = |status: &str, at: i64, lines: usize| NewOrder {
@@ -961,5 +965,284 @@ async fn orders_apply_once_newest_wins_and_shipments_merge(config: DatabaseConfi
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn contacts_merge_moves_everything_and_duplicates_are_suggested(config: DatabaseConfig) {
+    use layan_core::DuplicateReason;
+    let store = open(&config).await;
+    let (inbox, sari) = inbox_and_contact(&store).await;
+    store
+        .add_contact_identity(sari.id, "email", "sari@example.test")
+        .await
+        .unwrap();
+    store
+        .update_profile(
+            sari.id,
+            &layan_store::ProfileChanges {
+                name: Some("Sari"),
+                notes: Some("VIP"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Typed the same address in a form; another one shares her WhatsApp number; a third only her name.
+    let typed = store
+        .create_contact_with_identity(
+            NewContact {
+                name: Some("S."),
+                email: Some("Sari@example.test"),
+                locale: Some("id"),
+            },
+            "widget_visitor",
+            "hash2",
+        )
+        .await
+        .unwrap();
+    let wa = store
+        .create_contact_with_identity(NewContact::default(), "whatsapp", "+6281234567890")
+        .await
+        .unwrap();
+    store
+        .update_profile(
+            sari.id,
+            &layan_store::ProfileChanges {
+                phone: Some("+6281234567890"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let namesake = store
+        .create_contact_with_identity(
+            NewContact {
+                name: Some("SARI"),
+                ..Default::default()
+            },
+            "widget_visitor",
+            "hash3",
+        )
+        .await
+        .unwrap();
+    let stranger = store
+        .create_contact_with_identity(
+            NewContact {
+                name: Some("Budi"),
+                ..Default::default()
+            },
+            "widget_visitor",
+            "hash4",
+        )
+        .await
+        .unwrap();
+    let dups = store.duplicate_contacts(sari.id).await.unwrap();
+    let found: Vec<_> = dups.iter().map(|(c, r)| (c.id, *r)).collect();
+    assert_eq!(
+        found,
+        vec![
+            (typed.id, DuplicateReason::SameEmail),
+            (wa.id, DuplicateReason::SamePhone),
+            (namesake.id, DuplicateReason::SameName)
+        ]
+    );
+    assert!(!found.iter().any(|(id, _)| *id == stranger.id));
+
+    // The typed one has a conversation and an attribute; merged, all of it is Sari's.
+    let m = store
+        .append_message(&incoming(&inbox, &typed, "halo", Some("t-1")))
+        .await
+        .unwrap();
+    store
+        .update_profile(
+            typed.id,
+            &layan_store::ProfileChanges {
+                notes: Some("asked about COD"),
+                attributes: Some("{\"size\":\"M\"}"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.merge_contacts(sari.id, sari.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let out = store.merge_contacts(sari.id, typed.id).await.unwrap();
+    assert_eq!(out.conversations, vec![m.conversation.id]);
+    assert_eq!(out.identities, 1);
+    assert_eq!(
+        store
+            .conversation(m.conversation.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_id,
+        sari.id
+    );
+    assert_eq!(
+        store
+            .contact_by_identity("widget_visitor", "hash2")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        sari.id
+    );
+    assert!(store.contact(typed.id).await.unwrap().is_none());
+    let kept = store.contact(sari.id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.name.as_deref(),
+        Some("Sari"),
+        "the kept contact's fields win"
+    );
+    assert_eq!(
+        kept.locale.as_deref(),
+        Some("id"),
+        "the merged one's fill the gaps"
+    );
+    assert_eq!(kept.notes.as_deref(), Some("VIP\n\nasked about COD"));
+    assert_eq!(kept.attributes["size"], "M");
+    assert!(matches!(
+        store.merge_contacts(sari.id, typed.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let convs = store
+        .contact_conversations(sari.id, Some(&[inbox.id]), 10)
+        .await
+        .unwrap();
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].last_body.as_deref(), Some("halo"));
+    assert!(
+        store
+            .contact_conversations(sari.id, Some(&[]), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn proactive_candidates_follow_the_rules_and_are_sent_once(config: DatabaseConfig) {
+    use layan_core::Shipment;
+    use layan_store::{NewOrder, ProactiveRule};
+    let store = open(&config).await;
+    let (_, contact) = inbox_and_contact(&store).await;
+    let day = 86_400_000;
+    let now = 100 * day;
+    let order =
+        |id: &str, placed: i64, fulfilled: bool, expected: Option<i64>, delivered: Option<i64>| {
+            NewOrder {
+                source: "shopify".into(),
+                external_id: id.into(),
+                number: format!("#{id}"),
+                contact_id: Some(contact.id),
+                email: None,
+                currency: "IDR".into(),
+                total: "1".into(),
+                financial_status: "paid".into(),
+                fulfillment_status: fulfilled.then(|| "fulfilled".into()),
+                cancelled_at: None,
+                placed_at: placed,
+                store_updated_at: placed,
+                lines: vec![],
+                shipments: expected
+                    .map(|e| Shipment {
+                        external_id: format!("s{id}"),
+                        carrier: None,
+                        tracking_number: None,
+                        tracking_url: None,
+                        status: None,
+                        expected_delivery_at: Some(e),
+                        delivered_at: delivered,
+                        store_updated_at: placed,
+                    })
+                    .into_iter()
+                    .collect(),
+            }
+        };
+    for o in [
+        order("late", now - 6 * day, true, Some(now - 2 * day), None),
+        order("on-time", now - 2 * day, true, Some(now + day), None),
+        order(
+            "delivered",
+            now - 9 * day,
+            true,
+            Some(now - 5 * day),
+            Some(now - 4 * day),
+        ),
+        order("waiting", now - 5 * day, false, None, None),
+        order("ancient", now - 90 * day, false, None, None),
+    ] {
+        store.apply_order(None, &o).await.unwrap();
+    }
+    let since = now - 30 * day;
+    let numbers = |v: Vec<layan_core::Order>| v.into_iter().map(|o| o.number).collect::<Vec<_>>();
+    let late = ProactiveRule::LateShipment {
+        grace_ms: day,
+        since,
+    };
+    assert_eq!(
+        numbers(store.proactive_candidates(late, now, 10).await.unwrap()),
+        vec!["#late"]
+    );
+    let unfulfilled = ProactiveRule::Unfulfilled {
+        after_ms: 3 * day,
+        since,
+    };
+    assert_eq!(
+        numbers(
+            store
+                .proactive_candidates(unfulfilled, now, 10)
+                .await
+                .unwrap()
+        ),
+        vec!["#waiting"]
+    );
+    let after = ProactiveRule::AfterDelivery {
+        after_ms: 3 * day,
+        since,
+    };
+    assert_eq!(
+        numbers(store.proactive_candidates(after, now, 10).await.unwrap()),
+        vec!["#delivered"]
+    );
+    let after_longer = ProactiveRule::AfterDelivery {
+        after_ms: 5 * day,
+        since,
+    };
+    assert!(
+        store
+            .proactive_candidates(after_longer, now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let id = store.proactive_candidates(late, now, 10).await.unwrap()[0].id;
+    assert!(
+        store
+            .record_proactive(id, "late_shipment", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_proactive(id, "late_shipment", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .proactive_candidates(late, now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another rule for the same order is its own.
+    assert!(
+        store
+            .record_proactive(id, "after_delivery", None)
+            .await
+            .unwrap()
     );
 }

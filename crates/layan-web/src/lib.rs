@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod contacts;
 pub mod dto;
 pub mod error;
 pub mod help;
@@ -52,6 +53,8 @@ pub struct WebConfig {
     pub woocommerce_webhook_secret: Option<String>,
     /// The secret shops sign widget identities with; `None`: identities are refused.
     pub widget_identity_secret: Option<String>,
+    /// Local phone numbers (`0812…`) are read as this country's.
+    pub phone_country: Option<layan_core::PhoneCountry>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for WebConfig {
             .field("cookie_secure", &self.cookie_secure)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("demo", &self.demo)
+            .field("phone_country", &self.phone_country.map(|c| c.iso))
             .field(
                 "shopify_webhook_secret",
                 &self.shopify_webhook_secret.as_ref().map(|_| "[redacted]"),
@@ -104,6 +108,9 @@ pub struct AppState {
         kb::create_article, kb::article, kb::update_article, kb::delete_article, kb::put_translation,
         kb::delete_translation, kb::search, policy::get_policy, policy::put_policy,
         policy::widget_policy, orders::shopify_webhook, orders::woocommerce_webhook, orders::conversation_orders,
+        contacts::profile, contacts::conversation_contact, contacts::edit, contacts::add_identity,
+        contacts::remove_identity, contacts::duplicates, contacts::merge, contacts::export,
+        contacts::erase, contacts::get_rules, contacts::put_rules,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -208,6 +215,33 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/retry", post(admin::retry_job))
         .route("/api/v1/labels", get(api::labels))
         .route("/api/v1/contacts", get(api::contacts))
+        .route(
+            "/api/v1/contacts/{id}",
+            get(contacts::profile).patch(contacts::edit),
+        )
+        .route(
+            "/api/v1/contacts/{id}/identities",
+            post(contacts::add_identity),
+        )
+        .route(
+            "/api/v1/contacts/{id}/identities/{kind}/{value}",
+            delete(contacts::remove_identity),
+        )
+        .route(
+            "/api/v1/contacts/{id}/duplicates",
+            get(contacts::duplicates),
+        )
+        .route("/api/v1/contacts/{id}/merge", post(contacts::merge))
+        .route("/api/v1/contacts/{id}/export", get(contacts::export))
+        .route("/api/v1/contacts/{id}/erase", post(contacts::erase))
+        .route(
+            "/api/v1/conversations/{id}/contact",
+            get(contacts::conversation_contact),
+        )
+        .route(
+            "/api/v1/proactive",
+            get(contacts::get_rules).put(contacts::put_rules),
+        )
         .route(
             "/api/v1/canned",
             get(api::canned_list).post(api::canned_create),

@@ -476,6 +476,12 @@ async fn widget_event(
                 Err(())
             }
         }
+        // This shopper was merged into another customer: the widget reconnects (its token now
+        // belongs to that customer) and resumes by sequence number.
+        Event::ContactMerged { .. } => {
+            send_json(sink, &json!({"type": "reconnect"})).await;
+            Err(())
+        }
         _ => Ok(()),
     }
 }
@@ -725,6 +731,8 @@ impl Side for AgentSide {
             Event::AccessChanged { .. } => {
                 return self.access_changed(state, sink).await;
             }
+            // Agents are not subscribed to customers' topics.
+            Event::ContactMerged { .. } => return Ok(()),
         };
         if send_json(sink, &frame).await {
             Ok(())

@@ -41,6 +41,10 @@ struct CsvRow {
     tracking_url: Option<String>,
     #[serde(default)]
     shipment_status: Option<String>,
+    #[serde(default)]
+    expected_delivery_at: Option<String>,
+    #[serde(default)]
+    delivered_at: Option<String>,
 }
 
 fn filled(v: Option<String>) -> Option<String> {
@@ -54,6 +58,8 @@ impl From<CsvRow> for ImportOrder {
             tracking_number: filled(r.tracking_number),
             tracking_url: filled(r.tracking_url),
             status: filled(r.shipment_status),
+            expected_delivery_at: filled(r.expected_delivery_at),
+            delivered_at: filled(r.delivered_at),
         };
         let has_shipment = shipment.carrier.is_some()
             || shipment.tracking_number.is_some()

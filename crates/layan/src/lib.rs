@@ -83,6 +83,21 @@ pub async fn start(
     demo: bool,
 ) -> anyhow::Result<Running> {
     let database = settings.database().map_err(anyhow::Error::msg)?;
+    let phone_country = match settings.phone_country.as_deref().map(str::trim) {
+        None | Some("") => demo
+            .then(|| layan_core::PhoneCountry::by_iso("ID"))
+            .flatten(),
+        Some(iso) => Some(layan_core::PhoneCountry::by_iso(iso).with_context(|| {
+            format!(
+                "phone_country {iso:?} is not one of {}",
+                layan_core::contact::PHONE_COUNTRIES
+                    .iter()
+                    .map(|c| c.iso)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?),
+    };
     let store = Store::open(&database)
         .await
         .with_context(|| match &database {
@@ -116,6 +131,10 @@ pub async fn start(
     engine.start_timers(SNOOZE_SWEEP);
     // The conversation search index catches up with the database in the background.
     engine.start_indexer();
+    // Proactive messages: orders the shop's rules apply to become jobs.
+    engine.start_proactive(std::time::Duration::from_secs(
+        settings.proactive_sweep_seconds.max(1),
+    ));
     // This node's job worker (automations after customer messages; later email, webhooks, SLAs).
     let worker = engine.start_workers();
     let shutdown = CancellationToken::new();
@@ -131,6 +150,7 @@ pub async fn start(
             // uses one made up for this run.
             widget_identity_secret: configured(settings.widget_identity_secret.as_ref())
                 .or_else(|| demo.then(layan_engine::auth::random_token)),
+            phone_country,
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),

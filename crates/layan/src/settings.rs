@@ -74,6 +74,13 @@ pub struct Settings {
     /// `{"email", "name", "exp"}`, given to the widget as `data-identity`). Unset, identities are
     /// refused and every visitor is anonymous. Redacted when printed.
     pub widget_identity_secret: Option<Secret>,
+    /// The shop's country as an ISO code (`ID`, `TH`, `NL`, `BE`, `DE`, `GB`, `MY`, `PH`, `VN`,
+    /// `AU`, `SG`, `US`): phone numbers written without a country code (`0812…`) are read as
+    /// this country's. Unset, such numbers are refused with a clear error.
+    pub phone_country: Option<String>,
+    /// How often (seconds) each node looks for orders a proactive-message rule applies to
+    /// (a late shipment, an order unfulfilled too long, a delivery to follow up).
+    pub proactive_sweep_seconds: u64,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
@@ -101,6 +108,8 @@ impl Default for Settings {
             shopify_webhook_secret: None,
             woocommerce_webhook_secret: None,
             widget_identity_secret: None,
+            phone_country: None,
+            proactive_sweep_seconds: 60,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -133,6 +142,8 @@ const KEYS: &[&str] = &[
     "shopify_webhook_secret",
     "woocommerce_webhook_secret",
     "widget_identity_secret",
+    "phone_country",
+    "proactive_sweep_seconds",
     "log",
     "log_format",
 ];

@@ -6,41 +6,7 @@
 mod common;
 
 use common::*;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-
-fn sign(body: &[u8], secret: &str) -> String {
-    use base64::Engine as _;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-async fn deliver(
-    app: &TestApp,
-    topic: &str,
-    event: &str,
-    body: &Value,
-    signature: Option<String>,
-) -> (u16, Value) {
-    let raw = serde_json::to_vec(body).unwrap();
-    let mut req = app
-        .http
-        .post(format!("{}/api/v1/webhooks/shopify", app.base))
-        .header("content-type", "application/json")
-        .header("x-shopify-topic", topic)
-        .header("x-shopify-event-id", event)
-        .header("x-shopify-shop-domain", "batik-sari.myshopify.com");
-    if let Some(s) = signature
-        .or_else(|| Some(sign(&raw, SHOPIFY_SECRET)))
-        .filter(|s| !s.is_empty())
-    {
-        req = req.header("x-shopify-hmac-sha256", s);
-    }
-    let res = req.body(raw).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 fn order(updated_at: &str, financial: &str) -> Value {
     json!({

@@ -78,6 +78,9 @@ pub async fn spawn_app() -> TestApp {
         shopify_webhook_secret: Some(SHOPIFY_SECRET.to_owned().into()),
         woocommerce_webhook_secret: Some(WOO_SECRET.to_owned().into()),
         widget_identity_secret: Some(IDENTITY_SECRET.to_owned().into()),
+        phone_country: Some("ID".into()),
+        // Proactive rules look for orders every second.
+        proactive_sweep_seconds: 1,
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -341,4 +344,42 @@ pub async fn ws_quiet(ws: &mut Ws, ty: &str, ms: u64) {
             assert_ne!(v["type"], ty, "unexpected frame {v}");
         }
     }
+}
+
+/// The `X-Shopify-Hmac-Sha256` of a body.
+pub fn sign(body: &[u8], secret: &str) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Delivers a Shopify webhook (signed with the test secret unless `signature` is given; an
+/// empty one sends none); returns the status and the JSON answer.
+pub async fn deliver(
+    app: &TestApp,
+    topic: &str,
+    event: &str,
+    body: &Value,
+    signature: Option<String>,
+) -> (u16, Value) {
+    let raw = serde_json::to_vec(body).expect("json");
+    let mut req = app
+        .http
+        .post(format!("{}/api/v1/webhooks/shopify", app.base))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", topic)
+        .header("x-shopify-event-id", event)
+        .header("x-shopify-shop-domain", "batik-sari.myshopify.com");
+    if let Some(s) = signature
+        .or_else(|| Some(sign(&raw, SHOPIFY_SECRET)))
+        .filter(|s| !s.is_empty())
+    {
+        req = req.header("x-shopify-hmac-sha256", s);
+    }
+    let res = req.body(raw).send().await.expect("webhook delivery");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
 }

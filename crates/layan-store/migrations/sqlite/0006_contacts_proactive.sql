@@ -1,0 +1,21 @@
+-- Contact profiles (phone, notes, custom attributes), shipments' delivery dates, and the
+-- proactive messages sent (one per order and rule, ever).
+ALTER TABLE contacts ADD COLUMN phone TEXT;
+ALTER TABLE contacts ADD COLUMN notes TEXT;
+ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX contacts_phone ON contacts (phone);
+CREATE INDEX contacts_name ON contacts (LOWER(name));
+
+ALTER TABLE shipments ADD COLUMN expected_delivery_at INTEGER;
+ALTER TABLE shipments ADD COLUMN delivered_at INTEGER;
+CREATE INDEX shipments_expected ON shipments (expected_delivery_at) WHERE delivered_at IS NULL;
+CREATE INDEX shipments_delivered ON shipments (delivered_at);
+CREATE INDEX orders_unfulfilled ON orders (placed_at) WHERE fulfillment_status IS NULL AND cancelled_at IS NULL;
+
+CREATE TABLE proactive_sends (
+    order_id        INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    rule            TEXT NOT NULL,
+    conversation_id INTEGER REFERENCES conversations (id) ON DELETE SET NULL,
+    sent_at         INTEGER NOT NULL,
+    PRIMARY KEY (order_id, rule)
+);

@@ -1,0 +1,827 @@
+//! One customer across channels: the profile with identities, orders, lifetime value and a
+//! timeline; identities in their normal form; suggested duplicates and the audited merge;
+//! proactive messages (once per order, quiet hours); privacy (export, erasure, Shopify's
+//! privacy webhooks).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use layan_engine::identity::sign_identity;
+use serde_json::{Value, json};
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+const DAY: i64 = 86_400_000;
+
+/// A Shopify order of `email`, placed `placed_days_ago`, fulfilled by JNE with a shipment that
+/// was expected `expected_days_ago` (negative: in the future).
+fn order(
+    id: u64,
+    number: &str,
+    email: &str,
+    placed_days_ago: i64,
+    expected_days_ago: Option<i64>,
+) -> Value {
+    let now = layan_core::now_millis();
+    let fulfillments = match expected_days_ago {
+        Some(d) => json!([{
+            "id": id + 1, "order_id": id, "status": "success", "tracking_company": "JNE",
+            "tracking_number": format!("JNE{id}"),
+            "tracking_url": format!("https://www.jne.co.id/tracking?awb=JNE{id}"),
+            "shipment_status": "in_transit",
+            "estimated_delivery_at": rfc3339(now - d * DAY),
+            "updated_at": rfc3339(now - placed_days_ago * DAY + 3_600_000),
+        }]),
+        None => json!([]),
+    };
+    json!({
+        "id": id, "name": number, "email": email, "currency": "IDR", "total_price": "450000.00",
+        "financial_status": "paid",
+        "fulfillment_status": if expected_days_ago.is_some() { json!("fulfilled") } else { Value::Null },
+        "cancelled_at": null,
+        "created_at": rfc3339(now - placed_days_ago * DAY),
+        "updated_at": rfc3339(now - placed_days_ago * DAY + 3_600_000),
+        "customer": {"id": id + 7, "email": email, "first_name": "Sari", "last_name": "Wulandari"},
+        "line_items": [{"title": "Batik tulis Parang", "variant_title": "M", "quantity": 1, "price": "450000.00"}],
+        "fulfillments": fulfillments,
+    })
+}
+
+/// Sari's signed-in widget session: her first message; returns (token, conversation id).
+async fn sari_chats(app: &TestApp, text: &str) -> (String, i64) {
+    let now = layan_core::now_millis() / 1000;
+    let identity = sign_identity(
+        IDENTITY_SECRET,
+        "sari@example.test",
+        Some("Sari"),
+        now + 600,
+    );
+    let res: Value = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "identity": identity}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = res["token"].as_str().unwrap().to_owned();
+    let sent: Value = app
+        .visitor_send(&token, text, "s-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    (token, sent["message"]["conversation_id"].as_i64().unwrap())
+}
+
+async fn messages(agent: &Agent, conversation: i64) -> Vec<String> {
+    agent
+        .json(&format!("/api/v1/conversations/{conversation}/messages"))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn one_customer_across_widget_and_store_with_duplicates_merged() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let budi = app.login("budi@shop.test").await;
+
+    // The store tells us about Sari's order; she chats as a signed-in shopper.
+    let (status, _) = deliver(
+        &app,
+        "orders/create",
+        "e-1",
+        &order(5001, "#1042", "sari@example.test", 2, None),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, conv) = sari_chats(&app, "Halo, kapan pesanan saya dikirim?").await;
+
+    // Someone also wrote through the offline form with her address (typed, unverified): a
+    // separate customer, suggested as a duplicate.
+    let anonymous = app.visitor().await;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/offline-messages", app.base))
+        .header("x-layan-inbox", KEY)
+        .bearer_auth(&anonymous)
+        .json(&json!({"name": "sari wulandari", "email": "Sari@Example.test", "body": "Saya sudah transfer kemarin", "client_message_id": "o-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let offline_conv = res.json::<Value>().await.unwrap()["conversation"]["id"]
+        .as_i64()
+        .unwrap();
+
+    let profile = budi
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await;
+    let sari = profile["contact"]["id"].as_i64().unwrap();
+    assert_eq!(profile["order_count"], 1);
+    assert_eq!(
+        profile["lifetime_value"],
+        json!([{"currency": "IDR", "total": "450000.00"}])
+    );
+    let kinds: Vec<&str> = profile["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"email") && kinds.contains(&"widget_identified"),
+        "{kinds:?}"
+    );
+    // Session identities never show their hashes.
+    assert!(
+        profile["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] == "email" || i["value"].is_null())
+    );
+    let timeline = profile["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 2, "{timeline:?}");
+    assert_eq!(timeline[0]["kind"], "conversation");
+    assert_eq!(timeline[0]["preview"], "Halo, kapan pesanan saya dikirim?");
+    assert_eq!(timeline[1]["kind"], "order");
+    assert_eq!(timeline[1]["number"], "#1042");
+
+    let dups = budi
+        .json(&format!("/api/v1/contacts/{sari}/duplicates"))
+        .await;
+    let dups = dups.as_array().unwrap();
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    assert_eq!(dups[0]["reason"], "same_email");
+    let other = dups[0]["contact"]["id"].as_i64().unwrap();
+    assert_ne!(other, sari);
+
+    // Agents do not merge; nobody merges a customer with itself or with someone unknown.
+    let res = budi
+        .post(
+            &format!("/api/v1/contacts/{sari}/merge"),
+            json!({"from": other}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{sari}/merge"),
+            json!({"from": sari}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "merge_self"
+    );
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{sari}/merge"),
+            json!({"from": 999_999}),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{sari}/merge"),
+            json!({"from": "x"}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{sari}/merge"),
+            json!({"from": other}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let outcome: Value = res.json().await.unwrap();
+    assert_eq!(outcome["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(outcome["conversations"][0], offline_conv);
+
+    // One customer with both conversations and the order; the other is gone.
+    let profile = budi.json(&format!("/api/v1/contacts/{sari}")).await;
+    let convs = profile["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "conversation")
+        .count();
+    assert_eq!(convs, 2);
+    assert_eq!(profile["contact"]["name"], "Sari Wulandari");
+    assert_eq!(
+        budi.get(&format!("/api/v1/contacts/{other}"))
+            .await
+            .status(),
+        404
+    );
+    assert!(
+        budi.json(&format!("/api/v1/contacts/{sari}/duplicates"))
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Audited with what the merged customer was.
+    let audit = ana.json("/api/v1/audit").await;
+    let entry = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "contacts_merged")
+        .unwrap();
+    assert!(
+        entry["detail"].as_str().unwrap().contains("sari wulandari"),
+        "{entry}"
+    );
+
+    // An agent outside the inbox does not see the customer at all.
+    app.running
+        .engine
+        .create_agent("cici@shop.test", "Cici", layan_core::Role::Agent, PASSWORD)
+        .await
+        .unwrap();
+    let cici = app.login("cici@shop.test").await;
+    assert_eq!(
+        cici.get(&format!("/api/v1/contacts/{sari}")).await.status(),
+        404
+    );
+    assert_eq!(
+        cici.get(&format!("/api/v1/contacts/{sari}/duplicates"))
+            .await
+            .status(),
+        404
+    );
+    let res = cici
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{sari}"),
+            Some(json!({"notes": "x"})),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn identities_and_profile_fields_have_one_normal_form() {
+    let app = spawn_app().await;
+    let budi = app.login("budi@shop.test").await;
+    let (_, conv) = sari_chats(&app, "halo").await;
+    let sari = budi
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+
+    // A local number is read with the shop's country (ID): stored in E.164.
+    let res = budi
+        .post(
+            &format!("/api/v1/contacts/{sari}/identities"),
+            json!({"kind": "whatsapp", "value": "0812-3456-7890"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["value"],
+        "+6281234567890"
+    );
+    // Written another way, it is the same identity.
+    let res = budi
+        .post(
+            &format!("/api/v1/contacts/{sari}/identities"),
+            json!({"kind": "whatsapp", "value": "+62 812 3456 7890"}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "identity_exists"
+    );
+
+    // Another customer cannot take it: that is a merge.
+    let t2 = app.visitor().await;
+    let c2 = app
+        .visitor_send(&t2, "hi", "x-1")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["message"]["conversation_id"]
+        .as_i64()
+        .unwrap();
+    let other = budi
+        .json(&format!("/api/v1/conversations/{c2}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let res = budi
+        .post(
+            &format!("/api/v1/contacts/{other}/identities"),
+            json!({"kind": "whatsapp", "value": "6281234567890"}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "identity_taken"
+    );
+
+    for (kind, value) in [
+        ("phone", "12ab"),
+        ("phone", "0812"),
+        ("fax", "123"),
+        ("line", "sari"),
+        ("widget_visitor", "x"),
+        ("email", "not-an-address"),
+    ] {
+        let res = budi
+            .post(
+                &format!("/api/v1/contacts/{sari}/identities"),
+                json!({"kind": kind, "value": value}),
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{kind} {value}");
+    }
+
+    // The profile: phone in E.164, language checked, attributes flat.
+    let res = budi
+        .call("PATCH", &format!("/api/v1/contacts/{sari}"), Some(json!({"phone": "+31 (0)6 1234 5678", "locale": "nl", "notes": "Prefers JNE", "attributes": {"vip": true, "size": "M"}})))
+        .await;
+    assert_eq!(res.status(), 200);
+    let c: Value = res.json().await.unwrap();
+    assert_eq!(c["phone"], "+31612345678");
+    assert_eq!(c["locale"], "nl");
+    assert_eq!(c["attributes"]["vip"], true);
+    for bad in [
+        json!({"phone": "call me"}),
+        json!({"locale": "fr"}),
+        json!({"attributes": {"a": {"b": 1}}}),
+        json!({"attributes": {"Bad Key": 1}}),
+        json!({"colour": "red"}),
+    ] {
+        let res = budi
+            .call(
+                "PATCH",
+                &format!("/api/v1/contacts/{sari}"),
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    // Nothing of the refused edits was written.
+    let c = budi.json(&format!("/api/v1/contacts/{sari}")).await;
+    assert_eq!(c["contact"]["phone"], "+31612345678");
+    // Clearing a field.
+    let res = budi
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{sari}"),
+            Some(json!({"phone": ""})),
+        )
+        .await;
+    assert_eq!(res.json::<Value>().await.unwrap()["phone"], Value::Null);
+
+    // Removing an identity; session identities are not the agent's to remove.
+    let res = budi
+        .call(
+            "DELETE",
+            &format!("/api/v1/contacts/{sari}/identities/whatsapp/%2B6281234567890"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = budi
+        .call(
+            "DELETE",
+            &format!("/api/v1/contacts/{sari}/identities/whatsapp/%2B6281234567890"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
+async fn wait_for_message(agent: &Agent, conversation: i64, needle: &str) -> Vec<String> {
+    for _ in 0..100 {
+        let bodies = messages(agent, conversation).await;
+        if bodies.iter().any(|b| b.contains(needle)) {
+            return bodies;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no message with {needle:?} in conversation {conversation}");
+}
+
+#[tokio::test]
+async fn a_late_shipment_and_a_delivery_each_bring_one_message_in_the_customers_language() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let budi = app.login("budi@shop.test").await;
+
+    // Rules are checked by field, and only admins change them.
+    let mut rules = json!({
+        "late_shipment": {"enabled": true, "grace_hours": 0},
+        "unfulfilled": {"enabled": true, "after_days": 5},
+        "after_delivery": {"enabled": true, "days": 3, "survey": "csat"},
+        "lookback_days": 30
+    });
+    assert_eq!(
+        budi.call("PUT", "/api/v1/proactive", Some(rules.clone()))
+            .await
+            .status(),
+        403
+    );
+    let mut bad = rules.clone();
+    bad["after_delivery"]["days"] = json!(0);
+    let res = ana.call("PUT", "/api/v1/proactive", Some(bad)).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.json::<Value>().await.unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("after_delivery.days")
+    );
+    assert_eq!(
+        ana.call("PUT", "/api/v1/proactive", Some(rules.clone()))
+            .await
+            .status(),
+        200
+    );
+
+    // Sari speaks Indonesian with us; her order's shipment was expected two days ago.
+    let (_, conv) = sari_chats(&app, "Halo").await;
+    let sari = budi
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    budi.call(
+        "PATCH",
+        &format!("/api/v1/contacts/{sari}"),
+        Some(json!({"locale": "id"})),
+    )
+    .await;
+    let (status, _) = deliver(
+        &app,
+        "orders/create",
+        "p-1",
+        &order(6001, "#2001", "sari@example.test", 6, Some(2)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let bodies = wait_for_message(&budi, conv, "#2001").await;
+    let late: Vec<&String> = bodies.iter().filter(|b| b.contains("#2001")).collect();
+    assert_eq!(late.len(), 1);
+    assert!(
+        late[0].starts_with("Halo Sari,")
+            && late[0].contains("JNE")
+            && late[0].contains("https://www.jne.co.id/tracking?awb=JNE6001"),
+        "{}",
+        late[0]
+    );
+    // Several sweeps later still one.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        messages(&budi, conv)
+            .await
+            .iter()
+            .filter(|b| b.contains("#2001"))
+            .count(),
+        1
+    );
+
+    // The carrier reports delivery four days ago: the follow-up asks how it went (once).
+    let event = json!({"id": 1, "fulfillment_id": 6002, "order_id": 6001, "status": "delivered",
+        "happened_at": rfc3339(layan_core::now_millis() - 4 * DAY)});
+    let (status, _) = deliver(&app, "fulfillment_events/create", "p-2", &event, None).await;
+    assert_eq!(status, 200);
+    let bodies = wait_for_message(&budi, conv, "1 (buruk) sampai 5").await;
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b.contains("1 (buruk) sampai 5"))
+            .count(),
+        1
+    );
+    let orders = budi
+        .json(&format!("/api/v1/conversations/{conv}/orders"))
+        .await;
+    assert_eq!(orders[0]["status"], "delivered");
+
+    // A customer who never wrote: an order unfulfilled for a week opens a conversation agents see.
+    let (status, _) = deliver(
+        &app,
+        "orders/create",
+        "p-3",
+        &order(7001, "#2002", "joko@example.test", 7, None),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut opened = None;
+    for _ in 0..100 {
+        let list = budi.json("/api/v1/conversations?view=all").await;
+        if let Some(c) = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["contact_email"] == "joko@example.test")
+        {
+            opened = Some(c["id"].as_i64().unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let opened = opened.expect("a conversation for the unfulfilled order");
+    let bodies = wait_for_message(&budi, opened, "#2002").await;
+    assert!(
+        bodies[0].starts_with("Hi Sari,") && bodies[0].contains("hasn't shipped"),
+        "{bodies:?}"
+    );
+
+    // Quiet hours around now: a new late order waits, its job postponed to their end.
+    let now_minute = (layan_core::now_millis() / 60_000) % (24 * 60);
+    let hhmm = |m: i64| {
+        format!(
+            "{:02}:{:02}",
+            m.rem_euclid(1440) / 60,
+            m.rem_euclid(1440) % 60
+        )
+    };
+    rules["quiet_hours"] = json!({"start": hhmm(now_minute - 60), "end": hhmm(now_minute + 60), "utc_offset_minutes": 0});
+    assert_eq!(
+        ana.call("PUT", "/api/v1/proactive", Some(rules))
+            .await
+            .status(),
+        200
+    );
+    deliver(
+        &app,
+        "orders/create",
+        "p-4",
+        &order(8001, "#2003", "sari@example.test", 6, Some(2)),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        !messages(&budi, conv)
+            .await
+            .iter()
+            .any(|b| b.contains("#2003"))
+    );
+    let jobs = ana.json("/api/v1/jobs?status=queued").await;
+    let waiting = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "proactive.send")
+        .expect("a postponed job");
+    assert!(
+        waiting["run_at"].as_i64().unwrap() > layan_core::now_millis() + 30 * 60_000,
+        "{waiting}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_is_exported_and_erased_and_cannot_be_found_any_more() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let budi = app.login("budi@shop.test").await;
+    deliver(
+        &app,
+        "orders/create",
+        "x-1",
+        &order(9001, "#3001", "sari@example.test", 1, None),
+        None,
+    )
+    .await;
+    let (token, conv) = sari_chats(&app, "Alamat saya Jalan Kenanga nomor tujuh").await;
+    budi.post(
+        &format!("/api/v1/conversations/{conv}/messages"),
+        json!({"body": "Baik, kami catat Kenanga"}),
+    )
+    .await;
+    let sari = budi
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+
+    // Found by search, through the index.
+    for _ in 0..100 {
+        if app.running.engine.indexed_messages() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let found = budi.json("/api/v1/conversations?view=all&q=kenanga").await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+
+    // Export: admins and supervisors; everything but private notes.
+    assert_eq!(
+        budi.get(&format!("/api/v1/contacts/{sari}/export"))
+            .await
+            .status(),
+        403
+    );
+    let export = ana.json(&format!("/api/v1/contacts/{sari}/export")).await;
+    assert_eq!(export["orders"][0]["number"], "#3001");
+    let bodies: Vec<&str> = export["conversations"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.contains(&"Alamat saya Jalan Kenanga nomor tujuh"),
+        "{bodies:?}"
+    );
+
+    // Erasure: admins only, confirmed.
+    let res = budi
+        .post(
+            &format!("/api/v1/contacts/{sari}/erase"),
+            json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{sari}/erase"),
+            json!({"confirm": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{sari}/erase"),
+            json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let erased: Value = res.json().await.unwrap();
+    assert_eq!(erased["orders"], 1);
+    assert!(erased["messages"].as_u64().unwrap() >= 2);
+
+    let bodies = messages(&budi, conv).await;
+    assert!(bodies.iter().all(|b| !b.contains("Kenanga")), "{bodies:?}");
+    assert!(bodies.iter().any(|b| b == layan_engine::contacts::REDACTED));
+    assert!(
+        budi.json("/api/v1/conversations?view=all&q=kenanga")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let hits = app
+        .running
+        .engine
+        .search_conversations("kenanga", None)
+        .await
+        .unwrap();
+    assert!(
+        hits.conversations.is_empty(),
+        "the index still finds the erased words"
+    );
+    let profile = budi.json(&format!("/api/v1/contacts/{sari}")).await;
+    assert_eq!(profile["contact"]["name"], Value::Null);
+    assert_eq!(profile["order_count"], 0);
+    assert!(profile["identities"].as_array().unwrap().is_empty());
+    // Her old widget session is gone with her identities.
+    assert_eq!(app.visitor_messages(&token, conv).await.status(), 401);
+    let audit = ana.json("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "contact_erased")
+    );
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "contact_exported")
+    );
+}
+
+#[tokio::test]
+async fn shopifys_privacy_webhooks_erase_and_record() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    deliver(
+        &app,
+        "orders/create",
+        "r-1",
+        &order(9101, "#4001", "rina@example.test", 1, None),
+        None,
+    )
+    .await;
+    deliver(
+        &app,
+        "orders/create",
+        "r-2",
+        &order(9102, "#4002", "rina@example.test", 1, None),
+        None,
+    )
+    .await;
+
+    let request = json!({"shop_id": 1, "shop_domain": "batik-sari.myshopify.com",
+        "customer": {"id": 9108, "email": "rina@example.test", "phone": null},
+        "orders_requested": [9101, 9102], "data_request": {"id": 77}});
+    let (status, _) = deliver(&app, "customers/data_request", "r-3", &request, None).await;
+    assert_eq!(status, 200);
+    let audit = ana.json("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "data_request_received")
+    );
+
+    // Tampered and malformed: refused, nothing erased.
+    let redact = json!({"shop_id": 1, "shop_domain": "batik-sari.myshopify.com",
+        "customer": {"id": 9108, "email": "rina@example.test"}, "orders_to_redact": [9101, 9102]});
+    let (status, _) = deliver(
+        &app,
+        "customers/redact",
+        "r-4",
+        &redact,
+        Some("bm90IHRoZSBzaWduYXR1cmU=".into()),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = deliver(
+        &app,
+        "customers/redact",
+        "r-5",
+        &json!({"customer": "rina"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let contact = app
+        .running
+        .engine
+        .store()
+        .contact_by_email("rina@example.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.running
+            .engine
+            .store()
+            .orders_of_contact(contact.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let (status, _) = deliver(&app, "customers/redact", "r-6", &redact, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        app.running
+            .engine
+            .store()
+            .contact_by_email("rina@example.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.running
+            .engine
+            .store()
+            .orders_of_contact(contact.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Delivered again: still fine.
+    let (status, _) = deliver(&app, "customers/redact", "r-7", &redact, None).await;
+    assert_eq!(status, 200);
+}
