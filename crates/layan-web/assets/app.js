@@ -26,6 +26,7 @@
   var STRINGS = {
     en: {
       edit: "Edit",
+      customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
       orders: "Orders", noOrders: "No orders from this customer yet.", track: "Track parcel", items: "{n} items",
       tabHelp: "Help center", articles: "Articles", newArticle: "New article", slug: "Address (slug)", category: "Category", noCategory: "No category", draft: "Draft", published: "Published", status: "Status", markdownText: "Text (Markdown)", view: "View", policy: "Shipping and returns policy", policyNote: "The policy as JSON (processing days, delivery options with days and cost, duties, PO boxes, returns…). It is checked when you save; the page shows it in each language.", deleteTranslation: "Delete this language", missingLang: "not written",
       tabJobs: "Background jobs", retry: "Retry",
@@ -58,6 +59,7 @@
     },
     id: {
       edit: "Ubah",
+      customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
       orders: "Pesanan", noOrders: "Belum ada pesanan dari pelanggan ini.", track: "Lacak paket", items: "{n} barang",
       tabHelp: "Pusat bantuan", articles: "Artikel", newArticle: "Artikel baru", slug: "Alamat (slug)", category: "Kategori", noCategory: "Tanpa kategori", draft: "Draf", published: "Terbit", status: "Status", markdownText: "Teks (Markdown)", view: "Lihat", policy: "Kebijakan pengiriman dan pengembalian", policyNote: "Kebijakan dalam JSON (hari pemrosesan, pilihan pengiriman dengan hari dan biaya, bea, PO box, pengembalian…). Diperiksa saat disimpan; halamannya tampil dalam tiap bahasa.", deleteTranslation: "Hapus bahasa ini", missingLang: "belum ditulis",
       tabJobs: "Tugas latar", retry: "Coba lagi",
@@ -90,6 +92,7 @@
     },
     th: {
       edit: "แก้ไข",
+      customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
       orders: "คำสั่งซื้อ", noOrders: "ลูกค้ารายนี้ยังไม่มีคำสั่งซื้อ", track: "ติดตามพัสดุ", items: "{n} รายการ",
       tabHelp: "ศูนย์ช่วยเหลือ", articles: "บทความ", newArticle: "บทความใหม่", slug: "ที่อยู่ (slug)", category: "หมวดหมู่", noCategory: "ไม่มีหมวดหมู่", draft: "ฉบับร่าง", published: "เผยแพร่แล้ว", status: "สถานะ", markdownText: "เนื้อหา (Markdown)", view: "ดู", policy: "นโยบายการจัดส่งและการคืนสินค้า", policyNote: "นโยบายในรูปแบบ JSON (วันเตรียมสินค้า ตัวเลือกการจัดส่งพร้อมวันและค่าส่ง อากร ตู้ ปณ. การคืนสินค้า…) ระบบจะตรวจสอบเมื่อบันทึก และหน้าเว็บจะแสดงในทุกภาษา", deleteTranslation: "ลบภาษานี้", missingLang: "ยังไม่ได้เขียน",
       tabJobs: "งานเบื้องหลัง", retry: "ลองอีกครั้ง",
@@ -122,6 +125,7 @@
     },
     nl: {
       edit: "Bewerken",
+      customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
       orders: "Bestellingen", noOrders: "Nog geen bestellingen van deze klant.", track: "Pakket volgen", items: "{n} artikelen",
       tabHelp: "Helpcentrum", articles: "Artikelen", newArticle: "Nieuw artikel", slug: "Adres (slug)", category: "Categorie", noCategory: "Geen categorie", draft: "Concept", published: "Gepubliceerd", status: "Status", markdownText: "Tekst (Markdown)", view: "Bekijken", policy: "Verzend- en retourbeleid", policyNote: "Het beleid als JSON (verwerkingsdagen, bezorgopties met dagen en kosten, invoerrechten, postbussen, retouren…). Het wordt bij opslaan gecontroleerd; de pagina toont het in elke taal.", deleteTranslation: "Deze taal verwijderen", missingLang: "niet geschreven",
       tabJobs: "Achtergrondtaken", retry: "Opnieuw",
@@ -425,6 +429,80 @@
     }).catch(function () { box.hidden = true; });
   }
 
+  // The customer: who they are across channels, notes, possible duplicates, their history.
+  function loadCustomer(id, box, summary) {
+    api("GET", "/api/v1/conversations/" + id + "/contact").then(function (p) {
+      if (!current || current.id !== id) return;
+      box.hidden = false;
+      var c = p.contact;
+      var spend = p.lifetime_value.map(function (v) { return money(v.total, v.currency); }).join(" + ");
+      summary.textContent = t("customer") + ": " + (c.name || c.email || "#" + c.id) + " · " +
+        t("orderCount").replace("{n}", p.order_count) + (spend ? " · " + spend : "");
+      var body = el("div", "customer-body");
+      var ids = el("div", "identities");
+      ids.appendChild(el("span", "muted", t("identities") + ": "));
+      p.identities.filter(function (i) { return i.value; }).forEach(function (i) {
+        ids.appendChild(el("span", "chip", i.kind + ": " + i.value));
+      });
+      if (c.phone) ids.appendChild(el("span", "chip", "phone: " + c.phone));
+      body.appendChild(ids);
+      var notes = el("textarea", "contact-notes");
+      notes.value = c.notes || ""; notes.maxLength = 5000; notes.rows = 2;
+      notes.setAttribute("aria-label", t("notes")); notes.placeholder = t("notes");
+      var saveNotes = el("button", "small", t("saveNotes")); saveNotes.type = "button";
+      saveNotes.addEventListener("click", function () {
+        api("PATCH", "/api/v1/contacts/" + c.id, { notes: notes.value }).then(function () { toast(t("saved")); })
+          .catch(function (e) { toast(e.message); });
+      });
+      var notesRow = el("div", "notes-row"); notesRow.appendChild(notes); notesRow.appendChild(saveNotes);
+      body.appendChild(notesRow);
+      var dups = el("div", "duplicates");
+      body.appendChild(dups);
+      api("GET", "/api/v1/contacts/" + c.id + "/duplicates").then(function (list) {
+        if (!list.length) return;
+        dups.appendChild(el("div", "muted", t("maybeSame") + ":"));
+        list.forEach(function (d) {
+          var reason = { same_email: t("sameEmail"), same_phone: t("samePhone"), same_name: t("sameName") }[d.reason] || d.reason;
+          var who = d.contact.name || d.contact.email || "#" + d.contact.id;
+          var row = el("div", "duplicate");
+          row.setAttribute("data-contact", d.contact.id);
+          row.appendChild(el("span", null, who + " (" + reason + ")"));
+          if (me.role !== "agent") {
+            var merge = el("button", "small merge-contact", t("mergeHere")); merge.type = "button";
+            merge.addEventListener("click", function () {
+              if (!confirm(t("mergeConfirm").replace("{name}", who))) return;
+              api("POST", "/api/v1/contacts/" + c.id + "/merge", { from: d.contact.id }).then(function () {
+                box.textContent = ""; box.appendChild(summary); loadCustomer(id, box, summary);
+              }).catch(function (e) { toast(e.message); });
+            });
+            row.appendChild(merge);
+          }
+          dups.appendChild(row);
+        });
+      }).catch(function () {});
+      body.appendChild(el("div", "muted", t("history")));
+      var timeline = el("ul", "timeline");
+      p.timeline.forEach(function (e) {
+        var li = el("li", "timeline-" + e.kind);
+        var when = new Date(e.at).toLocaleDateString(lang);
+        if (e.kind === "conversation") {
+          var a = el("a", null, t("conversationWord") + " #" + e.number + " · " + e.inbox + " · " + e.status);
+          a.href = "#"; a.setAttribute("data-conversation", e.id);
+          a.addEventListener("click", function (ev) { ev.preventDefault(); if (e.id !== id) openConversation(e.id); });
+          if (e.id === id) li.classList.add("this");
+          li.appendChild(a);
+          if (e.preview) li.appendChild(el("div", "muted preview", e.preview));
+        } else {
+          li.appendChild(el("span", null, t("orderWord") + " " + e.number + " · " + money(e.total, e.currency) + " · " + e.status));
+        }
+        li.appendChild(el("span", "muted when", " " + when));
+        timeline.appendChild(li);
+      });
+      body.appendChild(timeline);
+      box.appendChild(body);
+    }).catch(function () { box.hidden = true; });
+  }
+
   function openConversation(id) {
     if (current && wsReady) ws.send(JSON.stringify({ type: "unfollow", conversation_id: current.id }));
     unread.delete(id);
@@ -467,13 +545,18 @@
     boxWrap.appendChild(menu); boxWrap.appendChild(box);
     row.appendChild(boxWrap); row.appendChild(send);
     form.appendChild(tabs); form.appendChild(row);
-    // The customer's orders from the store, folded under the header.
+    // The customer and their orders from the store, folded under the header.
+    var customerBox = el("details", "customer");
+    var customerSum = el("summary", null, t("customer"));
+    customerBox.appendChild(customerSum);
+    customerBox.hidden = true;
+    loadCustomer(id, customerBox, customerSum);
     var ordersBox = el("details", "orders");
     var ordersSum = el("summary", null, t("orders"));
     ordersBox.appendChild(ordersSum);
     ordersBox.hidden = true;
     loadOrders(id, ordersBox, ordersSum);
-    mainEl.appendChild(head); mainEl.appendChild(ordersBox); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
+    mainEl.appendChild(head); mainEl.appendChild(customerBox); mainEl.appendChild(ordersBox); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
     current.els = { name: name, sub: sub, labels: labels, assign: assign, team: team, prio: prio, more: more, statusBtn: statusBtn,
       log: log, typing: typing, box: box, banner: banner, collision: collision, noteTab: noteTab };
 

@@ -439,6 +439,38 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
         }
     }
     seed_orders(engine).await?;
+    seed_late_shipment(engine).await?;
+    Ok(())
+}
+
+/// Proactive messages on, and the carrier reporting that Sari's parcel (#A1042) should have
+/// arrived yesterday: the first sweep after start-up writes to her about it.
+async fn seed_late_shipment(engine: &Engine) -> Result<(), EngineError> {
+    let mut rules = layan_core::ProactiveRules::default();
+    rules.late_shipment.enabled = true;
+    rules.late_shipment.grace_hours = 12;
+    rules.unfulfilled.enabled = true;
+    rules.after_delivery.enabled = true;
+    let json = serde_json::to_string(&rules).map_err(|e| EngineError::Internal(e.to_string()))?;
+    engine
+        .store()
+        .put_document("proactive_rules", &json)
+        .await?;
+    let now = time::OffsetDateTime::now_utc();
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| EngineError::Internal(e.to_string()))
+    };
+    let event = serde_json::json!({
+        "id": 6600000001001u64, "fulfillment_id": 6600000001u64, "order_id": 5400000001042u64,
+        "status": "in_transit", "happened_at": at(now)?,
+        "estimated_delivery_at": at(now - time::Duration::days(1))?,
+    });
+    let body = serde_json::to_vec(&event).map_err(|e| EngineError::Internal(e.to_string()))?;
+    engine
+        .shopify_webhook("fulfillment_events/create", Some("demo-late-a1042"), &body)
+        .await?
+        .map_err(|bad| EngineError::Internal(format!("demo event: {}", bad.0)))?;
     Ok(())
 }
 
