@@ -12,6 +12,7 @@ pub mod proactive;
 mod relay;
 pub mod search;
 pub mod security;
+pub mod store_api;
 pub mod workspace;
 
 use std::{
@@ -63,6 +64,9 @@ pub enum EngineError {
     Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The shop's store (or another outside service) refused or failed; its words.
+    #[error("{0}")]
+    Upstream(String),
 }
 
 impl From<StoreError> for EngineError {
@@ -141,6 +145,8 @@ pub struct Engine {
     index_wake: Arc<tokio::sync::Notify>,
     indexer: Arc<tokio::sync::Mutex<()>>,
     indexer_state: Arc<Mutex<search::IndexerState>>,
+    /// The shop's Shopify Admin API, for order actions; `None`: not connected.
+    shopify_admin: Option<store_api::ShopifyAdmin>,
 }
 
 impl Engine {
@@ -169,6 +175,7 @@ impl Engine {
             index_wake: Arc::default(),
             indexer: Arc::default(),
             indexer_state: Arc::default(),
+            shopify_admin: None,
         }
     }
 

@@ -27,6 +27,7 @@
     en: {
       edit: "Edit",
       customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
+      refund: "Refund", refundPrompt: "Amount to refund (empty: the whole order, {total})", cancelOrder: "Cancel order", cancelConfirm: "Cancel {n} in the store?", resend: "Send again", resendConfirm: "Create a free replacement order for {n}?",
       orders: "Orders", noOrders: "No orders from this customer yet.", track: "Track parcel", items: "{n} items",
       tabHelp: "Help center", articles: "Articles", newArticle: "New article", slug: "Address (slug)", category: "Category", noCategory: "No category", draft: "Draft", published: "Published", status: "Status", markdownText: "Text (Markdown)", view: "View", policy: "Shipping and returns policy", policyNote: "The policy as JSON (processing days, delivery options with days and cost, duties, PO boxes, returns…). It is checked when you save; the page shows it in each language.", deleteTranslation: "Delete this language", missingLang: "not written",
       tabJobs: "Background jobs", retry: "Retry",
@@ -60,6 +61,7 @@
     id: {
       edit: "Ubah",
       customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
+      refund: "Refund", refundPrompt: "Jumlah refund (kosong: seluruh pesanan, {total})", cancelOrder: "Batalkan pesanan", cancelConfirm: "Batalkan {n} di toko?", resend: "Kirim ulang", resendConfirm: "Buat pesanan pengganti gratis untuk {n}?",
       orders: "Pesanan", noOrders: "Belum ada pesanan dari pelanggan ini.", track: "Lacak paket", items: "{n} barang",
       tabHelp: "Pusat bantuan", articles: "Artikel", newArticle: "Artikel baru", slug: "Alamat (slug)", category: "Kategori", noCategory: "Tanpa kategori", draft: "Draf", published: "Terbit", status: "Status", markdownText: "Teks (Markdown)", view: "Lihat", policy: "Kebijakan pengiriman dan pengembalian", policyNote: "Kebijakan dalam JSON (hari pemrosesan, pilihan pengiriman dengan hari dan biaya, bea, PO box, pengembalian…). Diperiksa saat disimpan; halamannya tampil dalam tiap bahasa.", deleteTranslation: "Hapus bahasa ini", missingLang: "belum ditulis",
       tabJobs: "Tugas latar", retry: "Coba lagi",
@@ -93,6 +95,7 @@
     th: {
       edit: "แก้ไข",
       customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
+      refund: "คืนเงิน", refundPrompt: "จำนวนเงินที่คืน (เว้นว่าง: ทั้งคำสั่งซื้อ {total})", cancelOrder: "ยกเลิกคำสั่งซื้อ", cancelConfirm: "ยกเลิก {n} ในร้านค้าหรือไม่", resend: "ส่งใหม่", resendConfirm: "สร้างคำสั่งซื้อทดแทนฟรีสำหรับ {n} หรือไม่",
       orders: "คำสั่งซื้อ", noOrders: "ลูกค้ารายนี้ยังไม่มีคำสั่งซื้อ", track: "ติดตามพัสดุ", items: "{n} รายการ",
       tabHelp: "ศูนย์ช่วยเหลือ", articles: "บทความ", newArticle: "บทความใหม่", slug: "ที่อยู่ (slug)", category: "หมวดหมู่", noCategory: "ไม่มีหมวดหมู่", draft: "ฉบับร่าง", published: "เผยแพร่แล้ว", status: "สถานะ", markdownText: "เนื้อหา (Markdown)", view: "ดู", policy: "นโยบายการจัดส่งและการคืนสินค้า", policyNote: "นโยบายในรูปแบบ JSON (วันเตรียมสินค้า ตัวเลือกการจัดส่งพร้อมวันและค่าส่ง อากร ตู้ ปณ. การคืนสินค้า…) ระบบจะตรวจสอบเมื่อบันทึก และหน้าเว็บจะแสดงในทุกภาษา", deleteTranslation: "ลบภาษานี้", missingLang: "ยังไม่ได้เขียน",
       tabJobs: "งานเบื้องหลัง", retry: "ลองอีกครั้ง",
@@ -126,6 +129,7 @@
     nl: {
       edit: "Bewerken",
       customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
+      refund: "Terugbetalen", refundPrompt: "Bedrag om terug te betalen (leeg: de hele bestelling, {total})", cancelOrder: "Bestelling annuleren", cancelConfirm: "{n} annuleren in de winkel?", resend: "Opnieuw sturen", resendConfirm: "Een gratis vervangende bestelling maken voor {n}?",
       orders: "Bestellingen", noOrders: "Nog geen bestellingen van deze klant.", track: "Pakket volgen", items: "{n} artikelen",
       tabHelp: "Helpcentrum", articles: "Artikelen", newArticle: "Nieuw artikel", slug: "Adres (slug)", category: "Categorie", noCategory: "Geen categorie", draft: "Concept", published: "Gepubliceerd", status: "Status", markdownText: "Tekst (Markdown)", view: "Bekijken", policy: "Verzend- en retourbeleid", policyNote: "Het beleid als JSON (verwerkingsdagen, bezorgopties met dagen en kosten, invoerrechten, postbussen, retouren…). Het wordt bij opslaan gecontroleerd; de pagina toont het in elke taal.", deleteTranslation: "Deze taal verwijderen", missingLang: "niet geschreven",
       tabJobs: "Achtergrondtaken", retry: "Opnieuw",
@@ -400,6 +404,39 @@
       return new Intl.NumberFormat(lang, { style: "currency", currency: currency, maximumFractionDigits: currency === "IDR" ? 0 : 2 }).format(Number(amount));
     } catch (e) { return currency + " " + amount; }
   }
+  // Refund, cancel, resend through the store (admins and supervisors, store connected).
+  function orderActions(convId, o) {
+    var row = el("div", "order-actions");
+    function act(body, button) {
+      button.disabled = true;
+      api("POST", "/api/v1/conversations/" + convId + "/orders/" + o.id + "/actions", body)
+        .then(function (r) { toast(r.done); })
+        .catch(function (e) { toast(e.message); })
+        .then(function () { button.disabled = false; });
+    }
+    var refund = el("button", "small refund", t("refund")); refund.type = "button";
+    refund.addEventListener("click", function () {
+      var amount = prompt(t("refundPrompt").replace("{total}", money(o.total, o.currency)), "");
+      if (amount === null) return;
+      amount = amount.trim();
+      act(amount ? { action: "refund", amount: amount } : { action: "refund" }, refund);
+    });
+    row.appendChild(refund);
+    if (!o.cancelled_at) {
+      var cancel = el("button", "small cancel-order", t("cancelOrder")); cancel.type = "button";
+      cancel.addEventListener("click", function () {
+        if (confirm(t("cancelConfirm").replace("{n}", o.number))) act({ action: "cancel" }, cancel);
+      });
+      row.appendChild(cancel);
+    }
+    var resend = el("button", "small resend", t("resend")); resend.type = "button";
+    resend.addEventListener("click", function () {
+      if (confirm(t("resendConfirm").replace("{n}", o.number))) act({ action: "resend" }, resend);
+    });
+    row.appendChild(resend);
+    return row;
+  }
+
   function loadOrders(id, box, summary) {
     api("GET", "/api/v1/conversations/" + id + "/orders").then(function (orders) {
       if (!current || current.id !== id) return;
@@ -422,6 +459,7 @@
           a.href = o.tracking_url; a.target = "_blank"; a.rel = "noopener noreferrer";
           li.appendChild(a);
         }
+        if (o.actions) li.appendChild(orderActions(id, o));
         list.appendChild(li);
       });
       box.appendChild(list);

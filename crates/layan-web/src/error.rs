@@ -115,6 +115,7 @@ impl From<EngineError> for ApiError {
                 "database_unavailable",
                 "the database cannot be reached right now; nothing was saved, try again shortly",
             ),
+            EngineError::Upstream(said) => Self::new(StatusCode::BAD_GATEWAY, "store_error", said),
             other => Self::internal(&other),
         }
     }

@@ -9,7 +9,7 @@ use axum::{
 };
 use layan_core::{ConversationId, Order};
 use layan_engine::orders::{BadPayload, WebhookOutcome, webhook_signature_ok};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     AppState,
@@ -174,6 +174,9 @@ pub struct OrderView {
     /// One word: cancelled, delivered, shipped, partially shipped, paid, pending, …
     pub status: String,
     pub tracking_url: Option<String>,
+    /// Whether this agent can refund, cancel or resend it from here (a Shopify order, the store
+    /// connected, an admin or supervisor).
+    pub actions: bool,
 }
 
 /// The orders of the conversation's customer, newest first (the agent's sidebar).
@@ -190,14 +193,90 @@ pub async fn conversation_orders(
         .await
         .map_err(not_found_as("conversation"))?;
     let orders = state.engine.orders_of(c.contact_id).await?;
+    let can_act = state.engine.order_actions_enabled() && work.access.supervises();
     Ok(Json(
         orders
             .into_iter()
             .map(|o| OrderView {
                 status: o.status().to_owned(),
                 tracking_url: o.tracking_url().map(str::to_owned),
+                actions: can_act && o.source == "shopify",
                 order: o,
             })
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderActionRequest {
+    /// refund, cancel or resend (a replacement order with the same items at no charge).
+    pub action: String,
+    /// For a partial refund: a decimal amount up to the order's total; the whole order without.
+    pub amount: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderActionReply {
+    /// What was done, as noted in the conversation.
+    pub done: String,
+}
+
+/// Refunds (fully or partly), cancels or resends one of the conversation's customer's orders
+/// through the store's API, and notes it in the conversation. Admins and supervisors. 502
+/// `store_error` with the store's words when it refuses; then nothing is recorded.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/orders/{order_id}/actions", tag = "orders",
+    params(("id" = i64, Path), ("order_id" = i64, Path)), request_body = OrderActionRequest,
+    responses((status = 200, body = OrderActionReply), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn order_action(
+    State(state): State<AppState>,
+    work: Work,
+    Path((id, order_id)): Path<(i64, i64)>,
+    crate::error::JsonBody(req): crate::error::JsonBody<OrderActionRequest>,
+) -> ApiResult<Json<OrderActionReply>> {
+    use layan_engine::store_api::OrderAction;
+    let action = match (req.action.as_str(), req.amount) {
+        ("refund", amount) => OrderAction::Refund { amount },
+        ("cancel", None) => OrderAction::Cancel,
+        ("resend", None) => OrderAction::Resend,
+        ("cancel" | "resend", Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_amount",
+                "only a refund takes an amount",
+            ));
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_action",
+                "action is refund, cancel or resend",
+            ));
+        }
+    };
+    let done = state
+        .engine
+        .order_action(
+            &work.access,
+            ConversationId(id),
+            layan_core::OrderId(order_id),
+            &action,
+            work.ip,
+        )
+        .await
+        .map_err(|e| match e {
+            layan_engine::EngineError::Conflict("store_not_connected") => ApiError::new(
+                StatusCode::CONFLICT,
+                "store_not_connected",
+                "order actions need the store's API: set shopify_admin_url and shopify_admin_token",
+            ),
+            layan_engine::EngineError::Conflict("already_cancelled") => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_cancelled",
+                "the order is already cancelled",
+            ),
+            other => not_found_as("order")(other),
+        })?;
+    Ok(Json(OrderActionReply { done }))
 }

@@ -113,6 +113,21 @@ pub async fn start(
             settings.offline_grace_seconds,
         ))
         .with_message_index(open_message_index(settings));
+    match (
+        settings
+            .shopify_admin_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty()),
+        configured(settings.shopify_admin_token.as_ref()),
+    ) {
+        (Some(url), Some(token)) => {
+            let admin = layan_engine::store_api::ShopifyAdmin::new(url, &token)
+                .map_err(|e| anyhow::anyhow!("shopify_admin_url: {e}"))?;
+            engine = engine.with_shopify_admin(admin);
+        }
+        (None, None) => {}
+        _ => anyhow::bail!("order actions need both shopify_admin_url and shopify_admin_token"),
+    }
     // On PostgreSQL, other nodes may serve the same shop: relay events between them.
     engine
         .start_relay()

@@ -78,6 +78,12 @@ pub struct Settings {
     /// `AU`, `SG`, `US`): phone numbers written without a country code (`0812…`) are read as
     /// this country's. Unset, such numbers are refused with a clear error.
     pub phone_country: Option<String>,
+    /// The shop's Shopify address (`https://your-shop.myshopify.com`) for order actions —
+    /// refund, cancel, resend from the conversation — through the Admin API. Needs
+    /// `shopify_admin_token`.
+    pub shopify_admin_url: Option<String>,
+    /// A Shopify Admin API access token with the `write_orders` scope. Redacted when printed.
+    pub shopify_admin_token: Option<Secret>,
     /// How often (seconds) each node looks for orders a proactive-message rule applies to
     /// (a late shipment, an order unfulfilled too long, a delivery to follow up).
     pub proactive_sweep_seconds: u64,
@@ -109,6 +115,8 @@ impl Default for Settings {
             woocommerce_webhook_secret: None,
             widget_identity_secret: None,
             phone_country: None,
+            shopify_admin_url: None,
+            shopify_admin_token: None,
             proactive_sweep_seconds: 60,
             log: "info".into(),
             log_format: LogFormat::Text,
@@ -143,6 +151,8 @@ const KEYS: &[&str] = &[
     "woocommerce_webhook_secret",
     "widget_identity_secret",
     "phone_country",
+    "shopify_admin_url",
+    "shopify_admin_token",
     "proactive_sweep_seconds",
     "log",
     "log_format",

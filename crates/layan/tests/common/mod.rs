@@ -63,6 +63,11 @@ pub const IDENTITY_SECRET: &str = "identity_test_secret";
 pub const WOO_SECRET: &str = "wc_test_secret";
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// As [`spawn_app`], with settings changed by `tweak` first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let backend = layan_store::testing::selected();
     let (_, url) = layan_store::testing::fresh(backend, dir.path())
@@ -83,6 +88,8 @@ pub async fn spawn_app() -> TestApp {
         proactive_sweep_seconds: 1,
         ..Settings::default()
     };
+    let mut settings = settings;
+    tweak(&mut settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
