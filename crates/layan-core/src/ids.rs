@@ -59,3 +59,7 @@ id_type!(
     /// An order from the shop's store (Shopify, WooCommerce, an import).
     OrderId
 );
+id_type!(
+    /// A product from the shop's store.
+    ProductId
+);

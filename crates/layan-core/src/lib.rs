@@ -10,6 +10,7 @@ pub mod model;
 pub mod order;
 pub mod policy;
 pub mod proactive;
+pub mod product;
 pub mod values;
 pub mod workspace;
 
@@ -26,6 +27,7 @@ pub use policy::{
     DayRange, DeliveryOption, Duties, Fee, ReturnPolicy, ReturnShipping, ShippingPolicy, Texts,
 };
 pub use proactive::{ProactiveKind, ProactiveRules, Survey};
+pub use product::{Product, amount_minor};
 pub use values::*;
 pub use workspace::*;
 

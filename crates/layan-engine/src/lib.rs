@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod kb;
 pub mod orders;
 pub mod proactive;
+pub mod products;
 mod relay;
 pub mod search;
 pub mod security;

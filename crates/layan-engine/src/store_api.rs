@@ -229,19 +229,8 @@ fn refund_amount(amount: Option<&str>, order: &Order) -> Result<String, InvalidV
             "amount: a positive decimal like 25000 or 4.95, at most the order's total",
         )
     };
-    let cents = |s: &str| -> Option<u128> {
-        let (i, f) = s.split_once('.').unwrap_or((s, ""));
-        if i.is_empty()
-            || !i.bytes().all(|b| b.is_ascii_digit())
-            || f.len() > 2
-            || !f.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        format!("{i}{f:0<2}").parse().ok()
-    };
-    let asked = cents(a).ok_or_else(bad)?;
-    let total = cents(&order.total).ok_or_else(bad)?;
+    let asked = layan_core::amount_minor(a).ok_or_else(bad)?;
+    let total = layan_core::amount_minor(&order.total).ok_or_else(bad)?;
     if asked == 0 || asked > total {
         return Err(bad());
     }

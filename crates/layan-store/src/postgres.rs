@@ -203,6 +203,7 @@ crate::kb::kb_queries!(PostgresStore, Postgres, PgRow);
 crate::search::search_queries!(PostgresStore, Postgres, PgRow);
 crate::orders::order_queries!(PostgresStore, Postgres, PgRow);
 crate::contacts::contact_queries!(PostgresStore, Postgres, PgRow);
+crate::products::product_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

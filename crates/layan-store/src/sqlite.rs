@@ -213,6 +213,7 @@ crate::kb::kb_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::search::search_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::orders::order_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::contacts::contact_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::products::product_queries!(SqliteStore, Sqlite, SqliteRow);
 
 #[cfg(test)]
 mod tests {

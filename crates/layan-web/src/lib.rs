@@ -111,6 +111,7 @@ pub struct AppState {
         contacts::profile, contacts::conversation_contact, contacts::edit, contacts::add_identity,
         contacts::remove_identity, contacts::duplicates, contacts::merge, contacts::export,
         contacts::erase, contacts::get_rules, contacts::put_rules, orders::order_action,
+        orders::products,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -242,6 +243,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/conversations/{id}/orders/{order_id}/actions",
             post(orders::order_action),
         )
+        .route("/api/v1/products", get(orders::products))
         .route(
             "/api/v1/proactive",
             get(contacts::get_rules).put(contacts::put_rules),

@@ -119,7 +119,50 @@ pub async fn shopify_webhook(
     // webhook id, which is the same on retries.
     let event =
         header(&headers, "x-shopify-event-id").or_else(|| header(&headers, "x-shopify-webhook-id"));
+    if topic.starts_with("products/") {
+        let shop = header(&headers, "x-shopify-shop-domain");
+        return reply(
+            state
+                .engine
+                .shopify_product_webhook(topic, event, shop, &body)
+                .await?,
+        );
+    }
     reply(state.engine.shopify_webhook(topic, event, &body).await?)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ProductSearch {
+    /// Words that must all be in the title or keywords.
+    #[serde(default)]
+    pub q: String,
+    /// Decimal amounts.
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+}
+
+/// The product finder: the shop's active products matching every word, within the price range,
+/// in stock first, cheapest first (at most 20).
+#[utoipa::path(get, path = "/api/v1/products", tag = "orders", params(ProductSearch),
+    responses((status = 200, body = [layan_core::Product]), (status = 422, body = ErrorBody)))]
+pub async fn products(
+    State(state): State<AppState>,
+    _work: Work,
+    axum::extract::Query(q): axum::extract::Query<ProductSearch>,
+) -> ApiResult<Json<Vec<layan_core::Product>>> {
+    if q.q.chars().count() > 200 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "query_too_long",
+            "search for at most 200 characters",
+        ));
+    }
+    Ok(Json(
+        state
+            .engine
+            .find_products(&q.q, q.min_price.as_deref(), q.max_price.as_deref(), 20)
+            .await?,
+    ))
 }
 
 /// WooCommerce webhooks (order.created, order.updated, order.restored; the unsigned ping sent

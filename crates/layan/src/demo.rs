@@ -440,6 +440,21 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
     }
     seed_orders(engine).await?;
     seed_late_shipment(engine).await?;
+    seed_products(engine).await?;
+    Ok(())
+}
+
+/// The demo shop's products (`demo/products.json`, the import format), for the product finder.
+pub async fn seed_products(engine: &Engine) -> Result<(), EngineError> {
+    let products: Vec<layan_engine::products::ImportProduct> =
+        serde_json::from_str(include_str!("../demo/products.json"))
+            .map_err(|e| EngineError::Internal(format!("demo products: {e}")))?;
+    for p in products {
+        engine
+            .import_product(p)
+            .await?
+            .map_err(|bad| EngineError::Internal(format!("demo product: {}", bad.0)))?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::Context;
 use layan_engine::{
     Engine,
-    orders::{ImportOrder, ImportShipment, WebhookOutcome},
+    orders::{BadPayload, ImportOrder, ImportShipment, WebhookOutcome},
+    products::ImportProduct,
 };
 use serde::Deserialize;
 
@@ -86,15 +87,57 @@ impl From<CsvRow> for ImportOrder {
     }
 }
 
-/// One order read from the file, or why it could not be read; `at` says where ("row 4").
-pub struct Item {
-    pub at: String,
-    pub order: Result<ImportOrder, String>,
+/// A product CSV row: the import format's fields, flat.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductRow {
+    id: String,
+    title: String,
+    price: String,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    stock: Option<i64>,
+    #[serde(default)]
+    keywords: Option<String>,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    updated_at: Option<String>,
 }
 
-/// Reads the file into orders, or per-row errors (row numbers count from 1; for CSV the header
-/// is row 1).
-pub fn read(path: &Path, format: Option<&str>) -> anyhow::Result<Vec<Item>> {
+impl From<ProductRow> for ImportProduct {
+    fn from(r: ProductRow) -> Self {
+        ImportProduct {
+            id: r.id,
+            title: r.title,
+            price: r.price,
+            currency: filled(r.currency),
+            url: filled(r.url),
+            stock: r.stock,
+            keywords: filled(r.keywords),
+            active: r.active,
+            updated_at: filled(r.updated_at),
+        }
+    }
+}
+
+/// One record read from the file, or why it could not be read; `at` says where ("row 4").
+pub struct Item<T> {
+    pub at: String,
+    pub record: Result<T, String>,
+}
+
+/// Reads the file into records of `T` (JSON: an array of `T`; CSV: rows of `Row`, turned into
+/// `T`), or per-row errors (row numbers count from 1; for CSV the header is row 1). `what`
+/// names a record in messages ("order").
+fn read_items<T, Row>(path: &Path, format: Option<&str>, what: &str) -> anyhow::Result<Vec<Item<T>>>
+where
+    T: serde::de::DeserializeOwned,
+    Row: serde::de::DeserializeOwned + Into<T>,
+{
     let format = match format {
         Some(f) => f.to_owned(),
         None => path
@@ -107,14 +150,14 @@ pub fn read(path: &Path, format: Option<&str>) -> anyhow::Result<Vec<Item>> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     match format.as_str() {
         "json" => {
-            let items: Vec<serde_json::Value> =
-                serde_json::from_str(&text).context("the file must be a JSON array of orders")?;
+            let items: Vec<serde_json::Value> = serde_json::from_str(&text)
+                .with_context(|| format!("the file must be a JSON array of {what}s"))?;
             Ok(items
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| Item {
-                    at: format!("order {}", i + 1),
-                    order: serde_json::from_value::<ImportOrder>(v).map_err(|e| e.to_string()),
+                    at: format!("{what} {}", i + 1),
+                    record: serde_json::from_value::<T>(v).map_err(|e| e.to_string()),
                 })
                 .collect())
         }
@@ -123,16 +166,29 @@ pub fn read(path: &Path, format: Option<&str>) -> anyhow::Result<Vec<Item>> {
                 .trim(csv::Trim::All)
                 .from_reader(text.as_bytes());
             Ok(reader
-                .deserialize::<CsvRow>()
+                .deserialize::<Row>()
                 .enumerate()
                 .map(|(i, row)| Item {
                     at: format!("row {}", i + 2),
-                    order: row.map(ImportOrder::from).map_err(|e| e.to_string()),
+                    record: row.map(Into::into).map_err(|e| e.to_string()),
                 })
                 .collect())
         }
         other => anyhow::bail!("unknown format {other:?}: json or csv"),
     }
+}
+
+/// Reads an order file.
+pub fn read(path: &Path, format: Option<&str>) -> anyhow::Result<Vec<Item<ImportOrder>>> {
+    read_items::<ImportOrder, CsvRow>(path, format, "order")
+}
+
+/// Reads a product file.
+pub fn read_products(
+    path: &Path,
+    format: Option<&str>,
+) -> anyhow::Result<Vec<Item<ImportProduct>>> {
+    read_items::<ImportProduct, ProductRow>(path, format, "product")
 }
 
 /// What an import did.
@@ -143,31 +199,63 @@ pub struct Summary {
     pub failed: Vec<String>,
 }
 
-/// Applies every order, reporting (done, total) as it goes.
-pub async fn run(
-    engine: &Engine,
-    orders: Vec<Item>,
+/// Applies every record with `apply`, reporting (done, total) as it goes.
+async fn run_items<T>(
+    items: Vec<Item<T>>,
+    mut apply: impl AsyncFnMut(T) -> anyhow::Result<Result<WebhookOutcome, BadPayload>>,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<Summary> {
-    let total = orders.len() as u64;
+    let total = items.len() as u64;
     let mut summary = Summary::default();
     progress(0, total);
-    for (done, item) in (1u64..).zip(orders) {
-        match item.order {
+    for (done, item) in (1u64..).zip(items) {
+        match item.record {
             Err(e) => summary.failed.push(format!("{}: {e}", item.at)),
-            Ok(order) => {
-                match engine
-                    .import_order(order)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                {
-                    Ok(WebhookOutcome::Stale | WebhookOutcome::Duplicate) => summary.unchanged += 1,
-                    Ok(_) => summary.applied += 1,
-                    Err(bad) => summary.failed.push(format!("{}: {}", item.at, bad.0)),
-                }
-            }
+            Ok(record) => match apply(record).await? {
+                Ok(WebhookOutcome::Stale | WebhookOutcome::Duplicate) => summary.unchanged += 1,
+                Ok(_) => summary.applied += 1,
+                Err(bad) => summary.failed.push(format!("{}: {}", item.at, bad.0)),
+            },
         }
         progress(done, total);
     }
     Ok(summary)
+}
+
+/// Applies every order, reporting (done, total) as it goes.
+pub async fn run(
+    engine: &Engine,
+    orders: Vec<Item<ImportOrder>>,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Summary> {
+    run_items(
+        orders,
+        async |o| {
+            engine
+                .import_order(o)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        },
+        progress,
+    )
+    .await
+}
+
+/// Applies every product, reporting (done, total) as it goes.
+pub async fn run_products(
+    engine: &Engine,
+    products: Vec<Item<ImportProduct>>,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Summary> {
+    run_items(
+        products,
+        async |p| {
+            engine
+                .import_product(p)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        },
+        progress,
+    )
+    .await
 }

@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: OrdersCommand,
     },
+    /// Products from the shop's store.
+    Products {
+        #[command(subcommand)]
+        command: ProductsCommand,
+    },
     /// Manage the conversation search index.
     Search {
         #[command(subcommand)]
@@ -71,6 +76,21 @@ enum Command {
 enum OrdersCommand {
     /// Import orders from a JSON or CSV file (formats in README), showing progress. Safe to run
     /// again: an order already stored with the same or a newer updated_at is left alone.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+        /// json or csv [default: from the file's extension].
+        #[arg(long)]
+        format: Option<String>,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProductsCommand {
+    /// Import products from a JSON or CSV file (formats in README), showing progress. Safe to
+    /// run again: a product already stored with the same or a newer updated_at is left alone.
     Import {
         /// The file to read.
         file: PathBuf,
@@ -135,7 +155,28 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => serve(cli.config.as_ref(), args, true).await,
         Command::Orders {
             command: OrdersCommand::Import { file, format, args },
-        } => import_orders(cli.config.as_ref(), &file, format.as_deref(), args).await,
+        } => {
+            import_file(
+                cli.config.as_ref(),
+                &file,
+                format.as_deref(),
+                args,
+                Kind::Orders,
+            )
+            .await
+        }
+        Command::Products {
+            command: ProductsCommand::Import { file, format, args },
+        } => {
+            import_file(
+                cli.config.as_ref(),
+                &file,
+                format.as_deref(),
+                args,
+                Kind::Products,
+            )
+            .await
+        }
         Command::Search {
             command: SearchCommand::Rebuild { args },
         } => rebuild_search(cli.config.as_ref(), args).await,
@@ -228,24 +269,50 @@ fn progress(verb: &'static str, things: &'static str) -> impl FnMut(u64, u64) {
     }
 }
 
-async fn import_orders(
+#[derive(Clone, Copy)]
+enum Kind {
+    Orders,
+    Products,
+}
+
+async fn import_file(
     config: Option<&PathBuf>,
     file: &std::path::Path,
     format: Option<&str>,
     args: ServeArgs,
+    kind: Kind,
 ) -> anyhow::Result<()> {
     let settings = settings_for(config, args)?;
-    let items = layan::import::read(file, format)?;
-    let store = Store::open(&settings.database().map_err(anyhow::Error::msg)?).await?;
-    let engine = Engine::new(store.clone());
-    let summary = layan::import::run(&engine, items, progress("imported", "orders")).await;
+    let database = settings.database().map_err(anyhow::Error::msg)?;
+    let (things, summary, store) = match kind {
+        Kind::Orders => {
+            let items = layan::import::read(file, format)?;
+            let store = Store::open(&database).await?;
+            let engine = Engine::new(store.clone());
+            let summary = layan::import::run(&engine, items, progress("imported", "orders")).await;
+            ("orders", summary, store)
+        }
+        Kind::Products => {
+            let items = layan::import::read_products(file, format)?;
+            let store = Store::open(&database).await?;
+            let engine = Engine::new(store.clone());
+            let summary =
+                layan::import::run_products(&engine, items, progress("imported", "products")).await;
+            ("products", summary, store)
+        }
+    };
     store.close().await;
     let summary = summary?;
     for problem in &summary.failed {
         eprintln!("not imported: {problem}");
     }
+    let title = if things == "orders" {
+        "Orders"
+    } else {
+        "Products"
+    };
     println!(
-        "Orders: {} imported, {} unchanged, {} not imported",
+        "{title}: {} imported, {} unchanged, {} not imported",
         summary.applied,
         summary.unchanged,
         summary.failed.len()
@@ -254,7 +321,7 @@ async fn import_orders(
         Ok(())
     } else {
         anyhow::bail!(
-            "{} orders could not be imported (listed above)",
+            "{} {things} could not be imported (listed above)",
             summary.failed.len()
         )
     }

@@ -407,3 +407,157 @@ async fn woocommerce_orders_are_signed_applied_once_and_matched_by_email() {
     assert_eq!(o.lines[0].price, "89.95");
     assert_eq!(o.placed_at, 1_795_288_500_000, "GMT times read as UTC");
 }
+
+fn product(updated_at: &str, price: &str, qty: i64, status: &str) -> Value {
+    json!({
+        "id": 632910392, "title": "Batik tulis Parang", "handle": "batik-tulis-parang", "status": status,
+        "product_type": "Kemeja", "vendor": "Batik Sari", "tags": "batik, tulis, solo",
+        "updated_at": updated_at,
+        "variants": [
+            {"id": 1, "price": price, "inventory_quantity": qty, "inventory_management": "shopify"},
+            {"id": 2, "price": "450000.00", "inventory_quantity": 1, "inventory_management": "shopify"}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn products_arrive_from_the_store_and_the_finder_searches_words_and_price() {
+    let app = spawn_app().await;
+    let budi = app.login("budi@shop.test").await;
+    let (status, reply) = deliver(
+        &app,
+        "products/create",
+        "p-1",
+        &product("2026-11-20T10:00:00+07:00", "300000.00", 4, "active"),
+        None,
+    )
+    .await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("applied")));
+    let found = budi
+        .json("/api/v1/products?q=parang%20batik&max_price=300000")
+        .await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    let p = &found[0];
+    assert_eq!(p["price"], "300000.00", "the cheapest variant");
+    assert_eq!(p["stock"], 5, "summed over tracked variants");
+    assert_eq!(
+        p["url"],
+        "https://batik-sari.myshopify.com/products/batik-tulis-parang"
+    );
+    // Keywords count; the price range and every word must match.
+    assert_eq!(
+        budi.json("/api/v1/products?q=kemeja")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        budi.json("/api/v1/products?q=batik&max_price=299999.99")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        budi.json("/api/v1/products?q=batik%20sarung")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        budi.get("/api/v1/products?q=batik&max_price=cheap")
+            .await
+            .status(),
+        422
+    );
+
+    // Replayed, older, tampered, malformed: nothing changes.
+    let (_, reply) = deliver(
+        &app,
+        "products/create",
+        "p-1",
+        &product("2026-11-20T10:00:00+07:00", "1.00", 0, "active"),
+        None,
+    )
+    .await;
+    assert_eq!(reply["status"], "duplicate");
+    let (_, reply) = deliver(
+        &app,
+        "products/update",
+        "p-2",
+        &product("2026-11-19T10:00:00+07:00", "1.00", 0, "active"),
+        None,
+    )
+    .await;
+    assert_eq!(reply["status"], "stale");
+    let (status, _) = deliver(
+        &app,
+        "products/update",
+        "p-3",
+        &product("2026-11-21T10:00:00+07:00", "1.00", 0, "active"),
+        Some("AAAA".into()),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let mut no_variants = product("2026-11-21T10:00:00+07:00", "1.00", 0, "active");
+    no_variants["variants"] = json!([]);
+    let (status, body) = deliver(&app, "products/update", "p-4", &no_variants, None).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("variant"),
+        "{body}"
+    );
+    assert_eq!(
+        budi.json("/api/v1/products?q=batik").await[0]["price"],
+        "300000.00"
+    );
+
+    // Archived: no longer offered; deleted: gone.
+    deliver(
+        &app,
+        "products/update",
+        "p-5",
+        &product("2026-11-22T10:00:00+07:00", "300000.00", 4, "archived"),
+        None,
+    )
+    .await;
+    assert!(
+        budi.json("/api/v1/products?q=batik")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    deliver(
+        &app,
+        "products/update",
+        "p-6",
+        &product("2026-11-23T10:00:00+07:00", "300000.00", 0, "active"),
+        None,
+    )
+    .await;
+    let sold_out = budi.json("/api/v1/products?q=batik").await;
+    assert_eq!(sold_out[0]["stock"], 1);
+    let (status, _) = deliver(
+        &app,
+        "products/delete",
+        "p-7",
+        &json!({"id": 632910392}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        budi.json("/api/v1/products?q=batik")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -908,3 +908,76 @@ async fn orders_import_from_csv_and_json_with_progress_reports_bad_rows_and_is_r
     assert_eq!(orders[1].tracking_url(), Some("https://jne.test/JNE1"));
     store.close().await;
 }
+
+#[tokio::test]
+async fn products_import_from_csv_reports_bad_rows_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
+    let csv = dir.path().join("products.csv");
+    std::fs::write(
+        &csv,
+        "id,title,price,currency,url,stock,keywords,active,updated_at\n\
+         B-1,Batik tulis Parang,350000,IDR,https://toko.test/p/parang,3,kemeja solo,true,2026-11-01T10:00:00+07:00\n\
+         B-2,Selendang sutra,murah,IDR,,,,,\n\
+         B-3,Sarung tenun,125000.50,IDR,javascript:alert(1),,,,\n\
+         B-4,Kain lurik,99000,IDR,,0,,,\n",
+    )
+    .unwrap();
+    let import = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+            .args(["products", "import"])
+            .arg(&csv)
+            .arg("--data")
+            .arg(dir.path())
+            .args(["--database-url", &db])
+            .env("LAYAN_LOG", "warn")
+            .output()
+            .expect("run layan products import")
+    };
+    let out = import();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        !out.status.success(),
+        "bad rows make the exit status say so"
+    );
+    assert!(
+        stdout.contains("Products: 2 imported, 0 unchanged, 2 not imported"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("imported 4 of 4 products (100%)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not imported: row 3: price"), "{stderr}");
+    assert!(stderr.contains("not imported: row 4: url"), "{stderr}");
+    let again = import();
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains("Products: 0 imported, 2 unchanged, 2 not imported")
+    );
+
+    let store = layan_store::Store::open(&layan_store::testing::config_for(&db))
+        .await
+        .unwrap();
+    let found = store
+        .search_products(&layan_store::ProductQuery {
+            words: vec!["parang".into()],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (
+            found[0].price.as_str(),
+            found[0].stock,
+            found[0].url.as_deref()
+        ),
+        ("350000", Some(3), Some("https://toko.test/p/parang"))
+    );
+    store.close().await;
+}
