@@ -304,6 +304,12 @@ impl Engine {
             Some(t) if !t.is_empty() => self.visitor_contact(t).await?,
             _ => None,
         };
+        // A signed-in session's token, in case this request leaves it (signed out, or someone
+        // else signed in): it is revoked, so it never opens her conversations again.
+        let identified_before = known
+            .as_ref()
+            .filter(|(_, identified)| *identified)
+            .map(|(c, _)| c.id);
         let (contact, new_token) = match (identity, known) {
             // The same signed-in shopper again.
             (Some(who), Some((c, true))) if self.is_identified_as(&c, who).await? => (c, None),
@@ -345,6 +351,11 @@ impl Engine {
                 (contact, Some(token))
             }
         };
+        if let (Some(before), Some(_), Some(old)) = (identified_before, &new_token, token) {
+            self.store
+                .remove_identity(before, identity::WIDGET_IDENTIFIED, &auth::token_hash(old))
+                .await?;
+        }
         let conversation = self
             .store
             .current_conversation(inbox.id, contact.id)

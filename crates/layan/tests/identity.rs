@@ -53,9 +53,19 @@ async fn a_signed_identity_attaches_the_widget_to_the_customer_and_nothing_else_
     let (_, out) = session(&app, Some(&t1), None).await;
     assert_ne!(out["token"], t1.as_str());
     assert_eq!(out["conversation"], Value::Null);
-    // Someone else signs in on the same browser.
+    // Her signed-in token was revoked with the sign-out: it reads nothing any more.
+    assert_eq!(app.visitor_messages(&t1, conv).await.status(), 401);
+    // The other device's session stays.
+    let t2 = other_device["token"].as_str().unwrap();
+    assert_eq!(app.visitor_messages(t2, conv).await.status(), 200);
+    // Someone else signs in on the same browser (which still had her other-device token).
     let budi = sign_identity(IDENTITY_SECRET, "budi@example.test", None, now + 600);
-    let (_, other) = session(&app, Some(&t1), Some(&budi)).await;
+    let (_, other) = session(&app, Some(t2), Some(&budi)).await;
+    assert_eq!(
+        app.visitor_messages(t2, conv).await.status(),
+        401,
+        "revoked when someone else signs in"
+    );
     assert_ne!(other["token"], t1.as_str());
     assert_eq!(other["conversation"], Value::Null);
     let res = app
@@ -91,6 +101,12 @@ async fn a_signed_identity_attaches_the_widget_to_the_customer_and_nothing_else_
             "{why}: {e}"
         );
     }
-    // Her own token still reads her conversation.
-    assert_eq!(app.visitor_messages(&t1, conv).await.status(), 200);
+    // Signed in again, she reads her conversation.
+    let (_, back) = session(&app, None, Some(&sari)).await;
+    assert_eq!(
+        app.visitor_messages(back["token"].as_str().unwrap(), conv)
+            .await
+            .status(),
+        200
+    );
 }
