@@ -361,7 +361,7 @@ impl $store {
             .bind(now)
             .bind(b)
             .bind(i64::from(limit))
-            .fetch_all(&self.writer)
+            .fetch_all(&self.reader)
             .await
             .map_err(db)?;
         let orders = rows.iter().map(order_from_row).collect::<StoreResult<Vec<_>>>()?;
