@@ -706,6 +706,34 @@ async fn list_bench(
             "/api/v1/conversations?status=all&q=%235000&limit=50",
         ),
     ];
+    // One customer's sidebar: the profile with its timeline, and suggested duplicates (a scan
+    // for the same email, phone or name among every contact).
+    let one: serde_json::Value = http
+        .get(format!(
+            "{}/api/v1/conversations?status=all&limit=1",
+            server.base
+        ))
+        .header("cookie", format!("layan_session={}", server.cookie))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let conversation = one[0]["id"].as_i64().context("a conversation")?;
+    let contact = one[0]["contact_id"].as_i64().context("its contact")?;
+    let sidebar = [
+        (
+            "customer profile",
+            format!("/api/v1/conversations/{conversation}/contact"),
+        ),
+        (
+            "suggested duplicates",
+            format!("/api/v1/contacts/{contact}/duplicates"),
+        ),
+    ];
+    let queries = queries
+        .iter()
+        .map(|(n, p)| (*n, (*p).to_string()))
+        .chain(sidebar);
     for (name, path) in queries {
         let mut times = Vec::with_capacity(requests);
         for _ in 0..requests {

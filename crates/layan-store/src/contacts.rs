@@ -182,25 +182,25 @@ impl $store {
 
     pub async fn duplicate_contacts(&self, contact: ContactId) -> StoreResult<Vec<(Contact, layan_core::DuplicateReason)>> {
         // What this contact is known by: addresses and numbers as fields and as identities.
+        // Each way of matching is its own indexed lookup; the union is grouped per contact
+        // with the strongest reason (1 email, 2 phone, 3 name).
         let rows = sqlx::query(&q(&format!(
             "WITH me AS (SELECT id, LOWER(email) AS email, phone, LOWER(name) AS name FROM contacts WHERE id = ?), \
              emails(v) AS (SELECT email FROM me WHERE email IS NOT NULL \
                  UNION SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'email'), \
              phones(v) AS (SELECT phone FROM me WHERE phone IS NOT NULL \
-                 UNION SELECT value FROM contact_identities WHERE contact_id = ? AND kind IN ('phone', 'whatsapp')) \
-             SELECT {CONTACT_COLS}, CASE \
-               WHEN LOWER(ct.email) IN (SELECT v FROM emails) OR EXISTS (SELECT 1 FROM contact_identities ci \
-                 WHERE ci.contact_id = ct.id AND ci.kind = 'email' AND ci.value IN (SELECT v FROM emails)) THEN 'same_email' \
-               WHEN ct.phone IN (SELECT v FROM phones) OR EXISTS (SELECT 1 FROM contact_identities ci \
-                 WHERE ci.contact_id = ct.id AND ci.kind IN ('phone', 'whatsapp') AND ci.value IN (SELECT v FROM phones)) THEN 'same_phone' \
-               ELSE 'same_name' END AS reason \
-             FROM contacts ct WHERE ct.id <> ? AND ( \
-               LOWER(ct.email) IN (SELECT v FROM emails) \
-               OR ct.id IN (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind = 'email' AND ci.value IN (SELECT v FROM emails)) \
-               OR ct.phone IN (SELECT v FROM phones) \
-               OR ct.id IN (SELECT ci.contact_id FROM contact_identities ci WHERE ci.kind IN ('phone', 'whatsapp') AND ci.value IN (SELECT v FROM phones)) \
-               OR LOWER(ct.name) = (SELECT name FROM me WHERE name <> '')) \
-             ORDER BY ct.id LIMIT 20"
+                 UNION SELECT value FROM contact_identities WHERE contact_id = ? AND kind IN ('phone', 'whatsapp')), \
+             cand(id, reason) AS ( \
+                 SELECT ct.id, 1 FROM contacts ct WHERE LOWER(ct.email) IN (SELECT v FROM emails) \
+                 UNION ALL SELECT ci.contact_id, 1 FROM contact_identities ci \
+                     WHERE ci.kind = 'email' AND ci.value IN (SELECT v FROM emails) \
+                 UNION ALL SELECT ct.id, 2 FROM contacts ct WHERE ct.phone IN (SELECT v FROM phones) \
+                 UNION ALL SELECT ci.contact_id, 2 FROM contact_identities ci \
+                     WHERE ci.kind IN ('phone', 'whatsapp') AND ci.value IN (SELECT v FROM phones) \
+                 UNION ALL SELECT ct.id, 3 FROM contacts ct \
+                     WHERE LOWER(ct.name) = (SELECT name FROM me WHERE name <> '')) \
+             SELECT {CONTACT_COLS}, MIN(cand.reason) AS reason FROM cand JOIN contacts ct ON ct.id = cand.id \
+             WHERE ct.id <> ? GROUP BY ct.id ORDER BY ct.id LIMIT 20"
         )))
         .bind(contact.0)
         .bind(contact.0)
@@ -211,10 +211,10 @@ impl $store {
         .map_err(db)?;
         rows.iter()
             .map(|r| {
-                let reason: String = r.try_get("reason").map_err(db)?;
-                let reason = match reason.as_str() {
-                    "same_email" => layan_core::DuplicateReason::SameEmail,
-                    "same_phone" => layan_core::DuplicateReason::SamePhone,
+                let reason: i32 = r.try_get("reason").map_err(db)?;
+                let reason = match reason {
+                    1 => layan_core::DuplicateReason::SameEmail,
+                    2 => layan_core::DuplicateReason::SamePhone,
                     _ => layan_core::DuplicateReason::SameName,
                 };
                 Ok((contact_from_row(r)?, reason))

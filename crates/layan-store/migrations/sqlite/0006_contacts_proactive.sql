@@ -4,6 +4,7 @@ ALTER TABLE contacts ADD COLUMN phone TEXT;
 ALTER TABLE contacts ADD COLUMN notes TEXT;
 ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
 CREATE INDEX contacts_phone ON contacts (phone);
+CREATE INDEX contacts_email_lower ON contacts (LOWER(email));
 CREATE INDEX contacts_name ON contacts (LOWER(name));
 
 ALTER TABLE shipments ADD COLUMN expected_delivery_at INTEGER;
