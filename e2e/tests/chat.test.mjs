@@ -72,6 +72,21 @@ function guard(page, name) {
   return problems;
 }
 
+// Opens a conversation from the list. A live update may re-render the list between the press
+// and the release of a click (the row is replaced, so the browser sends no click); a person just
+// clicks again, and so does this, until `ready` shows up.
+async function openConv(page, rowSelector, ready) {
+  for (let attempt = 1; ; attempt++) {
+    await page.locator(rowSelector).first().click();
+    try {
+      await page.locator(ready).first().waitFor({ timeout: 3000 });
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
+}
+
 async function agentPage(email = "budi@demo.layan.test") {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
@@ -117,9 +132,8 @@ test("a shopper chats with an agent in real time; markup stays text on both side
     const row = agent.locator(".conv.unread", { hasText: "is my order shipped?" });
     await row.waitFor();
     await agent.waitForFunction((n) => document.title.startsWith(`(${n + 1})`), unreadBefore);
-    await row.click();
+    await openConv(agent, ".conv:has-text('is my order shipped?')", ".msg.incoming .msg-body");
     const incoming = agent.locator(".msg.incoming .msg-body");
-    await incoming.waitFor();
     assert.equal(await incoming.textContent(), XSS, "shown as text");
     assert.equal(await agent.locator(".msg.incoming img, .msg.incoming script").count(), 0);
 
@@ -228,8 +242,7 @@ test("two agents share an inbox: round-robin routing, orders, canned responses, 
     assert.deepEqual(owners, ["→ Budi Santoso", "→ Nok Srisuk"], "one each, in turn");
 
     // Canned response in the customer's language, with her name filled in.
-    await budi.click(".conv:has-text('Sari Lestari')");
-    await budi.waitForSelector(".msg.incoming");
+    await openConv(budi, ".conv:has-text('Sari Lestari')", ".msg.incoming");
     // Her orders from the store sit under the header, newest first, with the tracking link.
     const order = budi.locator(".orders li.order").first();
     await order.waitFor();
@@ -244,7 +257,7 @@ test("two agents share an inbox: round-robin routing, orders, canned responses, 
     assert.match(await budi.inputValue(".reply textarea"), /— Budi$/);
 
     // Collision: Nok opens the same conversation; Budi is warned, and sees Nok typing.
-    await nok.click(".conv:has-text('Sari Lestari')");
+    await openConv(nok, ".conv:has-text('Sari Lestari')", ".msg.incoming");
     await budi.waitForSelector(".collision:has-text('Nok Srisuk')");
     await nok.type(".reply textarea", "I'll take");
     await budi.waitForSelector(".collision:has-text('typing')");
@@ -445,7 +458,7 @@ test("an agent sees one customer across channels with her orders and the late-sh
   const ana = await agentPage("ana@demo.layan.test");
   const problems = guard(ana, "ana");
   try {
-    await ana.click(".conv:has-text('Sari Lestari') >> nth=0");
+    await openConv(ana, ".conv:has-text('Sari Lestari')", ".msg.incoming");
     // The carrier's late report made Layan write to her, in Indonesian, with the tracking link.
     await ana.locator(".msg", { hasText: "butuh waktu lebih lama" }).waitFor();
     const summary = ana.locator(".customer summary");
