@@ -135,7 +135,12 @@ struct ShopifyOrder {
     fulfillments: Vec<ShopifyFulfillment>,
 }
 
-fn millis(field: &str, value: &str) -> Result<Millis, BadPayload> {
+/// Only web links are shown to agents and shoppers as links.
+pub(crate) fn web_link(url: Option<String>) -> Option<String> {
+    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+pub(crate) fn millis(field: &str, value: &str) -> Result<Millis, BadPayload> {
     let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
         .map_err(|e| BadPayload(format!("{field}: {value:?} is not an RFC 3339 time ({e})")))?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
@@ -147,11 +152,7 @@ fn shipment(f: &ShopifyFulfillment) -> Result<Shipment, BadPayload> {
         external_id: f.id.to_string(),
         carrier: f.tracking_company.clone().filter(|s| !s.is_empty()),
         tracking_number: f.tracking_number.clone().filter(|s| !s.is_empty()),
-        // Only web links are shown to agents as links.
-        tracking_url: f
-            .tracking_url
-            .clone()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        tracking_url: web_link(f.tracking_url.clone()),
         // The carrier's state when known ("in_transit", "delivered"), else the fulfilment's.
         status: f.shipment_status.clone().or_else(|| f.status.clone()),
         expected_delivery_at: f
@@ -343,10 +344,7 @@ impl Engine {
                         external_id: format!("{}-{i}", o.id),
                         carrier: s.carrier.clone().filter(|c| !c.is_empty()),
                         tracking_number: s.tracking_number.clone().filter(|c| !c.is_empty()),
-                        tracking_url: s
-                            .tracking_url
-                            .clone()
-                            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                        tracking_url: web_link(s.tracking_url.clone()),
                         status: s.status.clone().filter(|c| !c.is_empty()),
                         expected_delivery_at: at("expected_delivery_at", &s.expected_delivery_at)?,
                         delivered_at: at("delivered_at", &s.delivered_at)?,

@@ -2,13 +2,13 @@
 //! into products (the lowest variant price, stock summed over tracked variants, a web link), and
 //! the product finder (`find_products`: words and a price range).
 
-use layan_core::{Millis, Product, amount_minor};
+use layan_core::{Product, amount_minor};
 use layan_store::{NewProduct, ProductApplied, ProductQuery, StoreEvent};
 use serde::Deserialize;
 
 use crate::{
     Engine, EngineResult,
-    orders::{BadPayload, WebhookOutcome},
+    orders::{BadPayload, WebhookOutcome, millis, web_link},
 };
 
 #[derive(Deserialize)]
@@ -64,17 +64,6 @@ pub struct ImportProduct {
     /// RFC 3339; the newest version wins.
     #[serde(default)]
     pub updated_at: Option<String>,
-}
-
-fn web_link(url: Option<String>) -> Option<String> {
-    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-}
-
-fn millis(field: &str, value: &str) -> Result<Millis, BadPayload> {
-    let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| BadPayload(format!("{field}: {value:?} is not an RFC 3339 time ({e})")))?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| BadPayload(format!("{field}: out of range")))
 }
 
 fn shopify_product(p: ShopifyProduct, shop: Option<&str>) -> Result<NewProduct, BadPayload> {
