@@ -21,7 +21,7 @@ pub struct Mailbox {
     pub name: Option<String>,
 }
 
-/// An attachment's description (the bytes stay in the raw mail until stored).
+/// An attachment: its description and bytes (decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentInfo {
     /// The file name as sent, or "attachment" when none.
@@ -31,6 +31,7 @@ pub struct AttachmentInfo {
     pub size: usize,
     /// Referenced from the HTML (`cid:`), e.g. an inline image.
     pub content_id: Option<String>,
+    pub data: Vec<u8>,
 }
 
 /// Why a mail is automatic: no acknowledgement or auto-reply may answer it.
@@ -169,6 +170,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, EmailError> {
                 .to_ascii_lowercase(),
             size: a.contents().len(),
             content_id: a.content_id().map(strip_brackets),
+            data: a.contents().to_vec(),
         })
         .collect();
     Ok(InboundEmail {
@@ -338,6 +340,28 @@ pub fn conversation_from_references(secret: &[u8], email: &InboundEmail) -> Opti
         .iter()
         .chain(email.references.iter().rev())
         .find_map(|id| verify_token(secret, id.split('@').next().unwrap_or("")))
+}
+
+/// The conversations named by our signed Message-IDs anywhere in a raw mail — a bounce carries
+/// the original mail's headers in its body, not in its own references. Only ids that verify.
+pub fn signed_ids_in(secret: &[u8], raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out: Vec<String> = Vec::new();
+    for (start, _) in text.match_indices("layan.c") {
+        let rest = &text[start..];
+        let end = rest
+            .find(|c: char| c == '>' || c.is_whitespace() || c == '"')
+            .unwrap_or(rest.len());
+        let id = &rest[..end];
+        if id.len() > 300 {
+            continue;
+        }
+        let local = id.split('@').next().unwrap_or("");
+        if verify_token(secret, local).is_some() && !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
 }
 
 fn verify_token(secret: &[u8], local: &str) -> Option<i64> {

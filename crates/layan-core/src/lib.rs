@@ -3,6 +3,7 @@
 //! other crate speaks in these types.
 
 pub mod contact;
+pub mod email;
 pub mod ids;
 pub mod jobs;
 pub mod kb;
@@ -17,6 +18,10 @@ pub mod workspace;
 pub use contact::{
     DuplicateReason, Identity, IdentityKind, MergeOutcome, PhoneCountry, PhoneNumber, Spend,
     TimelineEntry,
+};
+pub use email::{
+    AttachmentMeta, Delivery, EmailInbox, EmailMeta, EmailSettings, InboundEmailInfo,
+    InboundStatus, MailServer, Security,
 };
 pub use ids::*;
 pub use jobs::*;

@@ -204,18 +204,21 @@ pub struct Agent {
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     WebWidget,
+    Email,
 }
 
 impl ChannelKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WebWidget => "web_widget",
+            Self::Email => "email",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "web_widget" => Some(Self::WebWidget),
+            "email" => Some(Self::Email),
             _ => None,
         }
     }
@@ -332,6 +335,11 @@ pub enum Target {
     /// The contact's current conversation in the inbox (reopened if resolved), or a new one when
     /// there is none or it is closed.
     CurrentOrNew {
+        inbox_id: InboxId,
+        contact_id: ContactId,
+    },
+    /// Always a new conversation (a new email that threads into none).
+    New {
         inbox_id: InboxId,
         contact_id: ContactId,
     },

@@ -216,7 +216,14 @@ impl Engine {
                 };
                 self.proactive_send(layan_core::OrderId(order), rule).await
             }
-            other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+            other => {
+                let payload: serde_json::Value = serde_json::from_str(&job.payload)
+                    .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+                match crate::email::handle_email_job(self, other, &payload).await {
+                    Some(r) => r,
+                    None => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+                }
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod contacts;
+pub mod email;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
@@ -299,6 +300,7 @@ impl Engine {
             .store
             .inbox_by_widget_key(widget_key)
             .await?
+            .filter(Self::is_widget_inbox)
             .ok_or(EngineError::NotFound)?;
         let known = match token {
             Some(t) if !t.is_empty() => self.visitor_contact(t).await?,
@@ -408,6 +410,7 @@ impl Engine {
             .store
             .inbox_by_widget_key(widget_key)
             .await?
+            .filter(Self::is_widget_inbox)
             .ok_or(EngineError::NotFound)?;
         let (contact, _) = self
             .visitor_contact(token)

@@ -412,6 +412,20 @@ impl $store {
         .await
         .map_err(db)?
         .rows_affected();
+        // The email side: the raw mails, their HTML and full text, addresses and attachments.
+        for sql in [
+            "DELETE FROM attachments WHERE message_id IN (SELECT m.id FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ?)",
+            "DELETE FROM inbound_emails WHERE message_id IN (SELECT m.id FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ?)",
+            "DELETE FROM inbound_emails WHERE sender IN (SELECT value FROM contact_identities \
+             WHERE contact_id = ? AND kind = 'email')",
+            "UPDATE email_messages SET subject = '', from_address = '', to_addresses = '', cc_addresses = '', \
+             html = NULL, full_text = NULL, delivery_detail = NULL \
+             WHERE conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)",
+        ] {
+            sqlx::query(&q(sql)).bind(contact.0).execute(&mut *tx).await.map_err(db)?;
+        }
         let identities = sqlx::query(&q("DELETE FROM contact_identities WHERE contact_id = ?"))
             .bind(contact.0)
             .execute(&mut *tx)

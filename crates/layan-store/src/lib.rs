@@ -14,6 +14,7 @@ macro_rules! dispatch {
 }
 
 mod contacts;
+mod email;
 mod jobs;
 mod kb;
 mod orders;
@@ -34,6 +35,7 @@ use layan_core::{
 };
 
 pub use contacts::{ContactConversation, Erased, ProfileChanges};
+pub use email::{EmailInboxRow, InboundEmailRow, NewAttachment, NewEmailMeta};
 pub use jobs::{JobCounts, NewJob};
 pub use orders::{Applied, NewOrder, StoreEvent};
 pub use postgres::{PostgresOptions, PostgresStore};

@@ -204,6 +204,7 @@ crate::search::search_queries!(PostgresStore, Postgres, PgRow);
 crate::orders::order_queries!(PostgresStore, Postgres, PgRow);
 crate::contacts::contact_queries!(PostgresStore, Postgres, PgRow);
 crate::products::product_queries!(PostgresStore, Postgres, PgRow);
+crate::email::email_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

@@ -666,30 +666,13 @@ impl $store {
                 .transpose()?;
                 match current {
                     Some(c) if c.status.accepts_customer_messages() => (c, false),
-                    _ => {
-                        let number: i64 = sqlx::query_scalar(&q("UPDATE counters SET value = value + 1 \
-                             WHERE name = 'conversation_number' RETURNING value",))
-                        .fetch_one(&mut **tx)
-                        .await
-                        .map_err(db)?;
-                        let row = sqlx::query(&q(&format!(
-                            "INSERT INTO conversations (number, inbox_id, contact_id, status, \
-                             created_at, updated_at, last_message_at) \
-                             VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING {CONV_RET}"
-                        )))
-                        .bind(number)
-                        .bind(inbox_id.0)
-                        .bind(contact_id.0)
-                        .bind(now)
-                        .bind(now)
-                        .bind(now)
-                        .fetch_one(&mut **tx)
-                        .await
-                        .map_err(db)?;
-                        (conversation_from_row(&row)?, true)
-                    }
+                    _ => (Self::open_conversation(tx, inbox_id, contact_id, now).await?, true),
                 }
             }
+            Target::New {
+                inbox_id,
+                contact_id,
+            } => (Self::open_conversation(tx, inbox_id, contact_id, now).await?, true),
         };
 
         let status = match new.direction {
@@ -734,6 +717,31 @@ impl $store {
         .fetch_one(&mut **tx)
         .await
         .map_err(db)?;
+        if matches!(new.direction, Direction::Outgoing | Direction::Bot) {
+            // A reply in an email inbox goes out by mail: the delivery job is committed with the
+            // message, so a crash cannot lose it.
+            let channel: Option<String> =
+                sqlx::query_scalar(&q("SELECT channel FROM inboxes WHERE id = ?"))
+                    .bind(updated.inbox_id.0)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            if channel.as_deref() == Some("email") {
+                let payload = format!("{{\"message_id\":{id}}}");
+                let key = format!("email-out:{id}");
+                insert_job(
+                    tx,
+                    &NewJob {
+                        kind: layan_core::email::JOB_EMAIL_SEND,
+                        payload: &payload,
+                        dedupe_key: Some(&key),
+                        run_at: now,
+                        max_attempts: 10,
+                    },
+                )
+                .await?;
+            }
+        }
         if new.automations {
             // Committed with the message, or not at all: a crash cannot lose the follow-up.
             let payload = format!("{{\"message_id\":{id}}}");
@@ -771,6 +779,35 @@ impl $store {
             created_conversation: created,
             duplicate: false,
         })
+    }
+
+    /// A new open conversation with the next ticket number.
+    async fn open_conversation(
+        tx: &mut sqlx::Transaction<'_, $db>,
+        inbox_id: InboxId,
+        contact_id: ContactId,
+        now: Millis,
+    ) -> StoreResult<Conversation> {
+        let number: i64 = sqlx::query_scalar(&q("UPDATE counters SET value = value + 1 \
+             WHERE name = 'conversation_number' RETURNING value"))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+        let row = sqlx::query(&q(&format!(
+            "INSERT INTO conversations (number, inbox_id, contact_id, status, \
+             created_at, updated_at, last_message_at) \
+             VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING {CONV_RET}"
+        )))
+        .bind(number)
+        .bind(inbox_id.0)
+        .bind(contact_id.0)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+        conversation_from_row(&row)
     }
 
     pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {

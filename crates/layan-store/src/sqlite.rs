@@ -214,6 +214,7 @@ crate::search::search_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::orders::order_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::contacts::contact_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::products::product_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::email::email_queries!(SqliteStore, Sqlite, SqliteRow);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,1121 @@
+//! The email channel. Inbound: every mail is stored raw first (with the job that reads it, in
+//! one transaction) and only then marked read on the IMAP server, so a crash or a database
+//! outage between the two fetches it again and the dedupe key recognises it; the job parses it,
+//! finds its conversation (our signed reply token, then a Message-ID we stored when the sender
+//! took part in that conversation, then the ticket number in the subject for the same customer;
+//! otherwise a new conversation), matches the sender to a contact, records CC'd people, stores
+//! attachments, and suppresses the acknowledgement for automatic mail. A bounce is recorded on
+//! the message it bounced. Outbound: replies in an email inbox get an `email.send` job committed
+//! with the message (the store does that); the job sends by SMTP with threading headers and
+//! records the delivery.
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use layan_channels::email as mail;
+use layan_core::email::{
+    JOB_EMAIL_INGEST, JOB_EMAIL_SEND, KEEP_PASSWORD, MAX_ATTACHMENT_BYTES, reply_subject,
+    safe_filename,
+};
+use layan_core::{
+    Agent, Author, ChannelKind, Conversation, ConversationId, ConversationStatus, Delivery,
+    Direction, EmailInbox, EmailMeta, EmailSettings, InboundEmailInfo, InboundStatus, Inbox,
+    InboxId, MailServer, MessageBody, MessageId, NewMessage, Security, Target, now_millis,
+};
+use layan_store::{NewAttachment, NewEmailMeta, StoreError};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpStream;
+use tokio_util::either::Either;
+
+use crate::jobs::JobError;
+use crate::{Access, Engine, EngineError, EngineResult};
+
+/// How long one IMAP or SMTP conversation may take before it is given up (and retried).
+const MAIL_TIMEOUT: Duration = Duration::from_secs(20);
+/// At most this many mails are fetched per mailbox and pass (the rest on the next pass).
+const FETCH_BATCH: usize = 50;
+
+type MailStream = Either<tokio_rustls::client::TlsStream<TcpStream>, TcpStream>;
+
+/// An email inbox's settings as stored, with its signing secret.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub inbox_id: InboxId,
+    pub settings: EmailSettings,
+    pub secret: String,
+}
+
+fn config_from(row: layan_store::EmailInboxRow) -> EngineResult<EmailConfig> {
+    let settings: EmailSettings = serde_json::from_str(&row.settings)
+        .map_err(|e| EngineError::Internal(format!("stored email settings: {e}")))?;
+    Ok(EmailConfig {
+        inbox_id: row.inbox_id,
+        settings,
+        secret: row.secret,
+    })
+}
+
+fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+/// The dedupe key of a received mail: the sender and Message-ID when it has one (the same mail
+/// fetched or delivered again), else its bytes.
+fn dedupe_key(parsed: Option<&mail::InboundEmail>, raw: &[u8]) -> String {
+    match parsed.and_then(|p| p.message_id.as_deref().map(|id| (p, id))) {
+        Some((p, id)) => {
+            let from = p.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
+            let key = format!("mid:{from}:{id}");
+            if key.len() <= 500 {
+                return key;
+            }
+            format!("midh:{:x}", Sha256::digest(key.as_bytes()))
+        }
+        None => format!("sha256:{:x}", Sha256::digest(raw)),
+    }
+}
+
+impl Engine {
+    // ---- settings (admins) ----------------------------------------------------------------
+
+    /// An admin connects a mailbox: a new inbox of channel `email`.
+    pub async fn create_email_inbox(
+        &self,
+        admin: &Agent,
+        name: &str,
+        mut settings: EmailSettings,
+        ip: Option<std::net::IpAddr>,
+    ) -> EngineResult<Inbox> {
+        Self::require_admin_role(admin)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(
+                layan_core::InvalidValue::new("invalid_name", "name: 1 to 80 characters").into(),
+            );
+        }
+        settings.check()?;
+        if settings
+            .imap
+            .iter()
+            .chain(settings.smtp.iter())
+            .any(|s| s.password == KEEP_PASSWORD)
+        {
+            return Err(layan_core::InvalidValue::new(
+                "invalid_email_settings",
+                "password: give the password",
+            )
+            .into());
+        }
+        let json =
+            serde_json::to_string(&settings).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let inbox = match self
+            .store
+            .create_email_inbox(
+                name,
+                &settings.address,
+                &json,
+                &random_hex(32),
+                &format!("mail_{}", random_hex(16)),
+            )
+            .await
+        {
+            Err(StoreError::Conflict(_)) => return Err(EngineError::Conflict("address_taken")),
+            other => other?,
+        };
+        self.audit(
+            Some(admin),
+            "email_inbox.create",
+            Some(&format!("inbox:{}", inbox.id)),
+            Some(&settings.address),
+            ip,
+        )
+        .await;
+        Ok(inbox)
+    }
+
+    fn require_admin_role(agent: &Agent) -> EngineResult<()> {
+        if agent.role.is_admin() {
+            Ok(())
+        } else {
+            Err(EngineError::Forbidden("only admins can do this"))
+        }
+    }
+
+    pub(crate) async fn email_config(&self, inbox: InboxId) -> EngineResult<EmailConfig> {
+        config_from(
+            self.store
+                .email_inbox(inbox)
+                .await?
+                .ok_or(EngineError::NotFound)?,
+        )
+    }
+
+    /// An email inbox's settings (passwords hidden) and how fetching goes. Admins.
+    pub async fn email_inbox(&self, admin: &Agent, inbox: InboxId) -> EngineResult<EmailInbox> {
+        Self::require_admin_role(admin)?;
+        let row = self
+            .store
+            .email_inbox(inbox)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let (fetch_error, fetched_at) = (row.fetch_error.clone(), row.fetched_at);
+        let config = config_from(row)?;
+        Ok(EmailInbox {
+            inbox_id: inbox,
+            settings: config.settings.redacted(),
+            fetch_error,
+            fetched_at,
+        })
+    }
+
+    /// Changes an email inbox's settings; a password sent back as shown keeps the stored one.
+    pub async fn update_email_inbox(
+        &self,
+        admin: &Agent,
+        inbox: InboxId,
+        mut settings: EmailSettings,
+        ip: Option<std::net::IpAddr>,
+    ) -> EngineResult<EmailInbox> {
+        Self::require_admin_role(admin)?;
+        let old = self.email_config(inbox).await?;
+        settings.keep_passwords_from(&old.settings);
+        settings.check()?;
+        let json =
+            serde_json::to_string(&settings).map_err(|e| EngineError::Internal(e.to_string()))?;
+        match self
+            .store
+            .update_email_settings(inbox, &settings.address, &json)
+            .await
+        {
+            Err(StoreError::Conflict(_)) => return Err(EngineError::Conflict("address_taken")),
+            other => other?,
+        }
+        self.audit(
+            Some(admin),
+            "email_inbox.update",
+            Some(&format!("inbox:{inbox}")),
+            Some(&settings.address),
+            ip,
+        )
+        .await;
+        self.email_inbox(admin, inbox).await
+    }
+
+    // ---- inbound ----------------------------------------------------------------------------
+
+    /// Stores a received mail raw, with the job that reads it (one transaction). Returns its id
+    /// and whether it was new; the same mail again stores nothing. Only after this returns may
+    /// the mail be marked read at its source.
+    pub async fn receive_email(&self, inbox: InboxId, raw: &[u8]) -> EngineResult<(i64, bool)> {
+        let parsed = mail::parse(raw).ok();
+        let sender = parsed
+            .as_ref()
+            .and_then(|p| p.from.as_ref())
+            .map(|f| f.address.clone());
+        let key = dedupe_key(parsed.as_ref(), raw);
+        let (id, new) = self
+            .store
+            .store_inbound_email(inbox, &key, sender.as_deref(), raw)
+            .await?;
+        if new {
+            self.wake_jobs();
+        }
+        Ok((id, new))
+    }
+
+    /// The `email.ingest` job: one stored mail becomes a message (or a bounce on one). Running
+    /// it again changes nothing.
+    pub(crate) async fn email_ingest(&self, inbound: i64) -> Result<(), JobError> {
+        let row = self
+            .store
+            .inbound_email(inbound)
+            .await?
+            .ok_or_else(|| JobError::Permanent("no such mail".into()))?;
+        if row.info.status == InboundStatus::Processed {
+            return Ok(());
+        }
+        let config = self.email_config(row.info.inbox_id).await?;
+        let parsed = match mail::parse(&row.raw) {
+            Ok(p) => p,
+            Err(e) => {
+                self.store
+                    .set_inbound_status(inbound, InboundStatus::Failed, Some(&e.to_string()))
+                    .await?;
+                return Ok(());
+            }
+        };
+        let Some(from) = parsed.from.clone() else {
+            self.store
+                .set_inbound_status(
+                    inbound,
+                    InboundStatus::Failed,
+                    Some("the mail has no sender"),
+                )
+                .await?;
+            return Ok(());
+        };
+        // Our own addresses: a loop (or a mail we sent coming back); kept, not answered.
+        let ours: Vec<String> = self
+            .store
+            .email_inboxes()
+            .await?
+            .into_iter()
+            .filter_map(|r| config_from(r).ok())
+            .map(|c| c.settings.address)
+            .collect();
+        if ours.contains(&from.address) {
+            self.store
+                .set_inbound_status(
+                    inbound,
+                    InboundStatus::Ignored,
+                    Some("sent from one of our own addresses"),
+                )
+                .await?;
+            return Ok(());
+        }
+        // A bounce of one of our mails: recorded on that message.
+        if parsed.automatic == Some(mail::Automatic::MailerDaemon) {
+            let secret = config.secret.as_bytes();
+            let mut bounced = false;
+            for id in mail::signed_ids_in(secret, &row.raw) {
+                if let Some(message) = self.store.message_by_rfc_id(&id).await? {
+                    let detail: String = parsed.visible.chars().take(500).collect();
+                    self.store
+                        .set_delivery(message, Delivery::Bounced, Some(detail.trim()))
+                        .await?;
+                    self.delivery_changed(message).await;
+                    bounced = true;
+                }
+            }
+            if bounced {
+                self.store
+                    .set_inbound_status(
+                        inbound,
+                        InboundStatus::Processed,
+                        Some("a bounce, recorded on the message"),
+                    )
+                    .await?;
+                return Ok(());
+            }
+        }
+        // Floods and loops: over the sender's hourly limit the mail waits for an admin.
+        let again = row.info.error.as_deref() == Some("reprocess");
+        let recent = self
+            .store
+            .inbound_count_from(row.info.inbox_id, &from.address, now_millis() - 3_600_000)
+            .await?;
+        if !again && recent > i64::from(config.settings.max_per_sender_per_hour) {
+            self.store
+                .set_inbound_status(
+                    inbound,
+                    InboundStatus::Held,
+                    Some(&format!(
+                        "more than {} mails from this sender in an hour",
+                        config.settings.max_per_sender_per_hour
+                    )),
+                )
+                .await?;
+            return Ok(());
+        }
+
+        let contact = self
+            .contact_for_email(&from.address, from.name.as_deref())
+            .await?;
+        let conversation = self.thread_of(&config, &parsed, contact).await?;
+        let target = match conversation {
+            Some(c) => Target::Conversation(c.id),
+            None => Target::New {
+                inbox_id: config.inbox_id,
+                contact_id: contact,
+            },
+        };
+        let body = message_text(&parsed);
+        let appended = self
+            .ingest(NewMessage {
+                target,
+                direction: Direction::Incoming,
+                author: Author::Contact(contact),
+                author_name: from.name.clone(),
+                body: MessageBody::parse(&body)?,
+                client_message_id: Some(layan_core::ClientMessageId::parse(&format!(
+                    "email-{inbound}"
+                ))?),
+                // No acknowledgement (or routing noise) for automatic mail.
+                automations: parsed.automatic.is_none(),
+            })
+            .await?;
+        let rfc = parsed
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("layan-in-{inbound}@{}", config.settings.domain()));
+        let to: Vec<String> = parsed.to.iter().map(|m| m.address.clone()).collect();
+        let cc: Vec<String> = parsed
+            .cc
+            .iter()
+            .map(|m| m.address.clone())
+            .filter(|a| !ours.contains(a))
+            .collect();
+        let attachments: Vec<NewAttachment> = parsed
+            .attachments
+            .iter()
+            .filter(|a| a.data.len() <= MAX_ATTACHMENT_BYTES)
+            .map(|a| NewAttachment {
+                filename: safe_filename(&a.name),
+                content_type: a.content_type.clone(),
+                content_id: a.content_id.clone(),
+                data: a.data.clone(),
+            })
+            .collect();
+        self.store
+            .record_inbound_message(
+                inbound,
+                &NewEmailMeta {
+                    message_id: appended.message.id,
+                    conversation_id: appended.message.conversation_id,
+                    rfc_message_id: &rfc,
+                    subject: &parsed.subject,
+                    from: &from.address,
+                    to: &to,
+                    cc: &cc,
+                    html: parsed.html.as_deref(),
+                    full_text: Some(&parsed.text),
+                    delivery: Delivery::Received,
+                },
+                &attachments,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The conversation a mail continues, if any (see the module's doc). A closed one is not
+    /// continued: the mail opens a new conversation, as a chat message would.
+    async fn thread_of(
+        &self,
+        config: &EmailConfig,
+        parsed: &mail::InboundEmail,
+        contact: layan_core::ContactId,
+    ) -> EngineResult<Option<Conversation>> {
+        let usable = |c: Conversation| {
+            (c.inbox_id == config.inbox_id && c.status != ConversationStatus::Closed).then_some(c)
+        };
+        let sender = parsed
+            .from
+            .as_ref()
+            .map(|f| f.address.as_str())
+            .unwrap_or("");
+        // 1. Our signed token: only we can make one.
+        if let Some(id) = mail::conversation_from_references(config.secret.as_bytes(), parsed)
+            && let Some(c) = self.store.conversation(ConversationId(id)).await?
+            && let Some(c) = usable(c)
+        {
+            return Ok(Some(c));
+        }
+        // 2. A Message-ID we stored, when the sender is the customer or took part by mail.
+        let ids: Vec<String> = parsed
+            .in_reply_to
+            .iter()
+            .chain(parsed.references.iter().rev())
+            .cloned()
+            .collect();
+        for id in self
+            .store
+            .conversations_by_rfc_ids(config.inbox_id, &ids)
+            .await?
+        {
+            let Some(c) = self.store.conversation(id).await? else {
+                continue;
+            };
+            let participant = c.contact_id == contact
+                || self
+                    .store
+                    .conversation_emails(c.id)
+                    .await?
+                    .iter()
+                    .any(|e| e.from == sender || e.cc.iter().any(|a| a == sender));
+            if participant && let Some(c) = usable(c) {
+                return Ok(Some(c));
+            }
+        }
+        // 3. The ticket number in the subject, for the same customer.
+        if let Some(number) = mail::ticket_number_in_subject(&parsed.subject)
+            && let Some(c) = self
+                .store
+                .conversation_by_number(config.inbox_id, number)
+                .await?
+            && c.contact_id == contact
+            && let Some(c) = usable(c)
+        {
+            return Ok(Some(c));
+        }
+        Ok(None)
+    }
+
+    /// Tells agents' screens that a message's delivery changed (the conversation is re-read).
+    async fn delivery_changed(&self, message: MessageId) {
+        if let Ok(Some(m)) = self.store.message_by_id(message).await
+            && let Err(e) = self.publish_conversation(m.conversation_id).await
+        {
+            tracing::debug!(error = %e, "could not publish a delivery change");
+        }
+    }
+
+    /// Fetches new mail from one inbox's IMAP mailbox: each mail is read without marking it
+    /// (`BODY.PEEK[]`), stored, and only then flagged `\Seen`. Returns how many were new.
+    pub async fn fetch_mailbox(&self, inbox: InboxId) -> EngineResult<usize> {
+        let config = self.email_config(inbox).await?;
+        let Some(server) = config.settings.imap.clone() else {
+            return Ok(0);
+        };
+        let result = tokio::time::timeout(
+            MAIL_TIMEOUT * 3,
+            self.fetch_with(&server, &config.settings.imap_folder, inbox),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(FetchError::Server(
+                "the mail server did not answer in time".into(),
+            ))
+        });
+        match result {
+            Ok(n) => {
+                let _ = self.store.set_fetch_status(inbox, None).await;
+                Ok(n)
+            }
+            Err(FetchError::Server(e)) => {
+                tracing::warn!(inbox = %inbox, error = %e, "fetching mail failed");
+                let _ = self.store.set_fetch_status(inbox, Some(&e)).await;
+                Err(EngineError::Upstream(e))
+            }
+            Err(FetchError::Engine(e)) => Err(e),
+        }
+    }
+
+    async fn fetch_with(
+        &self,
+        server: &MailServer,
+        folder: &str,
+        inbox: InboxId,
+    ) -> Result<usize, FetchError> {
+        let stream = connect_imap(server).await?;
+        let mut client = async_imap::Client::new(stream);
+        if server.security != Security::Starttls {
+            client
+                .read_response()
+                .await
+                .map_err(|e| FetchError::Server(format!("IMAP greeting: {e}")))?;
+        }
+        let mut session = client
+            .login(&server.username, &server.password)
+            .await
+            .map_err(|(e, _)| FetchError::Server(format!("IMAP login: {e}")))?;
+        let imap = |e: async_imap::error::Error| FetchError::Server(format!("IMAP: {e}"));
+        session.select(folder).await.map_err(imap)?;
+        let mut uids: Vec<u32> = session
+            .uid_search("UNSEEN")
+            .await
+            .map_err(imap)?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        uids.truncate(FETCH_BATCH);
+        let mut new = 0;
+        for uid in uids {
+            let raw = {
+                let mut fetches = session
+                    .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+                    .await
+                    .map_err(imap)?;
+                let mut raw = None;
+                while let Some(f) = fetches.try_next().await.map_err(imap)? {
+                    if let Some(b) = f.body() {
+                        raw = Some(b.to_vec());
+                    }
+                }
+                raw
+            };
+            let Some(raw) = raw else { continue };
+            // Committed before the server hears anything: a failure here leaves it unread.
+            let (_, fresh) = self
+                .receive_email(inbox, &raw)
+                .await
+                .map_err(FetchError::Engine)?;
+            if fresh {
+                new += 1;
+            }
+            let flagged: Vec<_> = session
+                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                .await
+                .map_err(imap)?
+                .try_collect()
+                .await
+                .map_err(imap)?;
+            drop(flagged);
+        }
+        let _ = session.logout().await;
+        Ok(new)
+    }
+
+    /// Fetches every email inbox's mailbox now and then, on every node (a mail fetched by two
+    /// nodes at once is stored once).
+    pub fn start_email_fetch(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match engine.store.email_inboxes().await {
+                    Ok(rows) => {
+                        for row in rows {
+                            let _ = engine.fetch_mailbox(row.inbox_id).await;
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "listing email inboxes failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    /// Received mails for the admin page (newest first). Admins.
+    pub async fn inbound_emails(
+        &self,
+        admin: &Agent,
+        status: Option<InboundStatus>,
+    ) -> EngineResult<Vec<InboundEmailInfo>> {
+        Self::require_admin_role(admin)?;
+        Ok(self.store.inbound_emails(status, 200).await?)
+    }
+
+    /// A received mail's bytes, as received. Admins.
+    pub async fn inbound_email_raw(&self, admin: &Agent, id: i64) -> EngineResult<Vec<u8>> {
+        Self::require_admin_role(admin)?;
+        Ok(self
+            .store
+            .inbound_email(id)
+            .await?
+            .ok_or(EngineError::NotFound)?
+            .raw)
+    }
+
+    /// Reads a failed, held or ignored mail again (past the hourly limit). Admins; audited.
+    pub async fn reprocess_inbound_email(
+        &self,
+        admin: &Agent,
+        id: i64,
+        ip: Option<std::net::IpAddr>,
+    ) -> EngineResult<()> {
+        Self::require_admin_role(admin)?;
+        match self.store.requeue_inbound_email(id).await {
+            Err(StoreError::NotFound) => {
+                return Err(match self.store.inbound_email(id).await? {
+                    Some(_) => EngineError::Conflict("already_processed"),
+                    None => EngineError::NotFound,
+                });
+            }
+            other => other?,
+        }
+        // Marks it as an admin's decision, so the hourly limit lets it through.
+        self.store
+            .set_inbound_status(id, InboundStatus::Received, Some("reprocess"))
+            .await?;
+        self.wake_jobs();
+        self.audit(
+            Some(admin),
+            "email.reprocess",
+            Some(&format!("inbound_email:{id}")),
+            None,
+            ip,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The email side of a conversation's messages (subject, addresses, safe HTML,
+    /// attachments, delivery), under the conversation's visibility rule.
+    pub async fn conversation_emails(
+        &self,
+        access: &Access,
+        conversation: ConversationId,
+    ) -> EngineResult<Vec<EmailMeta>> {
+        self.conversation_for(access, conversation).await?;
+        Ok(self.store.conversation_emails(conversation).await?)
+    }
+
+    /// An attachment and its bytes, when the agent sees its conversation (404 otherwise).
+    pub async fn attachment_for(
+        &self,
+        access: &Access,
+        id: i64,
+    ) -> EngineResult<(layan_core::AttachmentMeta, Vec<u8>)> {
+        let (meta, message, data) = self
+            .store
+            .attachment(id)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let m = self
+            .store
+            .message_by_id(message)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        self.conversation_for(access, m.conversation_id).await?;
+        Ok((meta, data))
+    }
+
+    // ---- outbound ---------------------------------------------------------------------------
+
+    /// The `email.send` job: one outgoing message by SMTP. Its Message-ID is fixed by the message,
+    /// so a retry after an unclear failure is recognisable as the same mail; a mail recorded as
+    /// sent is not sent again.
+    pub(crate) async fn email_send(&self, message: MessageId) -> Result<(), JobError> {
+        let m = self
+            .store
+            .message_by_id(message)
+            .await?
+            .ok_or_else(|| JobError::Permanent("no such message".into()))?;
+        if !m.direction.visible_to_customer() {
+            return Ok(());
+        }
+        let conversation = self
+            .store
+            .conversation(m.conversation_id)
+            .await?
+            .ok_or_else(|| JobError::Permanent("no such conversation".into()))?;
+        let config = self.email_config(conversation.inbox_id).await?;
+        let thread = self.store.conversation_emails(conversation.id).await?;
+        if let Some(existing) = thread.iter().find(|e| e.message_id == message)
+            && matches!(existing.delivery, Delivery::Sent | Delivery::Bounced)
+        {
+            return Ok(());
+        }
+        let contact = self.store.contact(conversation.contact_id).await?;
+        let Some(to) = contact.as_ref().and_then(|c| c.email.clone()) else {
+            self.record_failure(
+                message,
+                &conversation,
+                &config,
+                "the customer has no email address",
+            )
+            .await?;
+            return Err(JobError::Permanent(
+                "the customer has no email address".into(),
+            ));
+        };
+        let rfc = format!(
+            "{}@{}",
+            mail::reply_token(
+                config.secret.as_bytes(),
+                conversation.id.0,
+                &format!("m{}", message.0)
+            ),
+            config.settings.domain()
+        );
+        let first_subject = thread
+            .iter()
+            .find(|e| !e.subject.is_empty())
+            .map(|e| e.subject.clone())
+            .unwrap_or_default();
+        let subject = reply_subject(&first_subject, conversation.number);
+        let last_in = thread
+            .iter()
+            .rev()
+            .find(|e| e.delivery == Delivery::Received);
+        let cc: Vec<String> = last_in.map(|e| e.cc.clone()).unwrap_or_default();
+        let references: Vec<String> = thread
+            .iter()
+            .filter(|e| e.message_id != message)
+            .map(|e| e.rfc_message_id.clone())
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let to_list = vec![to.clone()];
+        self.store
+            .queue_outbound_email(&NewEmailMeta {
+                message_id: message,
+                conversation_id: conversation.id,
+                rfc_message_id: &rfc,
+                subject: &subject,
+                from: &config.settings.address,
+                to: &to_list,
+                cc: &cc,
+                html: None,
+                full_text: None,
+                delivery: Delivery::Queued,
+            })
+            .await?;
+        let Some(smtp) = config.settings.smtp.clone() else {
+            self.record_failure(
+                message,
+                &conversation,
+                &config,
+                "no SMTP server is set for this inbox",
+            )
+            .await?;
+            return Err(JobError::Permanent(
+                "no SMTP server is set for this inbox".into(),
+            ));
+        };
+        let display = match (&m.author, m.author_name.as_deref()) {
+            (Author::Agent(_), Some(name)) => format!("{name} ({})", config.settings.from_name),
+            _ => config.settings.from_name.clone(),
+        };
+        let built = build_mail(&OutgoingMail {
+            from_name: &display,
+            from: &config.settings.address,
+            to: &to,
+            to_name: contact.as_ref().and_then(|c| c.name.as_deref()),
+            cc: &cc,
+            subject: &subject,
+            message_id: &rfc,
+            in_reply_to: last_in.map(|e| e.rfc_message_id.as_str()),
+            references: &references,
+            text: &m.body,
+            automatic: m.direction == Direction::Bot,
+        })
+        .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
+        match send_mail(&smtp, built).await {
+            Ok(()) => {
+                self.store
+                    .set_delivery(message, Delivery::Sent, None)
+                    .await?;
+                self.delivery_changed(message).await;
+                Ok(())
+            }
+            Err(SendError::Permanent(e)) => {
+                self.record_failure(message, &conversation, &config, &e)
+                    .await?;
+                Err(JobError::Permanent(e))
+            }
+            Err(SendError::Transient(e)) => {
+                // Shown while retries go on; the last attempt's failure stays.
+                self.store
+                    .set_delivery(message, Delivery::Failed, Some(&format!("retrying: {e}")))
+                    .await?;
+                self.delivery_changed(message).await;
+                Err(JobError::Retry(e))
+            }
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        message: MessageId,
+        conversation: &Conversation,
+        config: &EmailConfig,
+        why: &str,
+    ) -> EngineResult<()> {
+        let rfc = format!("layan-failed-{}@{}", message.0, config.settings.domain());
+        self.store
+            .queue_outbound_email(&NewEmailMeta {
+                message_id: message,
+                conversation_id: conversation.id,
+                rfc_message_id: &rfc,
+                subject: "",
+                from: &config.settings.address,
+                to: &[],
+                cc: &[],
+                html: None,
+                full_text: None,
+                delivery: Delivery::Failed,
+            })
+            .await?;
+        self.store
+            .set_delivery(message, Delivery::Failed, Some(why))
+            .await?;
+        self.delivery_changed(message).await;
+        Ok(())
+    }
+
+    /// Whether an inbox takes widget visitors (email inboxes do not).
+    pub(crate) fn is_widget_inbox(inbox: &Inbox) -> bool {
+        inbox.channel == ChannelKind::WebWidget
+    }
+}
+
+/// The text a mail's message shows: what the customer wrote (quotes trimmed), else the whole
+/// text, else the attachments' names; cut to the message limit (the full text is kept).
+fn message_text(parsed: &mail::InboundEmail) -> String {
+    let mut text = parsed.visible.trim().to_string();
+    if text.is_empty() {
+        text = parsed.text.trim().to_string();
+    }
+    if text.is_empty() && !parsed.subject.trim().is_empty() {
+        text = parsed.subject.trim().to_string();
+    }
+    if text.is_empty() {
+        let names: Vec<&str> = parsed.attachments.iter().map(|a| a.name.as_str()).collect();
+        text = if names.is_empty() {
+            "(empty email)".to_string()
+        } else {
+            format!("({})", names.join(", "))
+        };
+    }
+    let text: String = text.chars().filter(|c| *c != '\0').collect();
+    if text.chars().count() > layan_core::MAX_MESSAGE_CHARS {
+        let mut cut: String = text
+            .chars()
+            .take(layan_core::MAX_MESSAGE_CHARS - 2)
+            .collect();
+        cut.push_str(" …");
+        cut
+    } else {
+        text
+    }
+}
+
+enum FetchError {
+    Server(String),
+    Engine(EngineError),
+}
+
+fn tls_config() -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, FetchError> {
+    let roots = tokio_rustls::rustls::RootCertStore::from_iter(
+        webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
+    );
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| FetchError::Server(format!("TLS: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
+async fn tls_wrap(tcp: TcpStream, host: &str) -> Result<MailStream, FetchError> {
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| FetchError::Server(format!("{host}: {e}")))?;
+    let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| FetchError::Server(format!("TLS with {host}: {e}")))?;
+    Ok(Either::Left(tls))
+}
+
+async fn connect_imap(server: &MailServer) -> Result<MailStream, FetchError> {
+    let tcp = tokio::time::timeout(
+        MAIL_TIMEOUT,
+        TcpStream::connect((server.host.as_str(), server.port)),
+    )
+    .await
+    .map_err(|_| FetchError::Server(format!("{}:{}: timed out", server.host, server.port)))?
+    .map_err(|e| FetchError::Server(format!("{}:{}: {e}", server.host, server.port)))?;
+    match server.security {
+        Security::Tls => tls_wrap(tcp, &server.host).await,
+        Security::None => Ok(Either::Right(tcp)),
+        Security::Starttls => {
+            let mut client = async_imap::Client::new(tcp);
+            client
+                .read_response()
+                .await
+                .map_err(|e| FetchError::Server(format!("IMAP greeting: {e}")))?;
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| FetchError::Server(format!("STARTTLS: {e}")))?;
+            tls_wrap(client.into_inner(), &server.host).await
+        }
+    }
+}
+
+struct OutgoingMail<'a> {
+    from_name: &'a str,
+    from: &'a str,
+    to: &'a str,
+    to_name: Option<&'a str>,
+    cc: &'a [String],
+    subject: &'a str,
+    /// Without brackets.
+    message_id: &'a str,
+    in_reply_to: Option<&'a str>,
+    references: &'a [String],
+    text: &'a str,
+    /// An acknowledgement or other automatic message: `Auto-Submitted: auto-replied`.
+    automatic: bool,
+}
+
+/// `Auto-Submitted` (RFC 3834), so other systems do not answer our automatic mail.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-replied".to_string())
+    }
+}
+
+fn html_of(text: &str) -> String {
+    let mut out = String::from(
+        "<!doctype html><html><body><div style=\"font-family:sans-serif;white-space:pre-wrap\">",
+    );
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("<br>"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("</div></body></html>");
+    out
+}
+
+fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
+    use lettre::message::{Mailbox, MultiPart};
+    let addr = |a: &str| {
+        a.parse::<lettre::Address>()
+            .map_err(|e| format!("{a}: {e}"))
+    };
+    let mut b = lettre::Message::builder()
+        .from(Mailbox::new(Some(m.from_name.to_string()), addr(m.from)?))
+        .reply_to(Mailbox::new(Some(m.from_name.to_string()), addr(m.from)?))
+        .to(Mailbox::new(m.to_name.map(str::to_string), addr(m.to)?))
+        .subject(m.subject)
+        .message_id(Some(format!("<{}>", m.message_id)));
+    for c in m.cc {
+        if let Ok(a) = addr(c) {
+            b = b.cc(Mailbox::new(None, a));
+        }
+    }
+    if let Some(r) = m.in_reply_to {
+        b = b.in_reply_to(format!("<{r}>"));
+    }
+    if !m.references.is_empty() {
+        b = b.references(
+            m.references
+                .iter()
+                .map(|r| format!("<{r}>"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    if m.automatic {
+        b = b.header(AutoSubmitted);
+    }
+    b.multipart(MultiPart::alternative_plain_html(
+        m.text.to_string(),
+        html_of(m.text),
+    ))
+    .map_err(|e| e.to_string())
+}
+
+enum SendError {
+    Transient(String),
+    Permanent(String),
+}
+
+async fn send_mail(server: &MailServer, message: lettre::Message) -> Result<(), SendError> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let builder = match server.security {
+        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&server.host),
+        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&server.host),
+        Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            &server.host,
+        )),
+    }
+    .map_err(|e| SendError::Permanent(format!("SMTP {}: {e}", server.host)))?;
+    let mut builder = builder.port(server.port).timeout(Some(MAIL_TIMEOUT));
+    if !server.username.is_empty() {
+        builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+            server.username.clone(),
+            server.password.clone(),
+        ));
+    }
+    let transport = builder.build();
+    match transport.send(message).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("SMTP: {e}"))),
+        Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
+    }
+}
+
+/// Dispatches the email jobs (called by the worker).
+pub(crate) async fn handle_email_job(
+    engine: &Engine,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Option<Result<(), JobError>> {
+    match kind {
+        JOB_EMAIL_INGEST => Some(match payload["inbound_id"].as_i64() {
+            Some(id) => engine.email_ingest(id).await,
+            None => Err(JobError::Permanent("payload without inbound_id".into())),
+        }),
+        JOB_EMAIL_SEND => Some(match payload["message_id"].as_i64() {
+            Some(id) => engine.email_send(MessageId(id)).await,
+            None => Err(JobError::Permanent("payload without message_id".into())),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outgoing_mail_threads_and_escapes() {
+        let refs = vec!["a@x.test".to_string(), "b@x.test".to_string()];
+        let m = build_mail(&OutgoingMail {
+            from_name: "Rina (Toko Batik)",
+            from: "help@shop.test",
+            to: "sari@example.test",
+            to_name: Some("Sari"),
+            cc: &["budi@example.test".to_string()],
+            subject: "Re: Pesanan [#1042]",
+            message_id: "layan.c1.m2.abc@shop.test",
+            in_reply_to: Some("b@x.test"),
+            references: &refs,
+            text: "Halo <b>Sari</b> & terima kasih",
+            automatic: true,
+        })
+        .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(
+            raw.contains("Message-ID: <layan.c1.m2.abc@shop.test>"),
+            "{raw}"
+        );
+        assert!(raw.contains("In-Reply-To: <b@x.test>"));
+        assert!(raw.contains("References: <a@x.test> <b@x.test>"));
+        assert!(raw.contains("Auto-Submitted: auto-replied"));
+        assert!(raw.contains("Cc: budi@example.test"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("&lt;b&gt;Sari&lt;/b&gt; &amp; terima kasih"));
+        let back = mail::parse(raw.as_bytes()).unwrap();
+        assert_eq!(back.subject, "Re: Pesanan [#1042]");
+        assert_eq!(back.from.unwrap().address, "help@shop.test");
+        assert_eq!(back.in_reply_to, vec!["b@x.test".to_string()]);
+    }
+
+    #[test]
+    fn the_message_text_is_never_empty_and_never_too_long() {
+        let mut p = mail::parse(b"From: a@b.test\r\nSubject: \r\n\r\n").unwrap();
+        assert_eq!(message_text(&p), "(empty email)");
+        p.text = "x".repeat(20_000);
+        let t = message_text(&p);
+        assert_eq!(t.chars().count(), layan_core::MAX_MESSAGE_CHARS);
+        assert!(MessageBody::parse(&t).is_ok());
+    }
+
+    #[test]
+    fn the_same_mail_has_the_same_key() {
+        let raw = b"From: a@b.test\r\nMessage-ID: <1@b.test>\r\nSubject: x\r\n\r\nhi\r\n";
+        let p = mail::parse(raw).unwrap();
+        assert_eq!(dedupe_key(Some(&p), raw), "mid:a@b.test:1@b.test");
+        let other = b"From: a@b.test\r\nSubject: x\r\n\r\nhi\r\n";
+        let p2 = mail::parse(other).unwrap();
+        assert!(dedupe_key(Some(&p2), other).starts_with("sha256:"));
+        assert!(dedupe_key(None, b"garbage").starts_with("sha256:"));
+    }
+}
