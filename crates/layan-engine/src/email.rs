@@ -276,7 +276,7 @@ impl Engine {
             return Ok(());
         }
         // A bounce of one of our mails: recorded on that message.
-        if parsed.automatic == Some(mail::Automatic::MailerDaemon) {
+        if is_bounce(&from.address, &row.raw) {
             let secret = config.secret.as_bytes();
             let mut bounced = false;
             for id in mail::signed_ids_in(secret, &row.raw) {
@@ -304,7 +304,12 @@ impl Engine {
         let again = row.info.error.as_deref() == Some("reprocess");
         let recent = self
             .store
-            .inbound_count_from(row.info.inbox_id, &from.address, now_millis() - 3_600_000)
+            .inbound_count_from(
+                row.info.inbox_id,
+                &from.address,
+                now_millis() - 3_600_000,
+                inbound,
+            )
             .await?;
         if !again && recent > i64::from(config.settings.max_per_sender_per_hour) {
             self.store
@@ -832,6 +837,22 @@ impl Engine {
     pub(crate) fn is_widget_inbox(inbox: &Inbox) -> bool {
         inbox.channel == ChannelKind::WebWidget
     }
+}
+
+/// A delivery report: from a mailer daemon or postmaster, or a `multipart/report` of delivery
+/// status (RFC 3464).
+fn is_bounce(sender: &str, raw: &[u8]) -> bool {
+    let local = sender.split('@').next().unwrap_or("");
+    if matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon") {
+        return true;
+    }
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len().min(64 * 1024));
+    String::from_utf8_lossy(&raw[..head_end])
+        .to_ascii_lowercase()
+        .contains("report-type=delivery-status")
 }
 
 /// The text a mail's message shows: what the customer wrote (quotes trimmed), else the whole

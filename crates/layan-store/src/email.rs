@@ -125,14 +125,16 @@ impl Store {
         dispatch!(self, s => s.requeue_inbound_email(id).await)
     }
 
-    /// How many mails this sender sent to the inbox since `since` (the hourly limit).
+    /// How many mails this sender sent to the inbox since `since`, up to and including the
+    /// mail `up_to` (the hourly limit: mails stored later do not count against earlier ones).
     pub async fn inbound_count_from(
         &self,
         inbox: InboxId,
         sender: &str,
         since: Millis,
+        up_to: i64,
     ) -> StoreResult<i64> {
-        dispatch!(self, s => s.inbound_count_from(inbox, sender, since).await)
+        dispatch!(self, s => s.inbound_count_from(inbox, sender, since, up_to).await)
     }
 
     /// Conversations of this inbox holding a mail with one of these Message-IDs, newest first.
@@ -453,11 +455,12 @@ impl $store {
         Ok(())
     }
 
-    pub async fn inbound_count_from(&self, inbox: InboxId, sender: &str, since: Millis) -> StoreResult<i64> {
-        sqlx::query_scalar(&q("SELECT COUNT(*) FROM inbound_emails WHERE inbox_id = ? AND sender = ? AND received_at >= ?"))
+    pub async fn inbound_count_from(&self, inbox: InboxId, sender: &str, since: Millis, up_to: i64) -> StoreResult<i64> {
+        sqlx::query_scalar(&q("SELECT COUNT(*) FROM inbound_emails WHERE inbox_id = ? AND sender = ? AND received_at >= ? AND id <= ?"))
             .bind(inbox.0)
             .bind(sender)
             .bind(since)
+            .bind(up_to)
             .fetch_one(&self.writer)
             .await
             .map_err(db)

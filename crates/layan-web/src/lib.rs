@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod contacts;
 pub mod dto;
+pub mod email;
 pub mod error;
 pub mod help;
 pub mod kb;
@@ -111,7 +112,9 @@ pub struct AppState {
         contacts::profile, contacts::conversation_contact, contacts::edit, contacts::add_identity,
         contacts::remove_identity, contacts::duplicates, contacts::merge, contacts::export,
         contacts::erase, contacts::get_rules, contacts::put_rules, orders::order_action,
-        orders::products,
+        orders::products, email::create, email::get_settings, email::put_settings,
+        email::fetch_now, email::inbound, email::inbound_raw, email::reprocess,
+        email::conversation_emails, email::attachment,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -244,6 +247,23 @@ pub fn router(state: AppState) -> Router {
             post(orders::order_action),
         )
         .route("/api/v1/products", get(orders::products))
+        .route("/api/v1/email-inboxes", post(email::create))
+        .route(
+            "/api/v1/inboxes/{id}/email",
+            get(email::get_settings).put(email::put_settings),
+        )
+        .route("/api/v1/inboxes/{id}/email/fetch", post(email::fetch_now))
+        .route("/api/v1/inbound-emails", get(email::inbound))
+        .route("/api/v1/inbound-emails/{id}/raw", get(email::inbound_raw))
+        .route(
+            "/api/v1/inbound-emails/{id}/reprocess",
+            post(email::reprocess),
+        )
+        .route(
+            "/api/v1/conversations/{id}/emails",
+            get(email::conversation_emails),
+        )
+        .route("/api/v1/attachments/{id}", get(email::attachment))
         .route(
             "/api/v1/proactive",
             get(contacts::get_rules).put(contacts::put_rules),

@@ -150,7 +150,12 @@ pub async fn start(
     engine.start_proactive(std::time::Duration::from_secs(
         settings.proactive_sweep_seconds.max(1),
     ));
-    // This node's job worker (automations after customer messages; later email, webhooks, SLAs).
+    // Email inboxes' mailboxes are fetched on every node (a mail fetched twice is stored once).
+    let fetcher = engine.start_email_fetch(std::time::Duration::from_secs(
+        settings.email_poll_seconds.max(1),
+    ));
+    // This node's job worker (automations after customer messages, email in and out, proactive
+    // messages).
     let worker = engine.start_workers();
     let shutdown = CancellationToken::new();
     let state = AppState {
@@ -183,6 +188,7 @@ pub async fn start(
                 Ok(())
             }
         };
+        fetcher.abort();
         worker.stop(JOB_GRACE).await;
         // Every write that was acknowledged is committed; closing checkpoints the WAL.
         store.close().await;

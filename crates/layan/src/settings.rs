@@ -87,6 +87,8 @@ pub struct Settings {
     /// How often (seconds) each node looks for orders a proactive-message rule applies to
     /// (a late shipment, an order unfulfilled too long, a delivery to follow up).
     pub proactive_sweep_seconds: u64,
+    /// How often (seconds) each node checks the email inboxes' IMAP mailboxes for new mail.
+    pub email_poll_seconds: u64,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
@@ -118,6 +120,7 @@ impl Default for Settings {
             shopify_admin_url: None,
             shopify_admin_token: None,
             proactive_sweep_seconds: 60,
+            email_poll_seconds: 60,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -154,6 +157,7 @@ const KEYS: &[&str] = &[
     "shopify_admin_url",
     "shopify_admin_token",
     "proactive_sweep_seconds",
+    "email_poll_seconds",
     "log",
     "log_format",
 ];

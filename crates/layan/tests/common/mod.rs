@@ -86,6 +86,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         phone_country: Some("ID".into()),
         // Proactive rules look for orders every second.
         proactive_sweep_seconds: 1,
+        email_poll_seconds: 1,
         ..Settings::default()
     };
     let mut settings = settings;

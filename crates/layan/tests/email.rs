@@ -1,0 +1,774 @@
+//! The email channel against real servers on 127.0.0.1: dovecot holds the shop's mailbox, an
+//! aiosmtpd server receives what Layan sends. Threading (a thread of replies stays one ticket, a
+//! forged reference from a stranger joins nothing), Thai TIS-620 and Dutch ISO-8859-1 mail,
+//! safe HTML, attachments as downloads, a mail fetched again stored once, no acknowledgement to
+//! automatic mail, bounces and refused deliveries shown on the reply, the hourly sender limit
+//! and unreadable mail kept for an admin. On SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "support/mail.rs"]
+mod mail;
+
+use std::time::Duration;
+
+use common::*;
+use layan_channels::email::parse;
+use mail::MailServers;
+use serde_json::{Value, json};
+
+const SHOP: &str = "help@shop.test";
+
+struct Setup {
+    app: TestApp,
+    servers: MailServers,
+    ana: Agent,
+    inbox: i64,
+}
+
+async fn setup() -> Option<Setup> {
+    if !mail::available() {
+        return None;
+    }
+    let servers = MailServers::start().await;
+    let app = spawn_app_with(|s| {
+        // The tests fetch on demand ("check now"), so polling does not race them.
+        s.email_poll_seconds = 3600;
+    })
+    .await;
+    let ana = app.login("ana@shop.test").await;
+    let res = ana
+        .post(
+            "/api/v1/email-inboxes",
+            json!({"name": "Email", "settings": servers.settings(SHOP)}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let inbox = created["inbox"]["id"].as_i64().unwrap();
+    assert_eq!(created["inbox"]["channel"], "email");
+    // Passwords never come back.
+    assert_eq!(created["email"]["settings"]["imap"]["password"], "********");
+    Some(Setup {
+        app,
+        servers,
+        ana,
+        inbox,
+    })
+}
+
+impl Setup {
+    /// "Check now"; returns how many new mails were stored.
+    async fn fetch(&self) -> i64 {
+        let res = self
+            .ana
+            .post(
+                &format!("/api/v1/inboxes/{}/email/fetch", self.inbox),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()["fetched"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// The conversations of a customer (by email), waiting until there are `n`.
+    async fn conversations_of(&self, email: &str, n: usize) -> Vec<i64> {
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            let list = self.ana.json("/api/v1/conversations?view=all").await;
+            found = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["contact_email"] == email)
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect();
+            if found.len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if found.len() != n {
+            panic!(
+                "conversations of {email}: {found:?}, not {n}\n{}",
+                self.diagnose().await
+            );
+        }
+        found
+    }
+
+    /// The messages of a conversation once it has `n`.
+    async fn messages(&self, conversation: i64, n: usize) -> Vec<Value> {
+        let mut msgs = Vec::new();
+        for _ in 0..200 {
+            msgs = self
+                .ana
+                .json(&format!("/api/v1/conversations/{conversation}/messages"))
+                .await
+                .as_array()
+                .unwrap()
+                .clone();
+            if msgs.len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if msgs.len() != n {
+            panic!(
+                "{} messages, not {n}: {msgs:#?}\n{}",
+                msgs.len(),
+                self.diagnose().await
+            );
+        }
+        msgs
+    }
+
+    /// The job queue and received mails, for a failing test's message.
+    async fn diagnose(&self) -> String {
+        format!(
+            "jobs: {:#}\ninbound: {:#}",
+            self.ana.json("/api/v1/jobs").await,
+            self.ana.json("/api/v1/inbound-emails").await
+        )
+    }
+
+    async fn emails(&self, conversation: i64) -> Vec<Value> {
+        self.ana
+            .json(&format!("/api/v1/conversations/{conversation}/emails"))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Waits until the mail of `message` has this delivery status; returns its email side.
+    async fn delivery(&self, conversation: i64, message: i64, status: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            if let Some(e) = self
+                .emails(conversation)
+                .await
+                .into_iter()
+                .find(|e| e["message_id"] == message)
+            {
+                if e["delivery"] == status {
+                    return e;
+                }
+                last = e;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "message {message} never became {status}: {last:#}\n{}",
+            self.diagnose().await
+        );
+    }
+
+    async fn reply(&self, conversation: i64, text: &str) -> i64 {
+        let res = self
+            .ana
+            .post(
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                json!({"body": text}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["message"]["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn inbound(&self, status: &str) -> Vec<Value> {
+        self.ana
+            .json(&format!("/api/v1/inbound-emails?status={status}"))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+/// A plain UTF-8 mail.
+fn mail(
+    from: &str,
+    subject: &str,
+    id: &str,
+    in_reply_to: Option<&str>,
+    extra: &str,
+    body: &str,
+) -> Vec<u8> {
+    let mut m = format!(
+        "From: {from}\r\nTo: {SHOP}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         Date: Mon, 23 Nov 2026 10:00:00 +0700\r\nMIME-Version: 1.0\r\n"
+    );
+    if let Some(r) = in_reply_to {
+        m.push_str(&format!("In-Reply-To: <{r}>\r\nReferences: <{r}>\r\n"));
+    }
+    m.push_str(extra);
+    m.push_str(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
+    m.push_str(body);
+    m.push_str("\r\n");
+    m.into_bytes()
+}
+
+/// A thread of three replies stays one ticket; the agent's reply leaves with the threading
+/// headers, the agent's name on the shop's address and the CC'd person; a Dutch ISO-8859-1 mail
+/// reads correctly; every mail ends up read on the server, and fetched again is stored once.
+#[tokio::test]
+async fn a_thread_of_replies_stays_one_ticket() {
+    let Some(t) = setup().await else { return };
+    let mut first = b"From: Jeroen de Vries <Jeroen@Example.NL>\r\nTo: help@shop.test\r\n\
+        Cc: Anouk <anouk@example.nl>\r\n\
+        Subject: =?ISO-8859-1?Q?Bestelling_niet_ontvangen_=E9=E9n?=\r\n\
+        Message-ID: <jeroen-1@example.nl>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        .to_vec();
+    first.extend_from_slice(b"Mijn pakket is niet aangekomen, co=F6rdinatie graag.\r\n");
+    t.servers.deliver(&first).await;
+    assert_eq!(t.fetch().await, 1);
+    let conv = t.conversations_of("jeroen@example.nl", 1).await[0];
+    let msgs = t.messages(conv, 1).await;
+    assert_eq!(
+        msgs[0]["body"],
+        "Mijn pakket is niet aangekomen, coördinatie graag."
+    );
+    assert_eq!(msgs[0]["author_name"], "Jeroen de Vries");
+    let emails = t.emails(conv).await;
+    assert_eq!(emails[0]["subject"], "Bestelling niet ontvangen één");
+    assert_eq!(emails[0]["cc"], json!(["anouk@example.nl"]));
+    assert_eq!(emails[0]["delivery"], "received");
+    assert_eq!(
+        t.servers.unseen().await,
+        0,
+        "the mail is marked read after the commit"
+    );
+
+    // The agent answers by mail.
+    let reply = t.reply(conv, "Hallo Jeroen, we zoeken het uit.").await;
+    t.delivery(conv, reply, "sent").await;
+    let sent = t.servers.wait_sent(1).await;
+    let (raw, envelope) = &sent[0];
+    let out = parse(raw).unwrap();
+    let our_id = out.message_id.clone().unwrap();
+    assert!(our_id.starts_with(&format!("layan.c{conv}.")), "{our_id}");
+    assert!(our_id.ends_with("@shop.test"));
+    assert_eq!(out.in_reply_to, vec!["jeroen-1@example.nl".to_string()]);
+    assert!(out.references.contains(&"jeroen-1@example.nl".to_string()));
+    let number = t.ana.json(&format!("/api/v1/conversations/{conv}")).await["number"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        out.subject,
+        format!("Re: Bestelling niet ontvangen één [#{number}]")
+    );
+    let from = out.from.unwrap();
+    assert_eq!(from.address, SHOP);
+    assert_eq!(from.name.as_deref(), Some("Ana (Toko Batik)"));
+    assert!(out.html.is_some(), "a plain and an HTML part");
+    assert_eq!(out.text.trim(), "Hallo Jeroen, we zoeken het uit.");
+    assert!(envelope.contains(&"jeroen@example.nl".to_string()));
+    assert!(
+        envelope.contains(&"anouk@example.nl".to_string()),
+        "{envelope:?}"
+    );
+
+    // Reply 2 answers ours (another subject); reply 3 only refers to his own first mail.
+    t.servers
+        .deliver(&mail(
+            "jeroen@example.nl",
+            "Re: iets anders",
+            "jeroen-2@example.nl",
+            Some(&our_id),
+            "",
+            "Dank je!\r\n\r\nOp ma 23 nov 2026 om 10:00 schreef Toko Batik <help@shop.test>:\r\n> Hallo Jeroen, we zoeken het uit.",
+        ))
+        .await;
+    t.servers
+        .deliver(&mail(
+            "jeroen@example.nl",
+            "nog een vraag",
+            "jeroen-3@example.nl",
+            Some("jeroen-1@example.nl"),
+            "",
+            "Kan ik ook ruilen?",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 2);
+    let msgs = t.messages(conv, 4).await;
+    // The quote is trimmed from what the agent reads; the full text is kept.
+    assert_eq!(msgs[2]["body"], "Dank je!");
+    assert_eq!(msgs[3]["body"], "Kan ik ook ruilen?");
+    let emails = t.emails(conv).await;
+    assert!(
+        emails[2]["full_text"]
+            .as_str()
+            .unwrap()
+            .contains("> Hallo Jeroen")
+    );
+    assert_eq!(t.conversations_of("jeroen@example.nl", 1).await, vec![conv]);
+
+    // The next reply refers to the whole thread.
+    t.reply(conv, "Ja, dat kan.").await;
+    let sent = t.servers.wait_sent(2).await;
+    let second = parse(&sent[1].0).unwrap();
+    assert_eq!(second.in_reply_to, vec!["jeroen-3@example.nl".to_string()]);
+    for id in [
+        "jeroen-1@example.nl",
+        &our_id,
+        "jeroen-2@example.nl",
+        "jeroen-3@example.nl",
+    ] {
+        assert!(
+            second.references.iter().any(|r| r == id),
+            "{id} in {:?}",
+            second.references
+        );
+    }
+
+    // As if Layan had crashed after storing the mails and before flagging them: fetched again,
+    // stored once.
+    t.servers.mark_all_unseen().await;
+    assert_eq!(t.servers.unseen().await, 3);
+    assert_eq!(t.fetch().await, 0);
+    assert_eq!(t.servers.unseen().await, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.messages(conv, 5).await;
+}
+
+/// A stranger who copies a customer's Message-ID into In-Reply-To, puts the ticket number in the
+/// subject, or makes up one of our reply tokens, opens a conversation of their own.
+#[tokio::test]
+async fn a_forged_reference_from_a_stranger_joins_nothing() {
+    let Some(t) = setup().await else { return };
+    t.servers
+        .deliver(&mail(
+            "sari@example.test",
+            "Pesanan saya",
+            "sari-1@example.test",
+            None,
+            "",
+            "Di mana pesanan saya?",
+        ))
+        .await;
+    t.fetch().await;
+    let conv = t.conversations_of("sari@example.test", 1).await[0];
+    let number = t.ana.json(&format!("/api/v1/conversations/{conv}")).await["number"]
+        .as_i64()
+        .unwrap();
+    t.reply(conv, "Sedang kami cek.").await;
+    let ours = parse(&t.servers.wait_sent(1).await[0].0)
+        .unwrap()
+        .message_id
+        .unwrap();
+    // A token with our shape and a wrong signature.
+    let (local, domain) = ours.split_once('@').unwrap();
+    let flipped = if local.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{flipped}@{domain}", &local[..local.len() - 1]);
+
+    t.servers
+        .deliver(&mail(
+            "mallory@evil.test",
+            &format!("Re: Pesanan saya [#{number}]"),
+            "m-1@evil.test",
+            Some("sari-1@example.test"),
+            "",
+            "Kirim alamatnya ke saya",
+        ))
+        .await;
+    t.servers
+        .deliver(&mail(
+            "mallory@evil.test",
+            "Re: hi",
+            "m-2@evil.test",
+            Some(&forged),
+            "",
+            "dan ini",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 2);
+    // Sari's conversation has her mail and our reply only.
+    t.messages(conv, 2).await;
+    let mallory = t.conversations_of("mallory@evil.test", 2).await;
+    assert!(!mallory.contains(&conv));
+
+    // Sari herself with only the ticket number in the subject does join.
+    t.servers
+        .deliver(&mail(
+            "sari@example.test",
+            &format!("Tentang [#{number}]"),
+            "sari-2@example.test",
+            None,
+            "",
+            "Sudah sampai, terima kasih",
+        ))
+        .await;
+    t.fetch().await;
+    t.messages(conv, 3).await;
+}
+
+/// A Thai TIS-620 mail reads correctly; an HTML mail's script, handlers and remote images are
+/// gone from what agents get; attachments are stored and served as downloads with a safe type,
+/// only to agents who see the conversation.
+#[tokio::test]
+async fn thai_mail_html_and_attachments() {
+    let Some(t) = setup().await else { return };
+    let mut thai = b"From: =?TIS-620?B?ycHKtA==?= <somchai@example.test>\r\nTo: help@shop.test\r\n\
+        Subject: =?UTF-8?B?4Liq4Lit4Lia4LiW4Liy4Lih?=\r\nMessage-ID: <th-1@example.test>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=TIS-620\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        .to_vec();
+    thai.extend_from_slice(&[0xca, 0xc7, 0xd1, 0xca, 0xb4, 0xd5, 0xa4, 0xc3, 0xd1, 0xba]);
+    thai.extend_from_slice(b"\r\n");
+    t.servers.deliver(&thai).await;
+
+    let html = "From: dewi@example.test\r\nTo: help@shop.test\r\nSubject: Foto\r\n\
+        Message-ID: <dewi-1@example.test>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+        --b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n\
+        --b2\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBarangnya rusak, lihat foto.\r\n\
+        --b2\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+        <p onclick=\"steal()\">Barangnya <b>rusak</b></p><script>alert(1)</script>\
+        <img src=\"https://tracker.evil.test/p.gif\"><a href=\"javascript:alert(2)\">lihat</a>\r\n\
+        --b2--\r\n\
+        --b1\r\nContent-Type: application/pdf; name=\"../../faktur.pdf\"\r\n\
+        Content-Disposition: attachment; filename=\"../../faktur.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+        JVBERi0xLjQKJcfsj6IK\r\n\
+        --b1\r\nContent-Type: text/html; name=\"page.html\"\r\n\
+        Content-Disposition: attachment; filename=\"page.html\"\r\n\r\n\
+        <script>alert(3)</script>\r\n\
+        --b1--\r\n";
+    t.servers.deliver(html.as_bytes()).await;
+    assert_eq!(t.fetch().await, 2);
+
+    let th = t.conversations_of("somchai@example.test", 1).await[0];
+    let msgs = t.messages(th, 1).await;
+    assert_eq!(msgs[0]["body"], "สวัสดีครับ");
+    assert_eq!(t.emails(th).await[0]["subject"], "สอบถาม");
+
+    let dewi = t.conversations_of("dewi@example.test", 1).await[0];
+    assert_eq!(
+        t.messages(dewi, 1).await[0]["body"],
+        "Barangnya rusak, lihat foto."
+    );
+    let email = &t.emails(dewi).await[0];
+    let safe = email["html"].as_str().unwrap();
+    assert!(safe.contains("<b>rusak</b>"), "{safe}");
+    for bad in ["<script", "onclick", "tracker.evil.test", "javascript:"] {
+        assert!(!safe.contains(bad), "{bad} in {safe}");
+    }
+    let files = email["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{files:#?}");
+    let pdf = files
+        .iter()
+        .find(|f| f["content_type"] == "application/pdf")
+        .unwrap();
+    assert_eq!(pdf["filename"], "faktur.pdf");
+    let res = t
+        .ana
+        .get(&format!("/api/v1/attachments/{}", pdf["id"]))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
+    let page = files.iter().find(|f| f["filename"] == "page.html").unwrap();
+    let res = t
+        .ana
+        .get(&format!("/api/v1/attachments/{}", page["id"]))
+        .await;
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+
+    // Budi works only the chat inbox: neither the conversation nor its files exist for him.
+    let budi = t.app.login("budi@shop.test").await;
+    assert_eq!(
+        budi.get(&format!("/api/v1/attachments/{}", pdf["id"]))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        budi.get(&format!("/api/v1/conversations/{dewi}/emails"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(budi.get("/api/v1/inbound-emails").await.status(), 403);
+}
+
+/// An auto-reply, a mailing list and a mailer daemon get no acknowledgement; a person does.
+/// A bounce of our reply is recorded on it; a refused recipient shows the server's words.
+#[tokio::test]
+async fn automatic_mail_gets_no_answer_and_failures_show() {
+    let Some(t) = setup().await else { return };
+    let res = t
+        .ana
+        .call(
+            "PATCH",
+            &format!("/api/v1/inboxes/{}", t.inbox),
+            Some(json!({"auto_ack": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    t.servers
+        .deliver(&mail(
+            "away@example.test",
+            "Out of office",
+            "away-1@example.test",
+            None,
+            "Auto-Submitted: auto-replied\r\n",
+            "I am away until Monday.",
+        ))
+        .await;
+    t.servers
+        .deliver(&mail(
+            "news@example.test",
+            "Weekly deals",
+            "news-1@example.test",
+            None,
+            "Precedence: bulk\r\nList-Id: <deals.example.test>\r\n",
+            "Deals!",
+        ))
+        .await;
+    t.servers
+        .deliver(&mail(
+            "rina@example.test",
+            "Ukuran",
+            "rina-1@example.test",
+            None,
+            "",
+            "Ada ukuran XL?",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 3);
+    let away = t.conversations_of("away@example.test", 1).await[0];
+    t.conversations_of("news@example.test", 1).await;
+    let rina = t.conversations_of("rina@example.test", 1).await[0];
+    // Rina gets the acknowledgement by mail, marked automatic.
+    let sent = t.servers.wait_sent(1).await;
+    let ack = parse(&sent[0].0).unwrap();
+    assert_eq!(sent[0].1, vec!["rina@example.test".to_string()]);
+    assert!(
+        ack.automatic.is_some(),
+        "our acknowledgement says Auto-Submitted"
+    );
+    t.messages(rina, 2).await;
+    // Nothing else went out, and the auto-reply's conversation has just the one mail.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(t.servers.sent().len(), 1);
+    t.messages(away, 1).await;
+
+    // Our reply bounces: the mailer daemon's report carries our Message-ID in its body.
+    let reply = t.reply(rina, "Ada, kak.").await;
+    let out = parse(&t.servers.wait_sent(2).await[1].0).unwrap();
+    let ours = out.message_id.unwrap();
+    t.delivery(rina, reply, "sent").await;
+    let bounce = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r\nTo: help@shop.test\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@mx.example.test>\r\n\
+         Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered: mailbox full.\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nTo: rina@example.test\r\n\
+         --r--\r\n"
+    );
+    t.servers.deliver(bounce.as_bytes()).await;
+    t.fetch().await;
+    let bounced = t.delivery(rina, reply, "bounced").await;
+    assert!(
+        bounced["delivery_detail"]
+            .as_str()
+            .unwrap()
+            .contains("mailbox full")
+    );
+    // The bounce is not a conversation of its own.
+    t.messages(rina, 3).await;
+
+    // A recipient the server refuses: the reply shows why, and it is not retried.
+    t.servers
+        .deliver(&mail(
+            "reject-me@example.test",
+            "Halo",
+            "rej-1@example.test",
+            None,
+            "",
+            "Halo",
+        ))
+        .await;
+    t.fetch().await;
+    let rejected = t.conversations_of("reject-me@example.test", 1).await[0];
+    let reply = t.reply(rejected, "Halo juga").await;
+    let failed = t.delivery(rejected, reply, "failed").await;
+    let why = failed["delivery_detail"].as_str().unwrap();
+    assert!(why.contains("User unknown") || why.contains("550"), "{why}");
+}
+
+/// Over the sender's hourly limit mail is held for an admin, who can read it in after all;
+/// unreadable mail is kept raw, listed, downloadable; a mail from our own address is ignored.
+#[tokio::test]
+async fn floods_unreadable_mail_and_loops_are_kept_for_an_admin() {
+    let Some(t) = setup().await else { return };
+    let mut settings = t.servers.settings(SHOP);
+    settings["imap"]["password"] = json!("********");
+    settings["max_per_sender_per_hour"] = json!(2);
+    let res = t
+        .ana
+        .call(
+            "PUT",
+            &format!("/api/v1/inboxes/{}/email", t.inbox),
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    for i in 0..3 {
+        t.servers
+            .deliver(&mail(
+                "loop@example.test",
+                "Re: Re: Re:",
+                &format!("loop-{i}@example.test"),
+                None,
+                "",
+                &format!("mail {i}"),
+            ))
+            .await;
+    }
+    // Fetching still works: the kept password was not replaced by the stars.
+    assert_eq!(t.fetch().await, 3);
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held = t.inbound("held").await;
+        if !held.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(held.len(), 1, "{held:#?}");
+    assert!(held[0]["error"].as_str().unwrap().contains("more than 2"));
+    // Each unthreaded mail is a conversation: two, and the third waits.
+    t.conversations_of("loop@example.test", 2).await;
+    let id = held[0]["id"].as_i64().unwrap();
+    let res = t
+        .ana
+        .post(&format!("/api/v1/inbound-emails/{id}/reprocess"), json!({}))
+        .await;
+    assert_eq!(res.status(), 202);
+    t.conversations_of("loop@example.test", 3).await;
+    let res = t
+        .ana
+        .post(&format!("/api/v1/inbound-emails/{id}/reprocess"), json!({}))
+        .await;
+    assert_eq!(res.status(), 409);
+
+    // Garbage, and a mail from ourselves.
+    t.servers.deliver(b"\x00\x01\x02 not a mail at all").await;
+    t.servers
+        .deliver(&mail(
+            SHOP,
+            "Re: your question",
+            "self-1@shop.test",
+            None,
+            "",
+            "echo",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 2);
+    let mut failed = Vec::new();
+    for _ in 0..100 {
+        failed = t.inbound("failed").await;
+        if !failed.is_empty() && !t.inbound("ignored").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(failed.len(), 1);
+    let raw = t
+        .ana
+        .get(&format!("/api/v1/inbound-emails/{}/raw", failed[0]["id"]))
+        .await;
+    assert_eq!(raw.status(), 200);
+    assert!(raw.bytes().await.unwrap().ends_with(b"not a mail at all"));
+    assert_eq!(t.inbound("ignored").await.len(), 1);
+    assert_eq!(
+        t.servers.unseen().await,
+        0,
+        "nothing left unread on the server"
+    );
+
+    // Bad settings are refused by field, and nothing changes.
+    settings["smtp"]["host"] = json!("smtp.example.test");
+    let res = t
+        .ana
+        .call(
+            "PUT",
+            &format!("/api/v1/inboxes/{}/email", t.inbox),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("smtp.security"),
+        "{body}"
+    );
+    let now = t
+        .ana
+        .json(&format!("/api/v1/inboxes/{}/email", t.inbox))
+        .await;
+    assert_eq!(now["settings"]["smtp"]["host"], "127.0.0.1");
+    // Agents cannot connect mailboxes.
+    let budi = t.app.login("budi@shop.test").await;
+    let res = budi
+        .post(
+            "/api/v1/email-inboxes",
+            json!({"name": "x", "settings": t.servers.settings("x@shop.test")}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    // A mail server that is not there: 502 with its words, recorded on the inbox.
+    let mut gone = t.servers.settings(SHOP);
+    gone["imap"]["port"] = json!(1);
+    assert_eq!(
+        t.ana
+            .call(
+                "PUT",
+                &format!("/api/v1/inboxes/{}/email", t.inbox),
+                Some(gone)
+            )
+            .await
+            .status(),
+        200
+    );
+    let res = t
+        .ana
+        .post(
+            &format!("/api/v1/inboxes/{}/email/fetch", t.inbox),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 502);
+    let now = t
+        .ana
+        .json(&format!("/api/v1/inboxes/{}/email", t.inbox))
+        .await;
+    assert!(
+        now["fetch_error"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{now}"
+    );
+}
