@@ -480,3 +480,33 @@ test("an agent sees one customer across channels with her orders and the late-sh
     await ana.context().close();
   }
 });
+
+test("an email with script shows as a harmless original; a reply without a mail server says so", { skip }, async () => {
+  const ana = await agentPage("ana@demo.layan.test");
+  const problems = guard(ana, "ana");
+  try {
+    await openConv(ana, ".conv:has-text('Femke Jansen')", ".msg.incoming");
+    const msg = ana.locator(".msg.incoming").first();
+    await msg.locator(".email-subject", { hasText: "Retour van mijn sarong" }).waitFor();
+    // What she wrote, without the signature; the attachment as a download link.
+    assert.match(await msg.locator(".msg-body").textContent(), /te klein/);
+    assert.doesNotMatch(await msg.locator(".msg-body").textContent(), /Verzonden vanaf/);
+    const link = msg.locator(".attachments a", { hasText: "factuur-A2001.txt" });
+    assert.equal(await link.getAttribute("download"), "factuur-A2001.txt");
+    // The original, in a sandbox: no script ran, no handler, no tracking pixel.
+    await msg.locator("button.show-original").click();
+    const frame = ana.locator("iframe.email-original");
+    assert.equal(await frame.getAttribute("sandbox"), "");
+    const inside = ana.frameLocator("iframe.email-original");
+    await inside.locator("b", { hasText: "#A2001" }).waitFor();
+    assert.equal(await inside.locator("script, img[src], [onmouseover]").count(), 0);
+    await inside.locator("p").first().hover();
+    // A reply goes out by email; this demo inbox has no mail server, and the reply says so.
+    await ana.fill(".reply textarea", "Dag Femke, ruilen kan. Stuur de sarong terug naar ons adres.");
+    await ana.click(".reply button.send");
+    await ana.locator(".msg.outgoing .delivery-failed", { hasText: "no SMTP server" }).waitFor({ timeout: 15000 });
+    assert.deepEqual(problems, []);
+  } finally {
+    await ana.context().close();
+  }
+});

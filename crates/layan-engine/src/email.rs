@@ -394,6 +394,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads a stored mail now instead of waiting for its job (the demo's seed; the job then
+    /// finds it done).
+    pub async fn read_inbound_email_now(&self, inbound: i64) -> EngineResult<()> {
+        self.email_ingest(inbound)
+            .await
+            .map_err(|e| EngineError::Internal(format!("{e:?}")))
+    }
+
     /// The conversation a mail continues, if any (see the module's doc). A closed one is not
     /// continued: the mail opens a new conversation, as a chat message would.
     async fn thread_of(

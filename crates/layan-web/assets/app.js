@@ -26,6 +26,7 @@
   var STRINGS = {
     en: {
       edit: "Edit",
+      emailFrom: "From {a}", emailCc: "Cc {a}", showOriginal: "Show the original email", hideOriginal: "Hide the original email", delivery_queued: "Sending…", delivery_sent: "Sent by email", delivery_failed: "Not delivered: {d}", delivery_bounced: "Bounced: {d}", attachmentsWord: "Attachments",
       customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
       refund: "Refund", refundPrompt: "Amount to refund (empty: the whole order, {total})", cancelOrder: "Cancel order", cancelConfirm: "Cancel {n} in the store?", resend: "Send again", resendConfirm: "Create a free replacement order for {n}?",
       orders: "Orders", noOrders: "No orders from this customer yet.", track: "Track parcel", items: "{n} items",
@@ -60,6 +61,7 @@
     },
     id: {
       edit: "Ubah",
+      emailFrom: "Dari {a}", emailCc: "Cc {a}", showOriginal: "Tampilkan email asli", hideOriginal: "Sembunyikan email asli", delivery_queued: "Mengirim…", delivery_sent: "Terkirim lewat email", delivery_failed: "Tidak terkirim: {d}", delivery_bounced: "Ditolak: {d}", attachmentsWord: "Lampiran",
       customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
       refund: "Refund", refundPrompt: "Jumlah refund (kosong: seluruh pesanan, {total})", cancelOrder: "Batalkan pesanan", cancelConfirm: "Batalkan {n} di toko?", resend: "Kirim ulang", resendConfirm: "Buat pesanan pengganti gratis untuk {n}?",
       orders: "Pesanan", noOrders: "Belum ada pesanan dari pelanggan ini.", track: "Lacak paket", items: "{n} barang",
@@ -94,6 +96,7 @@
     },
     th: {
       edit: "แก้ไข",
+      emailFrom: "จาก {a}", emailCc: "สำเนาถึง {a}", showOriginal: "แสดงอีเมลต้นฉบับ", hideOriginal: "ซ่อนอีเมลต้นฉบับ", delivery_queued: "กำลังส่ง…", delivery_sent: "ส่งทางอีเมลแล้ว", delivery_failed: "ส่งไม่สำเร็จ: {d}", delivery_bounced: "อีเมลตีกลับ: {d}", attachmentsWord: "ไฟล์แนบ",
       customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
       refund: "คืนเงิน", refundPrompt: "จำนวนเงินที่คืน (เว้นว่าง: ทั้งคำสั่งซื้อ {total})", cancelOrder: "ยกเลิกคำสั่งซื้อ", cancelConfirm: "ยกเลิก {n} ในร้านค้าหรือไม่", resend: "ส่งใหม่", resendConfirm: "สร้างคำสั่งซื้อทดแทนฟรีสำหรับ {n} หรือไม่",
       orders: "คำสั่งซื้อ", noOrders: "ลูกค้ารายนี้ยังไม่มีคำสั่งซื้อ", track: "ติดตามพัสดุ", items: "{n} รายการ",
@@ -128,6 +131,7 @@
     },
     nl: {
       edit: "Bewerken",
+      emailFrom: "Van {a}", emailCc: "Cc {a}", showOriginal: "Originele e-mail tonen", hideOriginal: "Originele e-mail verbergen", delivery_queued: "Wordt verzonden…", delivery_sent: "Per e-mail verzonden", delivery_failed: "Niet bezorgd: {d}", delivery_bounced: "Teruggestuurd: {d}", attachmentsWord: "Bijlagen",
       customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
       refund: "Terugbetalen", refundPrompt: "Bedrag om terug te betalen (leeg: de hele bestelling, {total})", cancelOrder: "Bestelling annuleren", cancelConfirm: "{n} annuleren in de winkel?", resend: "Opnieuw sturen", resendConfirm: "Een gratis vervangende bestelling maken voor {n}?",
       orders: "Bestellingen", noOrders: "Nog geen bestellingen van deze klant.", track: "Pakket volgen", items: "{n} artikelen",
@@ -594,6 +598,8 @@
     ordersBox.appendChild(ordersSum);
     ordersBox.hidden = true;
     loadOrders(id, ordersBox, ordersSum);
+    current.emailConv = false;
+    setTimeout(loadEmails, 0);
     mainEl.appendChild(head); mainEl.appendChild(customerBox); mainEl.appendChild(ordersBox); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
     current.els = { name: name, sub: sub, labels: labels, assign: assign, team: team, prio: prio, more: more, statusBtn: statusBtn,
       log: log, typing: typing, box: box, banner: banner, collision: collision, noteTab: noteTab };
@@ -820,6 +826,7 @@
     var log = current.els.log;
     var b = el("div", "msg " + m.direction);
     b.dataset.seq = m.seq;
+    b.dataset.id = m.id;
     var meta = el("div", "msg-meta");
     var who = m.direction === "incoming" ? contactName(convs.get(current.id) || {}) :
       m.direction === "system" ? "" : m.direction === "bot" ? (m.author_name || t("bot")) + " · " + t("bot") : (m.author_name || "Agent");
@@ -833,6 +840,76 @@
     log.insertBefore(b, after);
     if (m.direction === "incoming") current.els.typing.textContent = "";
     log.scrollTop = log.scrollHeight;
+    if (current.emailMap && current.emailMap[m.id]) decorateEmail(current.emailMap[m.id]);
+    if (current.emailConv) loadEmails();
+  }
+
+  // ---- email: subject, addresses, the original (sandboxed), attachments, delivery -------------
+  var emailTimer = null;
+  function loadEmails() {
+    if (!current) return;
+    var id = current.id;
+    clearTimeout(emailTimer);
+    emailTimer = setTimeout(function () {
+      api("GET", "/api/v1/conversations/" + id + "/emails").then(function (list) {
+        if (!current || current.id !== id) return;
+        current.emailConv = list.length > 0;
+        current.emailMap = {};
+        list.forEach(function (e) { current.emailMap[e.message_id] = e; decorateEmail(e); });
+      }).catch(function () {});
+    }, 150);
+  }
+  function decorateEmail(e) {
+    var b = current.els.log.querySelector('.msg[data-id="' + e.message_id + '"]');
+    if (!b) return;
+    var box = b.querySelector(".email-meta");
+    if (!box) {
+      box = el("div", "email-meta");
+      b.insertBefore(box, b.firstChild);
+    }
+    box.textContent = "";
+    if (e.subject) box.appendChild(el("div", "email-subject", e.subject));
+    if (e.delivery === "received") {
+      box.appendChild(el("div", "email-addr", t("emailFrom", { a: e.from })));
+    }
+    if (e.cc && e.cc.length) box.appendChild(el("div", "email-addr", t("emailCc", { a: e.cc.join(", ") })));
+    if (e.delivery !== "received") {
+      var d = el("div", "delivery delivery-" + e.delivery, t("delivery_" + e.delivery, { d: e.delivery_detail || "" }));
+      b.appendChild(d);
+      var old = b.querySelectorAll(".delivery");
+      for (var i = 0; i < old.length - 1; i++) old[i].remove();
+    }
+    if (e.attachments && e.attachments.length) {
+      var files = el("ul", "attachments");
+      files.setAttribute("aria-label", t("attachmentsWord"));
+      e.attachments.forEach(function (a) {
+        var li = el("li");
+        var link = el("a", null, a.filename + " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)");
+        link.href = "/api/v1/attachments/" + a.id;
+        link.setAttribute("download", a.filename);
+        li.appendChild(link);
+        files.appendChild(li);
+      });
+      box.appendChild(files);
+    }
+    if (e.html) {
+      var toggle = el("button", "link show-original", t("showOriginal"));
+      toggle.type = "button";
+      var frame = null;
+      toggle.onclick = function () {
+        if (frame) { frame.remove(); frame = null; toggle.textContent = t("showOriginal"); return; }
+        // Sanitised by the server, and shown in a sandbox without scripts, forms or our origin.
+        frame = document.createElement("iframe");
+        frame.className = "email-original";
+        frame.setAttribute("sandbox", "");
+        frame.setAttribute("referrerpolicy", "no-referrer");
+        frame.title = e.subject || t("showOriginal");
+        frame.srcdoc = e.html;
+        box.appendChild(frame);
+        toggle.textContent = t("hideOriginal");
+      };
+      box.appendChild(toggle);
+    }
   }
 
   function upsert(c) {
@@ -840,7 +917,7 @@
     if (prev && c.read_seq == null) c.read_seq = prev.read_seq;
     convs.set(c.id, c);
     renderList();
-    if (current && current.id === c.id) renderHead();
+    if (current && current.id === c.id) { renderHead(); if (current.emailConv) loadEmails(); }
     return c;
   }
 

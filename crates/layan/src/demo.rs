@@ -441,7 +441,26 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
     seed_orders(engine).await?;
     seed_late_shipment(engine).await?;
     seed_products(engine).await?;
+    seed_email(engine, &admin.agent).await?;
     Ok(())
+}
+
+/// The demo's email inbox (no mail servers: replies show that none is set) with one customer's
+/// HTML mail, read at once: a Dutch mail with a script and a tracking pixel that agents never
+/// get, and an attachment.
+async fn seed_email(engine: &Engine, admin: &layan_core::Agent) -> Result<(), EngineError> {
+    let settings: layan_core::EmailSettings = serde_json::from_value(serde_json::json!({
+        "address": "help@batik-demo.test",
+        "from_name": "Toko Batik Sari",
+    }))
+    .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let inbox = engine
+        .create_email_inbox(admin, "Email", settings, None)
+        .await?;
+    let (id, _) = engine
+        .receive_email(inbox.id, include_bytes!("../demo/email_femke.eml"))
+        .await?;
+    engine.read_inbound_email_now(id).await
 }
 
 /// The demo shop's products (`demo/products.json`, the import format), for the product finder.

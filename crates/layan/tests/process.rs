@@ -366,7 +366,7 @@ async fn demo_prints_working_logins_and_seeds_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 4);
+    assert_eq!(all.as_array().unwrap().len(), 5, "four chats and one email");
     let langs: Vec<_> = all
         .as_array()
         .unwrap()
@@ -401,7 +401,7 @@ async fn demo_prints_working_logins_and_seeds_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 4, "seeded once");
+    assert_eq!(all.as_array().unwrap().len(), 5, "seeded once");
 }
 
 #[tokio::test]
