@@ -505,6 +505,13 @@ test("an email with script shows as a harmless original; a reply without a mail 
     await ana.fill(".reply textarea", "Dag Femke, ruilen kan. Stuur de sarong terug naar ons adres.");
     await ana.click(".reply button.send");
     await ana.locator(".msg.outgoing .delivery-failed", { hasText: "no SMTP server" }).waitFor({ timeout: 15000 });
+    // The mailbox's settings and the received mail, for admins.
+    await ana.click("#settings-btn");
+    await ana.click("#settings .settings-tabs button:has-text('Email')");
+    const address = ana.locator("#settings form.email-form label:has-text('Support address') input").first();
+    await address.waitFor();
+    assert.equal(await address.inputValue(), "help@batik-demo.test");
+    await ana.locator("#settings table.inbound tr:has-text('femke.jansen@example.nl') td.pill.processed").waitFor();
     assert.deepEqual(problems, []);
   } finally {
     await ana.context().close();

@@ -27,6 +27,7 @@
     en: {
       edit: "Edit",
       emailFrom: "From {a}", emailCc: "Cc {a}", showOriginal: "Show the original email", hideOriginal: "Hide the original email", delivery_queued: "Sending…", delivery_sent: "Sent by email", delivery_failed: "Not delivered: {d}", delivery_bounced: "Bounced: {d}", attachmentsWord: "Attachments",
+      tabEmail: "Email", connectMailbox: "Connect a mailbox", inboxName: "Inbox name", emailAddress: "Support address", fromName: "Name on replies", imapServer: "Incoming mail (IMAP)", smtpServer: "Outgoing mail (SMTP)", host: "Server", port: "Port", security: "Security", username: "User name", password: "Password", folder: "Folder", perHour: "Most mails per sender per hour", checkNow: "Check now", fetchedN: "{n} new mails", lastFetch: "Last check: {when}", fetchFailed: "Last check failed: {e}", receivedMail: "Received mail", reprocess: "Read again", rawMail: "Download", noMailServer: "none",
       customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
       refund: "Refund", refundPrompt: "Amount to refund (empty: the whole order, {total})", cancelOrder: "Cancel order", cancelConfirm: "Cancel {n} in the store?", resend: "Send again", resendConfirm: "Create a free replacement order for {n}?",
       orders: "Orders", noOrders: "No orders from this customer yet.", track: "Track parcel", items: "{n} items",
@@ -62,6 +63,7 @@
     id: {
       edit: "Ubah",
       emailFrom: "Dari {a}", emailCc: "Cc {a}", showOriginal: "Tampilkan email asli", hideOriginal: "Sembunyikan email asli", delivery_queued: "Mengirim…", delivery_sent: "Terkirim lewat email", delivery_failed: "Tidak terkirim: {d}", delivery_bounced: "Ditolak: {d}", attachmentsWord: "Lampiran",
+      tabEmail: "Email", connectMailbox: "Hubungkan kotak surat", inboxName: "Nama kotak masuk", emailAddress: "Alamat dukungan", fromName: "Nama pada balasan", imapServer: "Email masuk (IMAP)", smtpServer: "Email keluar (SMTP)", host: "Server", port: "Port", security: "Keamanan", username: "Nama pengguna", password: "Kata sandi", folder: "Folder", perHour: "Maks. email per pengirim per jam", checkNow: "Periksa sekarang", fetchedN: "{n} email baru", lastFetch: "Terakhir diperiksa: {when}", fetchFailed: "Pemeriksaan terakhir gagal: {e}", receivedMail: "Email diterima", reprocess: "Baca ulang", rawMail: "Unduh", noMailServer: "tidak ada",
       customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
       refund: "Refund", refundPrompt: "Jumlah refund (kosong: seluruh pesanan, {total})", cancelOrder: "Batalkan pesanan", cancelConfirm: "Batalkan {n} di toko?", resend: "Kirim ulang", resendConfirm: "Buat pesanan pengganti gratis untuk {n}?",
       orders: "Pesanan", noOrders: "Belum ada pesanan dari pelanggan ini.", track: "Lacak paket", items: "{n} barang",
@@ -97,6 +99,7 @@
     th: {
       edit: "แก้ไข",
       emailFrom: "จาก {a}", emailCc: "สำเนาถึง {a}", showOriginal: "แสดงอีเมลต้นฉบับ", hideOriginal: "ซ่อนอีเมลต้นฉบับ", delivery_queued: "กำลังส่ง…", delivery_sent: "ส่งทางอีเมลแล้ว", delivery_failed: "ส่งไม่สำเร็จ: {d}", delivery_bounced: "อีเมลตีกลับ: {d}", attachmentsWord: "ไฟล์แนบ",
+      tabEmail: "อีเมล", connectMailbox: "เชื่อมต่อกล่องจดหมาย", inboxName: "ชื่อกล่องข้อความ", emailAddress: "อีเมลฝ่ายบริการ", fromName: "ชื่อในการตอบกลับ", imapServer: "อีเมลขาเข้า (IMAP)", smtpServer: "อีเมลขาออก (SMTP)", host: "เซิร์ฟเวอร์", port: "พอร์ต", security: "ความปลอดภัย", username: "ชื่อผู้ใช้", password: "รหัสผ่าน", folder: "โฟลเดอร์", perHour: "อีเมลสูงสุดต่อผู้ส่งต่อชั่วโมง", checkNow: "ตรวจสอบตอนนี้", fetchedN: "อีเมลใหม่ {n} ฉบับ", lastFetch: "ตรวจสอบล่าสุด: {when}", fetchFailed: "การตรวจสอบล่าสุดล้มเหลว: {e}", receivedMail: "อีเมลที่ได้รับ", reprocess: "อ่านอีกครั้ง", rawMail: "ดาวน์โหลด", noMailServer: "ไม่มี",
       customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
       refund: "คืนเงิน", refundPrompt: "จำนวนเงินที่คืน (เว้นว่าง: ทั้งคำสั่งซื้อ {total})", cancelOrder: "ยกเลิกคำสั่งซื้อ", cancelConfirm: "ยกเลิก {n} ในร้านค้าหรือไม่", resend: "ส่งใหม่", resendConfirm: "สร้างคำสั่งซื้อทดแทนฟรีสำหรับ {n} หรือไม่",
       orders: "คำสั่งซื้อ", noOrders: "ลูกค้ารายนี้ยังไม่มีคำสั่งซื้อ", track: "ติดตามพัสดุ", items: "{n} รายการ",
@@ -132,6 +135,7 @@
     nl: {
       edit: "Bewerken",
       emailFrom: "Van {a}", emailCc: "Cc {a}", showOriginal: "Originele e-mail tonen", hideOriginal: "Originele e-mail verbergen", delivery_queued: "Wordt verzonden…", delivery_sent: "Per e-mail verzonden", delivery_failed: "Niet bezorgd: {d}", delivery_bounced: "Teruggestuurd: {d}", attachmentsWord: "Bijlagen",
+      tabEmail: "E-mail", connectMailbox: "Mailbox koppelen", inboxName: "Naam van de inbox", emailAddress: "Supportadres", fromName: "Naam bij antwoorden", imapServer: "Inkomende mail (IMAP)", smtpServer: "Uitgaande mail (SMTP)", host: "Server", port: "Poort", security: "Beveiliging", username: "Gebruikersnaam", password: "Wachtwoord", folder: "Map", perHour: "Max. mails per afzender per uur", checkNow: "Nu controleren", fetchedN: "{n} nieuwe mails", lastFetch: "Laatst gecontroleerd: {when}", fetchFailed: "Laatste controle mislukt: {e}", receivedMail: "Ontvangen mail", reprocess: "Opnieuw lezen", rawMail: "Downloaden", noMailServer: "geen",
       customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
       refund: "Terugbetalen", refundPrompt: "Bedrag om terug te betalen (leeg: de hele bestelling, {total})", cancelOrder: "Bestelling annuleren", cancelConfirm: "{n} annuleren in de winkel?", resend: "Opnieuw sturen", resendConfirm: "Een gratis vervangende bestelling maken voor {n}?",
       orders: "Bestellingen", noOrders: "Nog geen bestellingen van deze klant.", track: "Pakket volgen", items: "{n} artikelen",
@@ -208,7 +212,7 @@
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
     return fetch(path, opts).then(function (r) {
       if (r.status === 401) { location.href = "/login"; throw new Error("logged out"); }
-      if (r.status === 204) return null;
+      if (r.status === 204 || r.status === 202) return null;
       return r.json().then(function (j) {
         if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
         return j;
@@ -905,7 +909,7 @@
         frame.setAttribute("referrerpolicy", "no-referrer");
         frame.title = e.subject || t("showOriginal");
         frame.srcdoc = e.html;
-        box.appendChild(frame);
+        b.insertBefore(frame, b.querySelector(".msg-meta"));
         toggle.textContent = t("hideOriginal");
       };
       box.appendChild(toggle);
@@ -1072,14 +1076,14 @@
   function fail(e) { toast(e.message); }
 
   var tabs = [
-    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["help", "tabHelp"], ["people", "tabPeople"], ["audit", "tabAudit"], ["jobs", "tabJobs"]
+    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["help", "tabHelp"], ["people", "tabPeople"], ["audit", "tabAudit"], ["email", "tabEmail"], ["jobs", "tabJobs"]
   ];
   function openSettings(tab) {
     settingsDlg.textContent = "";
     var nav = el("nav", "settings-tabs");
     var body = el("div", "settings-body");
     tabs.forEach(function (tb) {
-      if ((tb[0] === "people" || tb[0] === "audit" || tb[0] === "jobs") && me.role !== "admin") return;
+      if ((tb[0] === "people" || tb[0] === "audit" || tb[0] === "jobs" || tb[0] === "email") && me.role !== "admin") return;
       if (tb[0] === "help" && me.role === "agent") return;
       var b = el("button", "tab" + (tb[0] === tab ? " active" : ""), t(tb[1]));
       b.type = "button";
@@ -1092,7 +1096,7 @@
     nav.appendChild(close);
     settingsDlg.appendChild(nav);
     settingsDlg.appendChild(body);
-    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, help: helpTab, people: peopleTab, audit: auditTab, jobs: jobsTab })[tab](body);
+    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, help: helpTab, people: peopleTab, audit: auditTab, email: emailTab, jobs: jobsTab })[tab](body);
     if (!settingsDlg.open) settingsDlg.showModal();
   }
   settingsBtn.addEventListener("click", function () { openSettings("me"); });
@@ -1351,8 +1355,10 @@
       inboxes.forEach(function (inbox) {
         var sec = el("section", "inbox-settings");
         sec.appendChild(el("h3", null, inbox.name));
-        sec.appendChild(el("p", "muted", t("embed")));
-        sec.appendChild(el("pre", "snippet", '<script src="' + location.origin + '/widget.js" data-inbox="' + inbox.widget_key + '" async></script>'));
+        if (inbox.channel !== "email") {
+          sec.appendChild(el("p", "muted", t("embed")));
+          sec.appendChild(el("pre", "snippet", '<script src="' + location.origin + '/widget.js" data-inbox="' + inbox.widget_key + '" async></script>'));
+        }
         if (me.role === "admin") {
           var f = el("form", "inbox-form");
           var g = el("textarea"); g.value = inbox.greeting; g.maxLength = 500;
@@ -1490,6 +1496,105 @@
         table.appendChild(tr);
       });
       body.appendChild(table);
+    }).catch(fail);
+  }
+
+  // Email inboxes: connect a mailbox, its servers, "check now", and received mail an admin may
+  // need to look at (unreadable, held by the hourly limit, from our own address).
+  function serverFields(f, title, server, defPort, defSecurity) {
+    var box = el("fieldset", "mail-server");
+    box.appendChild(el("legend", null, title));
+    var host = input("text", server ? server.host : "", { placeholder: t("noMailServer") });
+    var port = input("number", server ? server.port : defPort, { min: "1", max: "65535" });
+    var sec = el("select");
+    ["tls", "starttls", "none"].forEach(function (v) { sec.appendChild(option(v, v, (server ? server.security : defSecurity) === v)); });
+    var user = input("text", server ? server.username : "", { autocomplete: "off" });
+    var pass = input("password", server ? server.password : "", { autocomplete: "new-password" });
+    box.appendChild(field(t("host"), host)); box.appendChild(field(t("port"), port));
+    box.appendChild(field(t("security"), sec)); box.appendChild(field(t("username"), user));
+    box.appendChild(field(t("password"), pass));
+    f.appendChild(box);
+    return function () {
+      if (!host.value.trim()) return null;
+      return { host: host.value.trim(), port: Number(port.value), security: sec.value, username: user.value, password: pass.value };
+    };
+  }
+  function emailForm(settings, onSubmit, withName) {
+    var f = el("form", "inbox-form email-form");
+    var name = input("text", "Email", { maxlength: "80" });
+    if (withName) f.appendChild(field(t("inboxName"), name));
+    var addr = input("email", settings ? settings.address : "", { required: "" });
+    var from = input("text", settings ? settings.from_name : "", { required: "", maxlength: "100" });
+    var folder = input("text", settings ? settings.imap_folder : "INBOX");
+    var rate = input("number", settings ? settings.max_per_sender_per_hour : 30, { min: "1", max: "1000" });
+    f.appendChild(field(t("emailAddress"), addr)); f.appendChild(field(t("fromName"), from));
+    var imap = serverFields(f, t("imapServer"), settings && settings.imap, 993, "tls");
+    f.appendChild(field(t("folder"), folder));
+    var smtp = serverFields(f, t("smtpServer"), settings && settings.smtp, 587, "starttls");
+    f.appendChild(field(t("perHour"), rate));
+    var save = el("button", "primary", withName ? t("connectMailbox") : t("save")); save.type = "submit";
+    f.appendChild(save);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      onSubmit({ address: addr.value, from_name: from.value, imap: imap(), imap_folder: folder.value, smtp: smtp(), max_per_sender_per_hour: Number(rate.value) }, name.value);
+    });
+    return f;
+  }
+  function emailTab(body) {
+    api("GET", "/api/v1/inboxes").then(function (inboxes) {
+      inboxes.filter(function (i) { return i.channel === "email"; }).forEach(function (inbox) {
+        var sec = el("section", "inbox-settings");
+        sec.appendChild(el("h3", null, inbox.name));
+        body.appendChild(sec);
+        api("GET", "/api/v1/inboxes/" + inbox.id + "/email").then(function (mail) {
+          var state = mail.fetch_error ? t("fetchFailed", { e: mail.fetch_error }) :
+            mail.fetched_at ? t("lastFetch", { when: new Date(mail.fetched_at).toLocaleString(lang) }) : "";
+          if (state) sec.appendChild(el("p", mail.fetch_error ? "error-text" : "muted", state));
+          sec.appendChild(emailForm(mail.settings, function (settings) {
+            api("PUT", "/api/v1/inboxes/" + inbox.id + "/email", settings).then(saved).catch(fail);
+          }, false));
+          if (mail.settings.imap) {
+            var check = el("button", "ghost check-now", t("checkNow")); check.type = "button";
+            check.onclick = function () {
+              check.disabled = true;
+              api("POST", "/api/v1/inboxes/" + inbox.id + "/email/fetch", {})
+                .then(function (r) { toast(t("fetchedN", { n: r.fetched })); })
+                .catch(fail).finally(function () { check.disabled = false; });
+            };
+            sec.appendChild(check);
+          }
+        }).catch(fail);
+      });
+      var add = el("details", "connect-mailbox");
+      add.appendChild(el("summary", null, t("connectMailbox")));
+      add.appendChild(emailForm(null, function (settings, name) {
+        api("POST", "/api/v1/email-inboxes", { name: name, settings: settings })
+          .then(function () { saved(); openSettings("email"); }).catch(fail);
+      }, true));
+      body.appendChild(add);
+      body.appendChild(el("h3", null, t("receivedMail")));
+      return api("GET", "/api/v1/inbound-emails").then(function (rows) {
+        var table = el("table", "grid inbound");
+        rows.forEach(function (m) {
+          var tr = el("tr");
+          tr.appendChild(el("td", "muted", new Date(m.received_at).toLocaleString(lang)));
+          tr.appendChild(el("td", null, m.sender || ""));
+          tr.appendChild(el("td", "pill " + m.status, m.status));
+          tr.appendChild(el("td", "muted", m.error || ""));
+          var act = el("td");
+          var raw = el("a", null, t("rawMail"));
+          raw.href = "/api/v1/inbound-emails/" + m.id + "/raw";
+          act.appendChild(raw);
+          if (m.status === "failed" || m.status === "held" || m.status === "ignored") {
+            var again = el("button", "ghost", t("reprocess")); again.type = "button";
+            again.onclick = function () { api("POST", "/api/v1/inbound-emails/" + m.id + "/reprocess", {}).then(function () { openSettings("email"); }).catch(fail); };
+            act.appendChild(again);
+          }
+          tr.appendChild(act);
+          table.appendChild(tr);
+        });
+        body.appendChild(table);
+      });
     }).catch(fail);
   }
 
