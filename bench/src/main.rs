@@ -210,6 +210,7 @@ async fn store_bench(store: Store, db: &str, writers: usize, seconds: u64) -> an
                         body: MessageBody::parse("Halo, pesanan saya sudah dikirim?")?,
                         client_message_id: Some(ClientMessageId::parse(&format!("w{w}-{n}"))?),
                         automations: false,
+                        attachments: Vec::new(),
                     })
                     .await?;
                 n += 1;
@@ -634,6 +635,7 @@ async fn list_bench(
                         body: MessageBody::parse(PHRASES[i % PHRASES.len()])?,
                         client_message_id: None,
                         automations: false,
+                        attachments: Vec::new(),
                     })
                     .await?;
                 if i % 2 == 0 {
@@ -646,6 +648,7 @@ async fn list_bench(
                             body: MessageBody::parse("Terima kasih, kami cek dulu ya.")?,
                             client_message_id: None,
                             automations: false,
+                            attachments: Vec::new(),
                         })
                         .await?;
                 }

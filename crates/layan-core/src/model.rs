@@ -358,6 +358,10 @@ pub struct NewMessage {
     /// Queue the automations that follow a customer message (acknowledgement, routing) as a job
     /// in the same transaction, so a crash after the commit cannot lose them.
     pub automations: bool,
+    /// Files the author uploaded to this conversation beforehand (agents' email replies),
+    /// attached in the same transaction; one that is not theirs, not in this conversation or
+    /// already attached makes the whole message fail.
+    pub attachments: Vec<i64>,
 }
 
 /// A customer's language preference, as far as we know it.

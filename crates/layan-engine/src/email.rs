@@ -32,6 +32,9 @@ use crate::{Access, Engine, EngineError, EngineResult};
 
 /// How long one IMAP or SMTP conversation may take before it is given up (and retried).
 const MAIL_TIMEOUT: Duration = Duration::from_secs(20);
+/// The largest file an agent may attach to a reply (mail servers commonly refuse more than
+/// about 25 MB once encoded).
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// At most this many mails are fetched per mailbox and pass (the rest on the next pass).
 const FETCH_BATCH: usize = 50;
 
@@ -349,6 +352,7 @@ impl Engine {
                 ))?),
                 // No acknowledgement (or routing noise) for automatic mail.
                 automations: parsed.automatic.is_none(),
+                attachments: Vec::new(),
             })
             .await?;
         let rfc = parsed
@@ -660,18 +664,67 @@ impl Engine {
         access: &Access,
         id: i64,
     ) -> EngineResult<(layan_core::AttachmentMeta, Vec<u8>)> {
-        let (meta, message, data) = self
+        let (meta, conversation, data) = self
             .store
             .attachment(id)
             .await?
             .ok_or(EngineError::NotFound)?;
-        let m = self
-            .store
-            .message_by_id(message)
-            .await?
-            .ok_or(EngineError::NotFound)?;
-        self.conversation_for(access, m.conversation_id).await?;
+        self.conversation_for(access, conversation).await?;
         Ok((meta, data))
+    }
+
+    /// An agent uploads a file for a reply in a conversation they see (at most
+    /// [`MAX_UPLOAD_BYTES`]); the reply then names it in `attachment_ids`.
+    pub async fn upload_attachment(
+        &self,
+        access: &Access,
+        conversation: ConversationId,
+        filename: &str,
+        content_type: &str,
+        data: Vec<u8>,
+    ) -> EngineResult<layan_core::AttachmentMeta> {
+        self.conversation_for(access, conversation).await?;
+        if data.is_empty() {
+            return Err(layan_core::InvalidValue::new("empty_file", "the file is empty").into());
+        }
+        if data.len() > MAX_UPLOAD_BYTES {
+            return Err(layan_core::InvalidValue::new(
+                "file_too_large",
+                format!(
+                    "a file may be at most {} MB",
+                    MAX_UPLOAD_BYTES / (1024 * 1024)
+                ),
+            )
+            .into());
+        }
+        let content_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let well_formed = content_type.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && content_type.len() <= 100
+                && content_type
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '+' | '-'))
+        });
+        let file = NewAttachment {
+            filename: safe_filename(filename),
+            content_type: if well_formed {
+                content_type
+            } else {
+                "application/octet-stream".to_string()
+            },
+            content_id: None,
+            data,
+        };
+        Ok(self
+            .store
+            .upload_attachment(conversation, access.agent.id, &file)
+            .await?)
     }
 
     // ---- outbound ---------------------------------------------------------------------------
@@ -786,6 +839,7 @@ impl Engine {
             references: &references,
             text: &m.body,
             automatic: m.direction == Direction::Bot,
+            files: &self.store.message_files(message).await?,
         })
         .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
         match send_mail(&smtp, built).await {
@@ -963,6 +1017,7 @@ struct OutgoingMail<'a> {
     text: &'a str,
     /// An acknowledgement or other automatic message: `Auto-Submitted: auto-replied`.
     automatic: bool,
+    files: &'a [(layan_core::AttachmentMeta, Vec<u8>)],
 }
 
 /// `Auto-Submitted` (RFC 3834), so other systems do not answer our automatic mail.
@@ -1033,11 +1088,23 @@ fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
     if m.automatic {
         b = b.header(AutoSubmitted);
     }
-    b.multipart(MultiPart::alternative_plain_html(
-        m.text.to_string(),
-        html_of(m.text),
-    ))
-    .map_err(|e| e.to_string())
+    let body = MultiPart::alternative_plain_html(m.text.to_string(), html_of(m.text));
+    if m.files.is_empty() {
+        return b.multipart(body).map_err(|e| e.to_string());
+    }
+    let mut mixed = MultiPart::mixed().multipart(body);
+    for (meta, data) in m.files {
+        let content_type = lettre::message::header::ContentType::parse(&meta.content_type)
+            .unwrap_or(
+                lettre::message::header::ContentType::parse("application/octet-stream")
+                    .map_err(|e| e.to_string())?,
+            );
+        mixed = mixed.singlepart(
+            lettre::message::Attachment::new(meta.filename.clone())
+                .body(data.clone(), content_type),
+        );
+    }
+    b.multipart(mixed).map_err(|e| e.to_string())
 }
 
 enum SendError {
@@ -1108,6 +1175,16 @@ mod tests {
             references: &refs,
             text: "Halo <b>Sari</b> & terima kasih",
             automatic: true,
+            files: &[(
+                layan_core::AttachmentMeta {
+                    id: 1,
+                    filename: "resi.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    size: 4,
+                    content_id: None,
+                },
+                b"%PDF".to_vec(),
+            )],
         })
         .unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
@@ -1123,6 +1200,10 @@ mod tests {
         assert!(raw.contains("&lt;b&gt;Sari&lt;/b&gt; &amp; terima kasih"));
         let back = mail::parse(raw.as_bytes()).unwrap();
         assert_eq!(back.subject, "Re: Pesanan [#1042]");
+        assert_eq!(back.attachments.len(), 1);
+        assert_eq!(back.attachments[0].name, "resi.pdf");
+        assert_eq!(back.attachments[0].data, b"%PDF");
+        assert_eq!(back.text.trim(), "Halo <b>Sari</b> & terima kasih");
         assert_eq!(back.from.unwrap().address, "help@shop.test");
         assert_eq!(back.in_reply_to, vec!["b@x.test".to_string()]);
     }

@@ -267,6 +267,7 @@ impl Engine {
                     m.id
                 ))?),
                 automations: false,
+                attachments: Vec::new(),
             })
             .await?;
         }

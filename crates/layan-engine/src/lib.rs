@@ -440,6 +440,7 @@ impl Engine {
             client_message_id: client_message_id.map(ClientMessageId::parse).transpose()?,
             // Acknowledgement and routing: a job committed with the message.
             automations: true,
+            attachments: Vec::new(),
         };
         let appended = self.ingest(message).await?;
         if !appended.duplicate {
@@ -523,6 +524,21 @@ impl Engine {
         client_message_id: Option<&str>,
         note: bool,
     ) -> EngineResult<Appended> {
+        self.agent_message_with(access, conversation_id, body, client_message_id, note, &[])
+            .await
+    }
+
+    /// As [`Engine::agent_message`], carrying files the agent uploaded to the conversation
+    /// (`upload_attachment`); they go out with an email reply.
+    pub async fn agent_message_with(
+        &self,
+        access: &Access,
+        conversation_id: ConversationId,
+        body: &str,
+        client_message_id: Option<&str>,
+        note: bool,
+        attachments: &[i64],
+    ) -> EngineResult<Appended> {
         let body = MessageBody::parse(body)?;
         let client_message_id = client_message_id.map(ClientMessageId::parse).transpose()?;
         let conversation = self.conversation_for(access, conversation_id).await?;
@@ -540,6 +556,7 @@ impl Engine {
                 body,
                 client_message_id,
                 automations: false,
+                attachments: attachments.to_vec(),
             })
             .await?;
         if appended.duplicate {

@@ -215,6 +215,7 @@ impl Engine {
                     o.id.0
                 ))?),
                 automations: false,
+                attachments: Vec::new(),
             })
             .await?;
         self.store

@@ -371,6 +371,7 @@ impl Engine {
             body: MessageBody::parse(text)?,
             client_message_id: None,
             automations: false,
+            attachments: Vec::new(),
         })
         .await
     }

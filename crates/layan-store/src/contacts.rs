@@ -416,6 +416,7 @@ impl $store {
         for sql in [
             "DELETE FROM attachments WHERE message_id IN (SELECT m.id FROM messages m \
              JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ?)",
+            "DELETE FROM attachments WHERE conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)",
             "DELETE FROM inbound_emails WHERE message_id IN (SELECT m.id FROM messages m \
              JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ?)",
             "DELETE FROM inbound_emails WHERE sender IN (SELECT value FROM contact_identities \

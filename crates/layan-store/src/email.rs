@@ -197,12 +197,31 @@ impl Store {
         dispatch!(self, s => s.email_meta(message).await)
     }
 
-    /// An attachment's description, the message it belongs to, and its bytes.
+    /// An attachment's description, where it belongs (the conversation of its message, or of
+    /// an upload not sent yet), and its bytes.
     pub async fn attachment(
         &self,
         id: i64,
-    ) -> StoreResult<Option<(AttachmentMeta, MessageId, Vec<u8>)>> {
+    ) -> StoreResult<Option<(AttachmentMeta, ConversationId, Vec<u8>)>> {
         dispatch!(self, s => s.attachment(id).await)
+    }
+
+    /// An agent's upload to a conversation, waiting for the reply that carries it.
+    pub async fn upload_attachment(
+        &self,
+        conversation: ConversationId,
+        agent: layan_core::AgentId,
+        file: &NewAttachment,
+    ) -> StoreResult<AttachmentMeta> {
+        dispatch!(self, s => s.upload_attachment(conversation, agent, file).await)
+    }
+
+    /// The files attached to a message, with their bytes (for sending).
+    pub async fn message_files(
+        &self,
+        message: MessageId,
+    ) -> StoreResult<Vec<(AttachmentMeta, Vec<u8>)>> {
+        dispatch!(self, s => s.message_files(message).await)
     }
 }
 
@@ -623,20 +642,55 @@ impl $store {
             .transpose()
     }
 
-    pub async fn attachment(&self, id: i64) -> StoreResult<Option<(layan_core::AttachmentMeta, MessageId, Vec<u8>)>> {
-        let Some(row) = sqlx::query(&q("SELECT * FROM attachments WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db)?
+    pub async fn attachment(&self, id: i64) -> StoreResult<Option<(layan_core::AttachmentMeta, ConversationId, Vec<u8>)>> {
+        let Some(row) = sqlx::query(&q(
+            "SELECT a.*, COALESCE(m.conversation_id, a.conversation_id) AS owner FROM attachments a \
+             LEFT JOIN messages m ON m.id = a.message_id WHERE a.id = ?",
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?
         else {
+            return Ok(None);
+        };
+        let Some(owner) = row.try_get::<Option<i64>, _>("owner").map_err(db)? else {
             return Ok(None);
         };
         Ok(Some((
             attachment_from_row(&row)?,
-            MessageId(row.try_get("message_id").map_err(db)?),
+            ConversationId(owner),
             row.try_get("data").map_err(db)?,
         )))
+    }
+
+    pub async fn upload_attachment(&self, conversation: ConversationId, agent: layan_core::AgentId, file: &crate::email::NewAttachment) -> StoreResult<layan_core::AttachmentMeta> {
+        let row = sqlx::query(&q(
+            "INSERT INTO attachments (conversation_id, uploaded_by, filename, content_type, size, content_id, data, created_at) \
+             VALUES (?, ?, ?, ?, ?, NULL, ?, ?) RETURNING id, filename, content_type, size, content_id",
+        ))
+        .bind(conversation.0)
+        .bind(agent.0)
+        .bind(&file.filename)
+        .bind(&file.content_type)
+        .bind(i64::try_from(file.data.len()).unwrap_or(i64::MAX))
+        .bind(&file.data)
+        .bind(now_millis())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(db)?;
+        attachment_from_row(&row)
+    }
+
+    pub async fn message_files(&self, message: MessageId) -> StoreResult<Vec<(layan_core::AttachmentMeta, Vec<u8>)>> {
+        let rows = sqlx::query(&q("SELECT * FROM attachments WHERE message_id = ? ORDER BY id"))
+            .bind(message.0)
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((attachment_from_row(r)?, r.try_get("data").map_err(db)?)))
+            .collect()
     }
 }
     };

@@ -717,6 +717,26 @@ impl $store {
         .fetch_one(&mut **tx)
         .await
         .map_err(db)?;
+        if !new.attachments.is_empty() {
+            // The author's own uploads to this conversation, not attached yet — all or nothing.
+            let Author::Agent(agent) = new.author else {
+                return Err(StoreError::Conflict("attachment_unavailable"));
+            };
+            for attachment in &new.attachments {
+                let done = sqlx::query(&q("UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL \
+                     AND conversation_id = ? AND uploaded_by = ?"))
+                .bind(id)
+                .bind(attachment)
+                .bind(updated.id.0)
+                .bind(agent.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("attachment_unavailable"));
+                }
+            }
+        }
         if matches!(new.direction, Direction::Outgoing | Direction::Bot) {
             // A reply in an email inbox goes out by mail: the delivery job is committed with the
             // message, so a crash cannot lose it.

@@ -101,6 +101,7 @@ fn incoming(
         body: MessageBody::parse(body).expect("body"),
         client_message_id: cid.map(|c| ClientMessageId::parse(c).expect("cid")),
         automations: false,
+        attachments: Vec::new(),
     }
 }
 
@@ -221,6 +222,7 @@ async fn notes_are_hidden_from_customer_reads_and_replies_stop_waiting(config: D
         body: MessageBody::parse("VIP customer").unwrap(),
         client_message_id: None,
         automations: false,
+        attachments: Vec::new(),
     };
     let n = store.append_message(&note).await.unwrap();
     assert!(
@@ -413,6 +415,7 @@ async fn unknown_ids_are_not_found(config: DatabaseConfig) {
         body: MessageBody::parse("x").unwrap(),
         client_message_id: None,
         automations: false,
+        attachments: Vec::new(),
     };
     assert!(matches!(
         store.append_message(&msg).await,
@@ -490,6 +493,7 @@ async fn concurrent_senders_get_gap_free_sequences_and_one_conversation(config: 
                     body: MessageBody::parse("ok").unwrap(),
                     client_message_id: None,
                     automations: false,
+                    attachments: Vec::new(),
                 })
                 .await
                 .unwrap()

@@ -28,6 +28,7 @@
       edit: "Edit",
       emailFrom: "From {a}", emailCc: "Cc {a}", showOriginal: "Show the original email", hideOriginal: "Hide the original email", delivery_queued: "Sending…", delivery_sent: "Sent by email", delivery_failed: "Not delivered: {d}", delivery_bounced: "Bounced: {d}", attachmentsWord: "Attachments",
       tabEmail: "Email", connectMailbox: "Connect a mailbox", inboxName: "Inbox name", emailAddress: "Support address", fromName: "Name on replies", imapServer: "Incoming mail (IMAP)", smtpServer: "Outgoing mail (SMTP)", host: "Server", port: "Port", security: "Security", username: "User name", password: "Password", folder: "Folder", perHour: "Most mails per sender per hour", checkNow: "Check now", fetchedN: "{n} new mails", lastFetch: "Last check: {when}", fetchFailed: "Last check failed: {e}", receivedMail: "Received mail", reprocess: "Read again", rawMail: "Download", noMailServer: "none",
+      attach: "Attach a file", removeFile: "Remove {name}",
       customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
       refund: "Refund", refundPrompt: "Amount to refund (empty: the whole order, {total})", cancelOrder: "Cancel order", cancelConfirm: "Cancel {n} in the store?", resend: "Send again", resendConfirm: "Create a free replacement order for {n}?",
       orders: "Orders", noOrders: "No orders from this customer yet.", track: "Track parcel", items: "{n} items",
@@ -64,6 +65,7 @@
       edit: "Ubah",
       emailFrom: "Dari {a}", emailCc: "Cc {a}", showOriginal: "Tampilkan email asli", hideOriginal: "Sembunyikan email asli", delivery_queued: "Mengirim…", delivery_sent: "Terkirim lewat email", delivery_failed: "Tidak terkirim: {d}", delivery_bounced: "Ditolak: {d}", attachmentsWord: "Lampiran",
       tabEmail: "Email", connectMailbox: "Hubungkan kotak surat", inboxName: "Nama kotak masuk", emailAddress: "Alamat dukungan", fromName: "Nama pada balasan", imapServer: "Email masuk (IMAP)", smtpServer: "Email keluar (SMTP)", host: "Server", port: "Port", security: "Keamanan", username: "Nama pengguna", password: "Kata sandi", folder: "Folder", perHour: "Maks. email per pengirim per jam", checkNow: "Periksa sekarang", fetchedN: "{n} email baru", lastFetch: "Terakhir diperiksa: {when}", fetchFailed: "Pemeriksaan terakhir gagal: {e}", receivedMail: "Email diterima", reprocess: "Baca ulang", rawMail: "Unduh", noMailServer: "tidak ada",
+      attach: "Lampirkan berkas", removeFile: "Hapus {name}",
       customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
       refund: "Refund", refundPrompt: "Jumlah refund (kosong: seluruh pesanan, {total})", cancelOrder: "Batalkan pesanan", cancelConfirm: "Batalkan {n} di toko?", resend: "Kirim ulang", resendConfirm: "Buat pesanan pengganti gratis untuk {n}?",
       orders: "Pesanan", noOrders: "Belum ada pesanan dari pelanggan ini.", track: "Lacak paket", items: "{n} barang",
@@ -100,6 +102,7 @@
       edit: "แก้ไข",
       emailFrom: "จาก {a}", emailCc: "สำเนาถึง {a}", showOriginal: "แสดงอีเมลต้นฉบับ", hideOriginal: "ซ่อนอีเมลต้นฉบับ", delivery_queued: "กำลังส่ง…", delivery_sent: "ส่งทางอีเมลแล้ว", delivery_failed: "ส่งไม่สำเร็จ: {d}", delivery_bounced: "อีเมลตีกลับ: {d}", attachmentsWord: "ไฟล์แนบ",
       tabEmail: "อีเมล", connectMailbox: "เชื่อมต่อกล่องจดหมาย", inboxName: "ชื่อกล่องข้อความ", emailAddress: "อีเมลฝ่ายบริการ", fromName: "ชื่อในการตอบกลับ", imapServer: "อีเมลขาเข้า (IMAP)", smtpServer: "อีเมลขาออก (SMTP)", host: "เซิร์ฟเวอร์", port: "พอร์ต", security: "ความปลอดภัย", username: "ชื่อผู้ใช้", password: "รหัสผ่าน", folder: "โฟลเดอร์", perHour: "อีเมลสูงสุดต่อผู้ส่งต่อชั่วโมง", checkNow: "ตรวจสอบตอนนี้", fetchedN: "อีเมลใหม่ {n} ฉบับ", lastFetch: "ตรวจสอบล่าสุด: {when}", fetchFailed: "การตรวจสอบล่าสุดล้มเหลว: {e}", receivedMail: "อีเมลที่ได้รับ", reprocess: "อ่านอีกครั้ง", rawMail: "ดาวน์โหลด", noMailServer: "ไม่มี",
+      attach: "แนบไฟล์", removeFile: "นำ {name} ออก",
       customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
       refund: "คืนเงิน", refundPrompt: "จำนวนเงินที่คืน (เว้นว่าง: ทั้งคำสั่งซื้อ {total})", cancelOrder: "ยกเลิกคำสั่งซื้อ", cancelConfirm: "ยกเลิก {n} ในร้านค้าหรือไม่", resend: "ส่งใหม่", resendConfirm: "สร้างคำสั่งซื้อทดแทนฟรีสำหรับ {n} หรือไม่",
       orders: "คำสั่งซื้อ", noOrders: "ลูกค้ารายนี้ยังไม่มีคำสั่งซื้อ", track: "ติดตามพัสดุ", items: "{n} รายการ",
@@ -136,6 +139,7 @@
       edit: "Bewerken",
       emailFrom: "Van {a}", emailCc: "Cc {a}", showOriginal: "Originele e-mail tonen", hideOriginal: "Originele e-mail verbergen", delivery_queued: "Wordt verzonden…", delivery_sent: "Per e-mail verzonden", delivery_failed: "Niet bezorgd: {d}", delivery_bounced: "Teruggestuurd: {d}", attachmentsWord: "Bijlagen",
       tabEmail: "E-mail", connectMailbox: "Mailbox koppelen", inboxName: "Naam van de inbox", emailAddress: "Supportadres", fromName: "Naam bij antwoorden", imapServer: "Inkomende mail (IMAP)", smtpServer: "Uitgaande mail (SMTP)", host: "Server", port: "Poort", security: "Beveiliging", username: "Gebruikersnaam", password: "Wachtwoord", folder: "Map", perHour: "Max. mails per afzender per uur", checkNow: "Nu controleren", fetchedN: "{n} nieuwe mails", lastFetch: "Laatst gecontroleerd: {when}", fetchFailed: "Laatste controle mislukt: {e}", receivedMail: "Ontvangen mail", reprocess: "Opnieuw lezen", rawMail: "Downloaden", noMailServer: "geen",
+      attach: "Bestand bijvoegen", removeFile: "{name} verwijderen",
       customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
       refund: "Terugbetalen", refundPrompt: "Bedrag om terug te betalen (leeg: de hele bestelling, {total})", cancelOrder: "Bestelling annuleren", cancelConfirm: "{n} annuleren in de winkel?", resend: "Opnieuw sturen", resendConfirm: "Een gratis vervangende bestelling maken voor {n}?",
       orders: "Bestellingen", noOrders: "Nog geen bestellingen van deze klant.", track: "Pakket volgen", items: "{n} artikelen",
@@ -589,8 +593,39 @@
     var row = el("div", "reply-row");
     var boxWrap = el("div", "box-wrap");
     boxWrap.appendChild(menu); boxWrap.appendChild(box);
+    // Files for an email reply: uploaded at once, sent with the reply.
+    var attachBtn = el("button", "ghost attach", "📎"); attachBtn.type = "button";
+    attachBtn.title = t("attach"); attachBtn.setAttribute("aria-label", t("attach"));
+    attachBtn.hidden = true;
+    var fileInput = el("input"); fileInput.type = "file"; fileInput.multiple = true; fileInput.hidden = true;
+    var chips = el("ul", "file-chips");
+    var files = [];
+    function renderChips() {
+      chips.textContent = "";
+      files.forEach(function (f, i) {
+        var li = el("li", "label", f.filename);
+        var x = el("button", "chip-x", "×"); x.type = "button";
+        x.setAttribute("aria-label", t("removeFile", { name: f.filename }));
+        x.onclick = function () { files.splice(i, 1); renderChips(); };
+        li.appendChild(x);
+        chips.appendChild(li);
+      });
+    }
+    attachBtn.onclick = function () { fileInput.click(); };
+    fileInput.addEventListener("change", function () {
+      Array.prototype.forEach.call(fileInput.files, function (file) {
+        fetch("/api/v1/conversations/" + id + "/attachments?filename=" + encodeURIComponent(file.name), {
+          method: "POST", credentials: "same-origin", body: file,
+          headers: { "X-CSRF-Token": CSRF, "Content-Type": file.type || "application/octet-stream" },
+        }).then(function (r) {
+          return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText); return j; });
+        }).then(function (meta) { files.push(meta); renderChips(); }).catch(fail);
+      });
+      fileInput.value = "";
+    });
+    row.appendChild(attachBtn); row.appendChild(fileInput);
     row.appendChild(boxWrap); row.appendChild(send);
-    form.appendChild(tabs); form.appendChild(row);
+    form.appendChild(tabs); form.appendChild(chips); form.appendChild(row);
     // The customer and their orders from the store, folded under the header.
     var customerBox = el("details", "customer");
     var customerSum = el("summary", null, t("customer"));
@@ -606,7 +641,7 @@
     setTimeout(loadEmails, 0);
     mainEl.appendChild(head); mainEl.appendChild(customerBox); mainEl.appendChild(ordersBox); mainEl.appendChild(banner); mainEl.appendChild(collision); mainEl.appendChild(log); mainEl.appendChild(typing); mainEl.appendChild(form);
     current.els = { name: name, sub: sub, labels: labels, assign: assign, team: team, prio: prio, more: more, statusBtn: statusBtn,
-      log: log, typing: typing, box: box, banner: banner, collision: collision, noteTab: noteTab };
+      log: log, typing: typing, box: box, banner: banner, collision: collision, noteTab: noteTab, attach: attachBtn };
 
     var isNote = false;
     function setMode(note) {
@@ -684,7 +719,8 @@
       send.disabled = true;
       var cid = uuid();
       var attemptSend = function (tries) {
-        return api("POST", "/api/v1/conversations/" + id + "/messages", { body: body, client_message_id: cid, private: isNote })
+        var ids = files.map(function (f) { return f.id; });
+        return api("POST", "/api/v1/conversations/" + id + "/messages", { body: body, client_message_id: cid, private: isNote, attachment_ids: ids })
           .catch(function (err) {
             // Network errors are retried with the same id: the server stores it once.
             if (tries > 0 && err instanceof TypeError) return new Promise(function (r) { setTimeout(r, 1000); }).then(function () { return attemptSend(tries - 1); });
@@ -693,6 +729,7 @@
       };
       attemptSend(3).then(function (r) {
         box.value = "";
+        files = []; renderChips();
         addMessage(r.message);
       }).catch(function (err) { toast(t("notSent", { e: err.message })); })
         .finally(function () { send.disabled = false; box.focus(); });
@@ -858,6 +895,7 @@
       api("GET", "/api/v1/conversations/" + id + "/emails").then(function (list) {
         if (!current || current.id !== id) return;
         current.emailConv = list.length > 0;
+        current.els.attach.hidden = !current.emailConv;
         current.emailMap = {};
         list.forEach(function (e) { current.emailMap[e.message_id] = e; decorateEmail(e); });
       }).catch(function () {});

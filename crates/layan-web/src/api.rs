@@ -425,15 +425,23 @@ pub async fn reply(
 ) -> ApiResult<(StatusCode, Json<AgentSent>)> {
     let appended = state
         .engine
-        .agent_message(
+        .agent_message_with(
             &work.access,
             ConversationId(id),
             &req.body,
             req.client_message_id.as_deref(),
             req.private,
+            &req.attachment_ids,
         )
         .await
-        .map_err(not_found_as("conversation"))?;
+        .map_err(|e| match e {
+            EngineError::Conflict("attachment_unavailable") => ApiError::new(
+                StatusCode::CONFLICT,
+                "attachment_unavailable",
+                "a file is not one you uploaded to this conversation, or it was sent already",
+            ),
+            e => not_found_as("conversation")(e),
+        })?;
     let status = if appended.duplicate {
         StatusCode::OK
     } else {

@@ -130,6 +130,10 @@ pub struct AgentReply {
     /// A private note for colleagues instead of a reply.
     #[serde(default)]
     pub private: bool,
+    /// Files uploaded to this conversation first (`POST …/attachments`); an email reply carries
+    /// them. 409 `attachment_unavailable` when one is not the agent's own unsent upload here.
+    #[serde(default)]
+    pub attachment_ids: Vec<i64>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -4,13 +4,14 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    body::Bytes,
+    extract::{Path, Query, State, rejection::BytesRejection},
     http::{HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use layan_core::{
-    ConversationId, EmailInbox, EmailMeta, EmailSettings, InboundEmailInfo, InboundStatus, Inbox,
-    InboxId,
+    AttachmentMeta, ConversationId, EmailInbox, EmailMeta, EmailSettings, InboundEmailInfo,
+    InboundStatus, Inbox, InboxId,
 };
 use layan_engine::EngineError;
 use serde::{Deserialize, Serialize};
@@ -327,5 +328,58 @@ mod tests {
         assert!(d.starts_with("attachment; filename=\""), "{d}");
         assert!(d.contains("filename*=UTF-8''%E0%B9%83"), "{d}");
         assert!(!d.contains("\"x\""));
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// The file's name as the customer will see it.
+    pub filename: String,
+}
+
+/// Uploads a file for a reply in this conversation (the body is the file; `Content-Type` its
+/// type; at most 10 MB); the reply names it in `attachment_ids`. 404 outside the agent's
+/// inboxes, 413 `file_too_large`, 422 `empty_file`.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/attachments", tag = "email",
+    params(("id" = i64, Path), UploadQuery),
+    responses((status = 201, body = AttachmentMeta), (status = 404, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    Query(q): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<AttachmentMeta>)> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            format!(
+                "a file may be at most {} MB",
+                layan_engine::email::MAX_UPLOAD_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let body = body.map_err(|_| too_large())?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    match state
+        .engine
+        .upload_attachment(
+            &work.access,
+            ConversationId(id),
+            &q.filename,
+            content_type,
+            body.to_vec(),
+        )
+        .await
+    {
+        Ok(meta) => Ok((StatusCode::CREATED, Json(meta))),
+        Err(EngineError::Invalid(v)) if v.code == "file_too_large" => Err(too_large()),
+        Err(e) => Err(not_found_as("conversation")(e)),
     }
 }

@@ -114,7 +114,7 @@ pub struct AppState {
         contacts::erase, contacts::get_rules, contacts::put_rules, orders::order_action,
         orders::products, email::create, email::get_settings, email::put_settings,
         email::fetch_now, email::inbound, email::inbound_raw, email::reprocess,
-        email::conversation_emails, email::attachment,
+        email::conversation_emails, email::attachment, email::upload,
     ),
     tags((name = "widget", description = "Called by the chat widget on the shop's pages: `X-Layan-Inbox` and `Authorization: Bearer <visitor token>` headers."),
          (name = "conversations", description = "Agent inbox; session cookie plus `X-CSRF-Token` on changes, or `Authorization: Bearer lyt_…` (a personal API token). An agent sees only the conversations of the inboxes they work (admins and supervisors: all); anything else is 404."))
@@ -264,6 +264,13 @@ pub fn router(state: AppState) -> Router {
             get(email::conversation_emails),
         )
         .route("/api/v1/attachments/{id}", get(email::attachment))
+        .route(
+            "/api/v1/conversations/{id}/attachments",
+            // A file is larger than the API's usual 64 KiB (base64 would make it larger still).
+            post(email::upload).layer(DefaultBodyLimit::max(
+                layan_engine::email::MAX_UPLOAD_BYTES + 1,
+            )),
+        )
         .route(
             "/api/v1/proactive",
             get(contacts::get_rules).put(contacts::put_rules),

@@ -408,6 +408,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
                         body,
                         client_message_id: None,
                         automations: false,
+                        attachments: Vec::new(),
                     })
                     .await?
             } else {

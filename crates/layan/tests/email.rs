@@ -772,3 +772,108 @@ async fn floods_unreadable_mail_and_loops_are_kept_for_an_admin() {
         "{now}"
     );
 }
+
+/// An agent attaches files to an email reply: uploaded first, then named in the reply; the
+/// customer's mail carries them. Someone else's upload, a file sent already, an empty or too
+/// large file, and a conversation the agent cannot see are refused, and nothing is sent.
+#[tokio::test]
+async fn a_reply_carries_the_agents_files() {
+    let Some(t) = setup().await else { return };
+    t.servers
+        .deliver(&mail(
+            "putri@example.test",
+            "Faktur",
+            "putri-1@example.test",
+            None,
+            "",
+            "Minta fakturnya",
+        ))
+        .await;
+    t.fetch().await;
+    let conv = t.conversations_of("putri@example.test", 1).await[0];
+    let upload = |name: &str, bytes: Vec<u8>, who: &Agent| {
+        let req = who
+            .http
+            .post(format!(
+                "{}/api/v1/conversations/{conv}/attachments?filename={name}",
+                who.base
+            ))
+            .header("cookie", format!("layan_session={}", who.cookie))
+            .header("x-csrf-token", &who.csrf)
+            .header("content-type", "application/pdf")
+            .body(bytes);
+        async move { req.send().await.unwrap() }
+    };
+    let res = upload("faktur%201042.pdf", b"%PDF-1.4 faktur".to_vec(), &t.ana).await;
+    assert_eq!(res.status(), 201);
+    let file: Value = res.json().await.unwrap();
+    assert_eq!(file["filename"], "faktur 1042.pdf");
+    assert_eq!(file["content_type"], "application/pdf");
+    assert_eq!(upload("kosong.pdf", Vec::new(), &t.ana).await.status(), 422);
+    let res = upload("besar.bin", vec![0; 10 * 1024 * 1024 + 1], &t.ana).await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "file_too_large"
+    );
+    // Budi does not work the email inbox: the conversation does not exist for him.
+    let budi = t.app.login("budi@shop.test").await;
+    assert_eq!(upload("x.pdf", b"x".to_vec(), &budi).await.status(), 404);
+    // Another admin's upload is not Ana's to send.
+    t.app
+        .running
+        .engine
+        .create_agent("rudi@shop.test", "Rudi", layan_core::Role::Admin, PASSWORD)
+        .await
+        .unwrap();
+    let rudi = t.app.login("rudi@shop.test").await;
+    let theirs: Value = upload("rudi.pdf", b"%PDF rudi".to_vec(), &rudi)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = t
+        .ana
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "Ini fakturnya", "attachment_ids": [file["id"], theirs["id"]]}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "attachment_unavailable"
+    );
+    t.messages(conv, 1).await;
+
+    let res = t
+        .ana
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "Ini fakturnya", "attachment_ids": [file["id"]]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let reply = res.json::<Value>().await.unwrap()["message"]["id"]
+        .as_i64()
+        .unwrap();
+    t.delivery(conv, reply, "sent").await;
+    let sent = t.servers.wait_sent(1).await;
+    let out = parse(&sent[0].0).unwrap();
+    assert_eq!(out.text.trim(), "Ini fakturnya");
+    assert_eq!(out.attachments.len(), 1);
+    assert_eq!(out.attachments[0].name, "faktur 1042.pdf");
+    assert_eq!(out.attachments[0].data, b"%PDF-1.4 faktur");
+    // Listed on the reply for agents; sent once, it cannot be sent again.
+    let emails = t.emails(conv).await;
+    let ours = emails.iter().find(|e| e["message_id"] == reply).unwrap();
+    assert_eq!(ours["attachments"][0]["filename"], "faktur 1042.pdf");
+    let res = t
+        .ana
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "lagi", "attachment_ids": [file["id"]]}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+}

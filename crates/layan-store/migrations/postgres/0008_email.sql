@@ -51,9 +51,13 @@ CREATE INDEX email_messages_rfc ON email_messages (rfc_message_id);
 CREATE INDEX email_messages_conversation ON email_messages (conversation_id, message_id);
 
 -- Files that came with a message (email attachments and inline images), served as downloads.
+-- An agent's upload waits without a message (its conversation and uploader set) until the reply
+-- that carries it is stored.
 CREATE TABLE attachments (
     id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    message_id   BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    message_id   BIGINT REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id BIGINT REFERENCES conversations (id) ON DELETE CASCADE,
+    uploaded_by  BIGINT REFERENCES agents (id) ON DELETE SET NULL,
     filename     TEXT NOT NULL,
     content_type TEXT NOT NULL,
     size         BIGINT NOT NULL,
@@ -62,3 +66,4 @@ CREATE TABLE attachments (
     created_at   BIGINT NOT NULL
 );
 CREATE INDEX attachments_message ON attachments (message_id);
+CREATE INDEX attachments_pending ON attachments (conversation_id) WHERE message_id IS NULL;
