@@ -174,8 +174,9 @@ impl Engine {
         let Some(contact) = self.store.contact(contact_id).await? else {
             return Ok(());
         };
-        // The channel they last used; a shop's first widget inbox when they never wrote.
-        // (Email goes out once the email channel exists.)
+        // The channel they last used. A customer who never wrote gets an email when the shop
+        // has an email inbox and we know their address (a mail reaches them; a widget
+        // conversation waits until they open the shop's site), else the first widget inbox.
         let last = self
             .store
             .contact_conversations(contact_id, None, 1)
@@ -184,12 +185,23 @@ impl Engine {
             .next();
         let inbox = match last {
             Some(c) => self.store.inbox(c.inbox_id).await?,
-            None => self
-                .store
-                .list_inboxes()
-                .await?
-                .into_iter()
-                .find(|i| i.channel == layan_core::ChannelKind::WebWidget),
+            None => {
+                let inboxes = self.store.list_inboxes().await?;
+                let by_mail = contact
+                    .email
+                    .as_ref()
+                    .and_then(|_| {
+                        inboxes
+                            .iter()
+                            .find(|i| i.channel == layan_core::ChannelKind::Email)
+                    })
+                    .cloned();
+                by_mail.or_else(|| {
+                    inboxes
+                        .into_iter()
+                        .find(|i| i.channel == layan_core::ChannelKind::WebWidget)
+                })
+            }
         };
         let Some(inbox) = inbox else {
             return Err(JobError::Permanent("no inbox to write in".into()));

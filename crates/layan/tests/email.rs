@@ -877,3 +877,44 @@ async fn a_reply_carries_the_agents_files() {
         .await;
     assert_eq!(res.status(), 409);
 }
+
+/// A customer who never wrote gets the shop's proactive message by mail when the shop has an
+/// email inbox: an order unfulfilled for too long.
+#[tokio::test]
+async fn a_proactive_message_to_a_customer_who_never_wrote_goes_by_mail() {
+    let Some(t) = setup().await else { return };
+    let rules = json!({
+        "late_shipment": {"enabled": false, "grace_hours": 0},
+        "unfulfilled": {"enabled": true, "after_days": 5},
+        "after_delivery": {"enabled": false, "days": 3, "survey": "csat"},
+        "lookback_days": 30
+    });
+    assert_eq!(
+        t.ana
+            .call("PUT", "/api/v1/proactive", Some(rules))
+            .await
+            .status(),
+        200
+    );
+    let placed = time::OffsetDateTime::now_utc() - time::Duration::days(8);
+    let at = placed
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let order = json!({
+        "id": 9301, "name": "#3001", "email": "joko@example.test", "currency": "IDR",
+        "total_price": "150000.00", "financial_status": "paid", "fulfillment_status": null,
+        "cancelled_at": null, "created_at": at, "updated_at": at,
+        "customer": {"id": 77, "email": "joko@example.test", "first_name": "Joko", "last_name": "Susilo"},
+        "line_items": [{"title": "Kemeja batik", "quantity": 1, "price": "150000.00"}],
+        "fulfillments": [],
+    });
+    let (status, _) = deliver(&t.app, "orders/create", "e-9301", &order, None).await;
+    assert_eq!(status, 200);
+    let sent = t.servers.wait_sent(1).await;
+    assert_eq!(sent[0].1, vec!["joko@example.test".to_string()]);
+    let out = parse(&sent[0].0).unwrap();
+    assert!(out.text.contains("#3001"), "{}", out.text);
+    let conv = t.conversations_of("joko@example.test", 1).await[0];
+    let c = t.ana.json(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(c["inbox_id"], t.inbox);
+}
