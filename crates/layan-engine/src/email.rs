@@ -81,6 +81,22 @@ fn dedupe_key(parsed: Option<&mail::InboundEmail>, raw: &[u8]) -> String {
 }
 
 impl Engine {
+    /// Trusts these certificate authorities (PEM) for mail servers too, e.g. a shop's own mail
+    /// server with a private CA. Refuses a file without a certificate.
+    pub fn with_mail_ca(mut self, pem: Vec<u8>) -> EngineResult<Self> {
+        use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject};
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::Internal(format!("the mail CA file: {e}")))?;
+        if certs.is_empty() {
+            return Err(EngineError::Internal(
+                "the mail CA file holds no certificate".into(),
+            ));
+        }
+        self.mail_ca = Some(std::sync::Arc::new(pem));
+        Ok(self)
+    }
+
     // ---- settings (admins) ----------------------------------------------------------------
 
     /// An admin connects a mailbox: a new inbox of channel `email`.
@@ -515,7 +531,7 @@ impl Engine {
         folder: &str,
         inbox: InboxId,
     ) -> Result<usize, FetchError> {
-        let stream = connect_imap(server).await?;
+        let stream = connect_imap(server, self.mail_ca.as_deref().map(Vec::as_slice)).await?;
         let mut client = async_imap::Client::new(stream);
         if server.security != Security::Starttls {
             client
@@ -842,7 +858,7 @@ impl Engine {
             files: &self.store.message_files(message).await?,
         })
         .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
-        match send_mail(&smtp, built).await {
+        match send_mail(&smtp, built, self.mail_ca.as_deref().map(Vec::as_slice)).await {
             Ok(()) => {
                 self.store
                     .set_delivery(message, Delivery::Sent, None)
@@ -953,10 +969,21 @@ enum FetchError {
     Engine(EngineError),
 }
 
-fn tls_config() -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, FetchError> {
-    let roots = tokio_rustls::rustls::RootCertStore::from_iter(
+fn tls_config(
+    extra_ca: Option<&[u8]>,
+) -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, FetchError> {
+    use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = tokio_rustls::rustls::RootCertStore::from_iter(
         webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
     );
+    if let Some(pem) = extra_ca {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| FetchError::Server(format!("the mail CA file: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| FetchError::Server(format!("the mail CA file: {e}")))?;
+        }
+    }
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))
@@ -967,17 +994,24 @@ fn tls_config() -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, Fe
     Ok(std::sync::Arc::new(config))
 }
 
-async fn tls_wrap(tcp: TcpStream, host: &str) -> Result<MailStream, FetchError> {
+async fn tls_wrap(
+    tcp: TcpStream,
+    host: &str,
+    extra_ca: Option<&[u8]>,
+) -> Result<MailStream, FetchError> {
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| FetchError::Server(format!("{host}: {e}")))?;
-    let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+    let tls = tokio_rustls::TlsConnector::from(tls_config(extra_ca)?)
         .connect(name, tcp)
         .await
         .map_err(|e| FetchError::Server(format!("TLS with {host}: {e}")))?;
     Ok(Either::Left(tls))
 }
 
-async fn connect_imap(server: &MailServer) -> Result<MailStream, FetchError> {
+async fn connect_imap(
+    server: &MailServer,
+    extra_ca: Option<&[u8]>,
+) -> Result<MailStream, FetchError> {
     let tcp = tokio::time::timeout(
         MAIL_TIMEOUT,
         TcpStream::connect((server.host.as_str(), server.port)),
@@ -986,7 +1020,7 @@ async fn connect_imap(server: &MailServer) -> Result<MailStream, FetchError> {
     .map_err(|_| FetchError::Server(format!("{}:{}: timed out", server.host, server.port)))?
     .map_err(|e| FetchError::Server(format!("{}:{}: {e}", server.host, server.port)))?;
     match server.security {
-        Security::Tls => tls_wrap(tcp, &server.host).await,
+        Security::Tls => tls_wrap(tcp, &server.host, extra_ca).await,
         Security::None => Ok(Either::Right(tcp)),
         Security::Starttls => {
             let mut client = async_imap::Client::new(tcp);
@@ -998,7 +1032,7 @@ async fn connect_imap(server: &MailServer) -> Result<MailStream, FetchError> {
                 .run_command_and_check_ok("STARTTLS", None)
                 .await
                 .map_err(|e| FetchError::Server(format!("STARTTLS: {e}")))?;
-            tls_wrap(client.into_inner(), &server.host).await
+            tls_wrap(client.into_inner(), &server.host, extra_ca).await
         }
     }
 }
@@ -1112,16 +1146,29 @@ enum SendError {
     Permanent(String),
 }
 
-async fn send_mail(server: &MailServer, message: lettre::Message) -> Result<(), SendError> {
+async fn send_mail(
+    server: &MailServer,
+    message: lettre::Message,
+    extra_ca: Option<&[u8]>,
+) -> Result<(), SendError> {
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let bad = |e: lettre::transport::smtp::Error| {
+        SendError::Permanent(format!("SMTP {}: {e}", server.host))
+    };
+    let params = || -> Result<TlsParameters, SendError> {
+        let mut p = TlsParameters::builder(server.host.clone());
+        if let Some(pem) = extra_ca {
+            p = p.add_root_certificate(Certificate::from_pem(pem).map_err(bad)?);
+        }
+        p.build_rustls().map_err(bad)
+    };
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host);
     let builder = match server.security {
-        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&server.host),
-        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&server.host),
-        Security::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-            &server.host,
-        )),
-    }
-    .map_err(|e| SendError::Permanent(format!("SMTP {}: {e}", server.host)))?;
+        Security::Tls => builder.tls(Tls::Wrapper(params()?)),
+        Security::Starttls => builder.tls(Tls::Required(params()?)),
+        Security::None => builder,
+    };
     let mut builder = builder.port(server.port).timeout(Some(MAIL_TIMEOUT));
     if !server.username.is_empty() {
         builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(

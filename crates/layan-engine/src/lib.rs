@@ -149,6 +149,8 @@ pub struct Engine {
     indexer_state: Arc<Mutex<search::IndexerState>>,
     /// The shop's Shopify Admin API, for order actions; `None`: not connected.
     shopify_admin: Option<store_api::ShopifyAdmin>,
+    /// Extra certificate authorities (PEM) trusted for mail servers, besides the public ones.
+    mail_ca: Option<Arc<Vec<u8>>>,
 }
 
 impl Engine {
@@ -178,6 +180,7 @@ impl Engine {
             indexer: Arc::default(),
             indexer_state: Arc::default(),
             shopify_admin: None,
+            mail_ca: None,
         }
     }
 

@@ -128,6 +128,13 @@ pub async fn start(
         (None, None) => {}
         _ => anyhow::bail!("order actions need both shopify_admin_url and shopify_admin_token"),
     }
+    if let Some(path) = &settings.email_ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("email_ca_file: reading {}", path.display()))?;
+        engine = engine
+            .with_mail_ca(pem)
+            .map_err(|e| anyhow::anyhow!("email_ca_file {}: {e}", path.display()))?;
+    }
     // On PostgreSQL, other nodes may serve the same shop: relay events between them.
     engine
         .start_relay()

@@ -89,6 +89,9 @@ pub struct Settings {
     pub proactive_sweep_seconds: u64,
     /// How often (seconds) each node checks the email inboxes' IMAP mailboxes for new mail.
     pub email_poll_seconds: u64,
+    /// A PEM file of certificate authorities to trust for mail servers besides the public ones
+    /// (a shop's own mail server with a private CA).
+    pub email_ca_file: Option<PathBuf>,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
@@ -121,6 +124,7 @@ impl Default for Settings {
             shopify_admin_token: None,
             proactive_sweep_seconds: 60,
             email_poll_seconds: 60,
+            email_ca_file: None,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -158,6 +162,7 @@ const KEYS: &[&str] = &[
     "shopify_admin_token",
     "proactive_sweep_seconds",
     "email_poll_seconds",
+    "email_ca_file",
     "log",
     "log_format",
 ];

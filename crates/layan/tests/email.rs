@@ -918,3 +918,113 @@ async fn a_proactive_message_to_a_customer_who_never_wrote_goes_by_mail() {
     let c = t.ana.json(&format!("/api/v1/conversations/{conv}")).await;
     assert_eq!(c["inbox_id"], t.inbox);
 }
+
+/// TLS: IMAPS and STARTTLS to dovecot and STARTTLS to the SMTP server, with certificates from
+/// the shop's own CA (`email_ca_file`); without that CA the certificate is refused and the
+/// mail stays unread.
+#[tokio::test]
+async fn mail_servers_over_tls_with_the_shops_ca() {
+    if !mail::available() {
+        return;
+    }
+    let servers = MailServers::start_with(true).await;
+    let ca = servers.ca_file.clone().unwrap();
+    let smtp_port = servers.smtp_port;
+    let settings = move |imap_security: &str, imap_port: u16| {
+        json!({
+            "address": SHOP,
+            "from_name": "Toko Batik",
+            "imap": {"host": "localhost", "port": imap_port, "security": imap_security,
+                     "username": mail::IMAP_USER, "password": mail::IMAP_PASSWORD},
+            "smtp": {"host": "localhost", "port": smtp_port, "security": "starttls"},
+        })
+    };
+    let imaps = servers.imaps_port.unwrap();
+
+    // Without the shop's CA: refused, and nothing is taken from the mailbox.
+    let plain = spawn_app_with(|s| s.email_poll_seconds = 3600).await;
+    let ana = plain.login("ana@shop.test").await;
+    let res = ana
+        .post(
+            "/api/v1/email-inboxes",
+            json!({"name": "Email", "settings": settings("tls", imaps)}),
+        )
+        .await;
+    let inbox = res.json::<Value>().await.unwrap()["inbox"]["id"]
+        .as_i64()
+        .unwrap();
+    servers
+        .deliver(&mail(
+            "tls@example.test",
+            "Halo",
+            "tls-1@example.test",
+            None,
+            "",
+            "lewat TLS",
+        ))
+        .await;
+    let res = ana
+        .post(&format!("/api/v1/inboxes/{inbox}/email/fetch"), json!({}))
+        .await;
+    assert_eq!(res.status(), 502);
+    let err: Value = res.json().await.unwrap();
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("TLS"),
+        "{err}"
+    );
+    assert_eq!(servers.unseen().await, 1);
+
+    // With it: IMAPS, then STARTTLS; the reply goes out over STARTTLS.
+    let app = spawn_app_with(|s| {
+        s.email_poll_seconds = 3600;
+        s.email_ca_file = Some(ca.clone());
+    })
+    .await;
+    let ana = app.login("ana@shop.test").await;
+    let res = ana
+        .post(
+            "/api/v1/email-inboxes",
+            json!({"name": "Email", "settings": settings("tls", imaps)}),
+        )
+        .await;
+    let inbox = res.json::<Value>().await.unwrap()["inbox"]["id"]
+        .as_i64()
+        .unwrap();
+    let t = Setup {
+        app,
+        servers,
+        ana,
+        inbox,
+    };
+    assert_eq!(t.fetch().await, 1);
+    let conv = t.conversations_of("tls@example.test", 1).await[0];
+    assert_eq!(t.messages(conv, 1).await[0]["body"], "lewat TLS");
+    let res = t
+        .ana
+        .call(
+            "PUT",
+            &format!("/api/v1/inboxes/{}/email", t.inbox),
+            Some(settings("starttls", t.servers.imap_port)),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    t.servers
+        .deliver(&mail(
+            "tls@example.test",
+            "Lagi",
+            "tls-2@example.test",
+            None,
+            "",
+            "lewat STARTTLS",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    let reply = t.reply(conv, "Diterima dengan aman.").await;
+    t.delivery(conv, reply, "sent").await;
+    let sent = t.servers.wait_sent(1).await;
+    assert_eq!(
+        parse(&sent[0].0).unwrap().text.trim(),
+        "Diterima dengan aman."
+    );
+    drop(plain);
+}

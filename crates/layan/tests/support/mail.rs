@@ -18,6 +18,9 @@ const PYTHON: &str = "/usr/bin/python3";
 pub struct MailServers {
     pub imap_port: u16,
     pub smtp_port: u16,
+    /// With TLS: the IMAPS port and the test CA's certificate (PEM file).
+    pub imaps_port: Option<u16>,
+    pub ca_file: Option<PathBuf>,
     dovecot: Child,
     sink: Child,
     pub dir: tempfile::TempDir,
@@ -68,10 +71,93 @@ async fn wait_listening(port: u16, what: &str, log: &Path) {
     );
 }
 
+/// A test CA and a certificate for `localhost` / 127.0.0.1 signed by it (openssl).
+fn make_certificates(root: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Layan test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        root.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let _ = Command::new("chmod")
+        .args(["644", "server.key"])
+        .current_dir(root)
+        .status();
+}
+
 impl MailServers {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// With `tls`: dovecot offers IMAPS and STARTTLS, the SMTP server requires STARTTLS, both
+    /// with a certificate from a test CA (`ca_file`).
+    pub async fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
+        if tls {
+            make_certificates(root);
+        }
         for d in ["run", "state", "home", "sent"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
@@ -102,16 +188,24 @@ impl MailServers {
             )
         };
         let imap_port = free_port();
+        let imaps_port = tls.then(free_port);
         let r = root.display();
+        let ssl = match imaps_port {
+            Some(_) => format!(
+                "ssl = yes\nssl_cert = <{r}/server.pem\nssl_key = <{r}/server.key\nssl_min_protocol = TLSv1.2\n"
+            ),
+            None => "ssl = no\n".to_string(),
+        };
+        let imaps = imaps_port.map_or(0, |p| p);
         let conf = format!(
             "base_dir = {r}/run\nstate_dir = {r}/state\nlog_path = {r}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             protocols = imap\nlisten = 127.0.0.1\n{ssl}disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\nfirst_valid_uid = 1\n{extra}\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {r}/users\n}}\n\
              userdb {{\n  driver = static\n  args = uid={mail_user} gid={mail_user} home={r}/home/%u\n}}\n\
              mail_location = maildir:~/Maildir\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap_port}\n  }}\n  \
-             inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+             inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n}}\n"
         );
         std::fs::write(root.join("dovecot.conf"), conf).unwrap();
         let dovecot = Command::new(DOVECOT)
@@ -123,13 +217,18 @@ impl MailServers {
             .spawn()
             .unwrap();
         let smtp_port = free_port();
-        let sink = Command::new(PYTHON)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/support/smtp_sink.py"
-            ))
-            .arg(smtp_port.to_string())
-            .arg(root.join("sent"))
+        let mut sink = Command::new(PYTHON);
+        sink.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/smtp_sink.py"
+        ))
+        .arg(smtp_port.to_string())
+        .arg(root.join("sent"));
+        if tls {
+            sink.arg(root.join("server.pem"))
+                .arg(root.join("server.key"));
+        }
+        let sink = sink
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(root.join("sink.err")).unwrap())
@@ -138,6 +237,8 @@ impl MailServers {
         let servers = Self {
             imap_port,
             smtp_port,
+            imaps_port,
+            ca_file: tls.then(|| root.join("ca.pem")),
             dovecot,
             sink,
             dir,
@@ -148,6 +249,14 @@ impl MailServers {
             &servers.dir.path().join("dovecot.err"),
         )
         .await;
+        if let Some(p) = imaps_port {
+            wait_listening(
+                p,
+                "dovecot (IMAPS)",
+                &servers.dir.path().join("dovecot.err"),
+            )
+            .await;
+        }
         wait_listening(
             smtp_port,
             "the SMTP sink",

@@ -2,11 +2,14 @@
 mail is written to DIR/NNNN.eml with its envelope in DIR/NNNN.json. Recipients whose local
 part starts with "reject" are refused for good (550), "later" for now (451).
 
-    /usr/bin/python3 smtp_sink.py PORT DIR
+    /usr/bin/python3 smtp_sink.py PORT DIR [CERT KEY]
+
+With a certificate and key it requires STARTTLS before anything else.
 """
 import asyncio
 import json
 import os
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
@@ -44,7 +47,12 @@ class Sink:
 def main():
     port = int(sys.argv[1])
     directory = sys.argv[2]
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) > 4:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        options = {"tls_context": context, "require_starttls": True}
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     try:
