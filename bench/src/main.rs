@@ -3,6 +3,7 @@
 //!   cargo run --release -p layan-bench -- store  --db sqlite|postgres [--writers 16] [--seconds 5]
 //!   cargo run --release -p layan-bench -- chat   --db sqlite|postgres [--widgets 1000] [--messages 2000] [--rate 200]
 //!   cargo run --release -p layan-bench -- create --db sqlite|postgres [--clients 16] [--seconds 5]
+//!   cargo run --release -p layan-bench -- email  --db sqlite|postgres [--mails 2000]
 //!
 //! PostgreSQL runs use a fresh schema in LAYAN_TEST_POSTGRES_URL (default: the local `test` database).
 
@@ -91,6 +92,15 @@ enum Cmd {
         #[arg(long, default_value_t = 300)]
         queries: usize,
     },
+    /// Inbound mail: stored raw (what must happen before the IMAP server is told) per second,
+    /// then read into messages by the job worker (parse, thread, contact, message, attachments)
+    /// per second. The IMAP round trips are the mail server's and not measured.
+    Email {
+        #[arg(long, default_value = "sqlite")]
+        db: String,
+        #[arg(long, default_value_t = 2000)]
+        mails: usize,
+    },
     /// Conversations created per second over HTTP (a new visitor's first message each).
     Create {
         #[arg(long, default_value = "sqlite")]
@@ -167,6 +177,10 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
         }
         Cmd::Kb { articles, queries } => kb_bench(articles, queries),
         Cmd::Messages { messages, queries } => messages_bench(messages, queries, dir.path()),
+        Cmd::Email { db, mails } => {
+            let server = Server::start(backend(&db)?, dir.path()).await?;
+            email_bench(&server, &db, mails).await
+        }
         Cmd::Create {
             db,
             clients,
@@ -570,6 +584,89 @@ async fn create_bench(
     println!(
         "create/{db}: {clients} clients, {seconds} s: {total} conversations (new visitor + first message), {:.0}/s",
         total as f64 / seconds as f64
+    );
+    server.stop();
+    Ok(())
+}
+
+/// A customer's mail: half of them replies to the sender's previous one (threading), every
+/// fifth in HTML with a small attachment; several charsets.
+fn bench_mail(i: usize) -> Vec<u8> {
+    let sender = i % 200;
+    let text = PHRASES[i % PHRASES.len()];
+    let reply = if i >= 200 && i % 2 == 0 {
+        format!(
+            "In-Reply-To: <m{}@bench.test>\r\nReferences: <m{}@bench.test>\r\n",
+            i - 200,
+            i - 200
+        )
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "From: Pembeli {sender} <pembeli{sender}@bench.test>\r\nTo: help@shop.test\r\n\
+         Subject: Pesanan {sender}\r\nMessage-ID: <m{i}@bench.test>\r\n{reply}MIME-Version: 1.0\r\n"
+    );
+    if i % 5 == 0 {
+        format!(
+            "{head}Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: text/html; charset=utf-8\r\n\r\n<p>{text}</p><script>x()</script>\r\n--b\r\n\
+             Content-Type: application/pdf; name=\"resi.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+             JVBERi0xLjQKJcfsj6IKJVBERi0xLjQKJcfsj6IK\r\n--b--\r\n"
+        )
+        .into_bytes()
+    } else {
+        format!(
+            "{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\nOn Mon, 23 Nov 2026 at 10:00, Toko <help@shop.test> wrote:\r\n> earlier\r\n"
+        )
+        .into_bytes()
+    }
+}
+
+async fn email_bench(server: &Server, db: &str, mails: usize) -> anyhow::Result<()> {
+    let engine = &server.running()?.engine;
+    let admin = engine
+        .store()
+        .agent_credentials("bench@layan.test")
+        .await?
+        .context("bench admin")?
+        .0;
+    let settings: layan_core::EmailSettings = serde_json::from_value(json!({
+        "address": "help@shop.test", "from_name": "Bench", "max_per_sender_per_hour": 1000
+    }))?;
+    let inbox = engine
+        .create_email_inbox(&admin, "Email", settings, None)
+        .await?;
+    let raw: Vec<Vec<u8>> = (0..mails).map(bench_mail).collect();
+    let started = Instant::now();
+    for r in &raw {
+        engine.receive_email(inbox.id, r).await?;
+    }
+    let stored = started.elapsed();
+    loop {
+        let counts = engine.store().job_counts().await?;
+        if counts.queued == 0 && counts.running == 0 {
+            if counts.failed > 0 {
+                bail!("{} jobs failed", counts.failed);
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let read = started.elapsed();
+    let unread = engine
+        .store()
+        .inbound_emails(Some(layan_core::InboundStatus::Received), 1)
+        .await?;
+    if !unread.is_empty() {
+        bail!("a mail was not read");
+    }
+    println!(
+        "email/{db}: {mails} mails stored raw in {:.2} s ({:.0}/s); read into messages by {:.2} s ({:.0}/s)",
+        stored.as_secs_f64(),
+        mails as f64 / stored.as_secs_f64(),
+        read.as_secs_f64(),
+        mails as f64 / read.as_secs_f64(),
     );
     server.stop();
     Ok(())

@@ -1003,6 +1003,18 @@ async fn sigkill_while_fetching_mail_loses_and_doubles_nothing() {
         return;
     }
     const MAILS: usize = 60;
+    // The test's mails among those received (the demo has one of its own).
+    let ours = |list: &Value| {
+        list.as_array().map_or(0, |l| {
+            l.iter()
+                .filter(|m| {
+                    m["sender"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("pembeli"))
+                })
+                .count()
+        })
+    };
     let servers = mail::MailServers::start().await;
     for i in 0..MAILS {
         let raw = format!(
@@ -1030,11 +1042,7 @@ async fn sigkill_while_fetching_mail_loses_and_doubles_nothing() {
     // Kill it as soon as some mails are stored and others are not.
     let mut stored_at_kill = 0;
     for _ in 0..2000 {
-        let n = ana
-            .json("/api/v1/inbound-emails")
-            .await
-            .as_array()
-            .map_or(0, Vec::len);
+        let n = ours(&ana.json("/api/v1/inbound-emails").await);
         if n > 0 {
             stored_at_kill = n;
             break;
@@ -1100,7 +1108,6 @@ async fn sigkill_while_fetching_mail_loses_and_doubles_nothing() {
         );
     }
     assert_eq!(servers.unseen().await, 0);
-    let inbound = ana.json("/api/v1/inbound-emails").await;
-    assert_eq!(inbound.as_array().unwrap().len(), MAILS);
+    assert_eq!(ours(&ana.json("/api/v1/inbound-emails").await), MAILS);
     drop(server);
 }
