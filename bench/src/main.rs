@@ -594,7 +594,7 @@ async fn create_bench(
 fn bench_mail(i: usize) -> Vec<u8> {
     let sender = i % 200;
     let text = PHRASES[i % PHRASES.len()];
-    let reply = if i >= 200 && i % 2 == 0 {
+    let reply = if i >= 200 && i.is_multiple_of(2) {
         format!(
             "In-Reply-To: <m{}@bench.test>\r\nReferences: <m{}@bench.test>\r\n",
             i - 200,
@@ -607,7 +607,7 @@ fn bench_mail(i: usize) -> Vec<u8> {
         "From: Pembeli {sender} <pembeli{sender}@bench.test>\r\nTo: help@shop.test\r\n\
          Subject: Pesanan {sender}\r\nMessage-ID: <m{i}@bench.test>\r\n{reply}MIME-Version: 1.0\r\n"
     );
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         format!(
             "{head}Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
              Content-Type: text/html; charset=utf-8\r\n\r\n<p>{text}</p><script>x()</script>\r\n--b\r\n\
