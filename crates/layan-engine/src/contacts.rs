@@ -392,6 +392,13 @@ impl Engine {
         let conversations = self.store.contact_conversations(id, None, 500).await?;
         let messages = self.store.contact_messages(id).await?;
         let orders = self.store.orders_of_contact(id, PROFILE_ORDERS).await?;
+        // The email side of their mails (subject, addresses, the full text, file names).
+        let mut emails = std::collections::HashMap::new();
+        for c in &conversations {
+            for e in self.store.conversation_emails(c.id).await? {
+                emails.insert(e.message_id, e);
+            }
+        }
         let conversations: Vec<serde_json::Value> = conversations
             .iter()
             .map(|c| {
@@ -401,12 +408,23 @@ impl Engine {
                         m.conversation_id == c.id && m.direction != layan_core::Direction::Note
                     })
                     .map(|m| {
-                        serde_json::json!({
+                        let mut v = serde_json::json!({
                             "at": m.created_at,
                             "direction": m.direction,
                             "author": m.author_name,
                             "body": m.body,
-                        })
+                        });
+                        if let Some(e) = emails.get(&m.id) {
+                            v["email"] = serde_json::json!({
+                                "subject": e.subject,
+                                "from": e.from,
+                                "to": e.to,
+                                "cc": e.cc,
+                                "full_text": e.full_text,
+                                "attachments": e.attachments.iter().map(|a| &a.filename).collect::<Vec<_>>(),
+                            });
+                        }
+                        v
                     })
                     .collect();
                 serde_json::json!({

@@ -508,6 +508,56 @@ async fn thai_mail_html_and_attachments() {
         404
     );
     assert_eq!(budi.get("/api/v1/inbound-emails").await.status(), 403);
+
+    // Her data: the export carries the mail's subject, addresses, full text and file names;
+    // erasing her removes the raw mail, the files and the email side's words.
+    let contact = t
+        .ana
+        .json(&format!("/api/v1/conversations/{dewi}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let export = t
+        .ana
+        .json(&format!("/api/v1/contacts/{contact}/export"))
+        .await;
+    let mail = &export["conversations"][0]["messages"][0]["email"];
+    assert_eq!(mail["subject"], "Foto", "{export:#}");
+    assert_eq!(mail["from"], "dewi@example.test");
+    assert!(
+        mail["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "faktur.pdf")
+    );
+    let res = t
+        .ana
+        .post(
+            &format!("/api/v1/contacts/{contact}/erase"),
+            json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        t.ana
+            .get(&format!("/api/v1/attachments/{}", pdf["id"]))
+            .await
+            .status(),
+        404
+    );
+    let email = &t.emails(dewi).await[0];
+    assert_eq!(email["subject"], "");
+    assert!(email["html"].is_null() && email["full_text"].is_null());
+    let inbound = t.ana.json("/api/v1/inbound-emails").await;
+    assert!(
+        !inbound
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["sender"] == "dewi@example.test"),
+        "{inbound:#}"
+    );
 }
 
 /// An auto-reply, a mailing list and a mailer daemon get no acknowledgement; a person does.
