@@ -49,6 +49,15 @@ async fn setup() -> Option<Setup> {
     assert_eq!(created["inbox"]["channel"], "email");
     // Passwords never come back.
     assert_eq!(created["email"]["settings"]["imap"]["password"], "********");
+    // An email inbox takes no widget visitors.
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": created["inbox"]["widget_key"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     Some(Setup {
         app,
         servers,
