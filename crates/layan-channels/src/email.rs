@@ -117,6 +117,18 @@ fn mailboxes(a: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
         .collect()
 }
 
+/// The sender's address and the Message-ID, read from the headers alone (no body decoding):
+/// enough to recognise a mail fetched or delivered again.
+pub fn sender_and_id(raw: &[u8]) -> (Option<String>, Option<String>) {
+    let Some(m) = MessageParser::default().parse_headers(raw) else {
+        return (None, None);
+    };
+    (
+        mailboxes(m.from()).into_iter().next().map(|f| f.address),
+        m.message_id().map(strip_brackets).filter(|i| !i.is_empty()),
+    )
+}
+
 /// Parses a raw mail.
 pub fn parse(raw: &[u8]) -> Result<InboundEmail, EmailError> {
     if raw.len() > MAX_EMAIL_BYTES {

@@ -66,11 +66,10 @@ fn random_hex(bytes: usize) -> String {
 
 /// The dedupe key of a received mail: the sender and Message-ID when it has one (the same mail
 /// fetched or delivered again), else its bytes.
-fn dedupe_key(parsed: Option<&mail::InboundEmail>, raw: &[u8]) -> String {
-    match parsed.and_then(|p| p.message_id.as_deref().map(|id| (p, id))) {
-        Some((p, id)) => {
-            let from = p.from.as_ref().map(|f| f.address.as_str()).unwrap_or("");
-            let key = format!("mid:{from}:{id}");
+fn dedupe_key(sender: Option<&str>, message_id: Option<&str>, raw: &[u8]) -> String {
+    match message_id {
+        Some(id) => {
+            let key = format!("mid:{}:{id}", sender.unwrap_or(""));
             if key.len() <= 500 {
                 return key;
             }
@@ -107,7 +106,7 @@ impl Engine {
         mut settings: EmailSettings,
         ip: Option<std::net::IpAddr>,
     ) -> EngineResult<Inbox> {
-        Self::require_admin_role(admin)?;
+        Self::require_admin(admin)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
             return Err(
@@ -154,14 +153,6 @@ impl Engine {
         Ok(inbox)
     }
 
-    fn require_admin_role(agent: &Agent) -> EngineResult<()> {
-        if agent.role.is_admin() {
-            Ok(())
-        } else {
-            Err(EngineError::Forbidden("only admins can do this"))
-        }
-    }
-
     pub(crate) async fn email_config(&self, inbox: InboxId) -> EngineResult<EmailConfig> {
         config_from(
             self.store
@@ -173,7 +164,7 @@ impl Engine {
 
     /// An email inbox's settings (passwords hidden) and how fetching goes. Admins.
     pub async fn email_inbox(&self, admin: &Agent, inbox: InboxId) -> EngineResult<EmailInbox> {
-        Self::require_admin_role(admin)?;
+        Self::require_admin(admin)?;
         let row = self
             .store
             .email_inbox(inbox)
@@ -197,7 +188,7 @@ impl Engine {
         mut settings: EmailSettings,
         ip: Option<std::net::IpAddr>,
     ) -> EngineResult<EmailInbox> {
-        Self::require_admin_role(admin)?;
+        Self::require_admin(admin)?;
         let old = self.email_config(inbox).await?;
         settings.keep_passwords_from(&old.settings);
         settings.check()?;
@@ -228,12 +219,9 @@ impl Engine {
     /// and whether it was new; the same mail again stores nothing. Only after this returns may
     /// the mail be marked read at its source.
     pub async fn receive_email(&self, inbox: InboxId, raw: &[u8]) -> EngineResult<(i64, bool)> {
-        let parsed = mail::parse(raw).ok();
-        let sender = parsed
-            .as_ref()
-            .and_then(|p| p.from.as_ref())
-            .map(|f| f.address.clone());
-        let key = dedupe_key(parsed.as_ref(), raw);
+        // Only the headers: the body is decoded once, by the ingest job.
+        let (sender, message_id) = mail::sender_and_id(raw);
+        let key = dedupe_key(sender.as_deref(), message_id.as_deref(), raw);
         let (id, new) = self
             .store
             .store_inbound_email(inbox, &key, sender.as_deref(), raw)
@@ -246,7 +234,8 @@ impl Engine {
 
     /// The `email.ingest` job: one stored mail becomes a message (or a bounce on one). Running
     /// it again changes nothing.
-    pub(crate) async fn email_ingest(&self, inbound: i64) -> Result<(), JobError> {
+    /// `again`: an admin asked to read it again (the hourly limit does not hold it back).
+    pub(crate) async fn email_ingest(&self, inbound: i64, again: bool) -> Result<(), JobError> {
         let row = self
             .store
             .inbound_email(inbound)
@@ -299,12 +288,12 @@ impl Engine {
             let secret = config.secret.as_bytes();
             let mut bounced = false;
             for id in mail::signed_ids_in(secret, &row.raw) {
-                if let Some(message) = self.store.message_by_rfc_id(&id).await? {
+                if let Some((message, conversation)) = self.store.message_by_rfc_id(&id).await? {
                     let detail: String = parsed.visible.chars().take(500).collect();
                     self.store
                         .set_delivery(message, Delivery::Bounced, Some(detail.trim()))
                         .await?;
-                    self.delivery_changed(message).await;
+                    self.delivery_changed(conversation).await;
                     bounced = true;
                 }
             }
@@ -320,7 +309,6 @@ impl Engine {
             }
         }
         // Floods and loops: over the sender's hourly limit the mail waits for an admin.
-        let again = row.info.error.as_deref() == Some("reprocess");
         let recent = self
             .store
             .inbound_count_from(
@@ -417,7 +405,7 @@ impl Engine {
     /// Reads a stored mail now instead of waiting for its job (the demo's seed; the job then
     /// finds it done).
     pub async fn read_inbound_email_now(&self, inbound: i64) -> EngineResult<()> {
-        self.email_ingest(inbound)
+        self.email_ingest(inbound, false)
             .await
             .map_err(|e| EngineError::Internal(format!("{e:?}")))
     }
@@ -486,10 +474,8 @@ impl Engine {
     }
 
     /// Tells agents' screens that a message's delivery changed (the conversation is re-read).
-    async fn delivery_changed(&self, message: MessageId) {
-        if let Ok(Some(m)) = self.store.message_by_id(message).await
-            && let Err(e) = self.publish_conversation(m.conversation_id).await
-        {
+    async fn delivery_changed(&self, conversation: ConversationId) {
+        if let Err(e) = self.publish_conversation(conversation).await {
             tracing::debug!(error = %e, "could not publish a delivery change");
         }
     }
@@ -577,14 +563,13 @@ impl Engine {
             if fresh {
                 new += 1;
             }
-            let flagged: Vec<_> = session
+            let _: Vec<_> = session
                 .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
                 .await
                 .map_err(imap)?
                 .try_collect()
                 .await
                 .map_err(imap)?;
-            drop(flagged);
         }
         let _ = session.logout().await;
         Ok(new)
@@ -615,13 +600,13 @@ impl Engine {
         admin: &Agent,
         status: Option<InboundStatus>,
     ) -> EngineResult<Vec<InboundEmailInfo>> {
-        Self::require_admin_role(admin)?;
+        Self::require_admin(admin)?;
         Ok(self.store.inbound_emails(status, 200).await?)
     }
 
     /// A received mail's bytes, as received. Admins.
     pub async fn inbound_email_raw(&self, admin: &Agent, id: i64) -> EngineResult<Vec<u8>> {
-        Self::require_admin_role(admin)?;
+        Self::require_admin(admin)?;
         Ok(self
             .store
             .inbound_email(id)
@@ -637,7 +622,7 @@ impl Engine {
         id: i64,
         ip: Option<std::net::IpAddr>,
     ) -> EngineResult<()> {
-        Self::require_admin_role(admin)?;
+        Self::require_admin(admin)?;
         match self.store.requeue_inbound_email(id).await {
             Err(StoreError::NotFound) => {
                 return Err(match self.store.inbound_email(id).await? {
@@ -647,10 +632,6 @@ impl Engine {
             }
             other => other?,
         }
-        // Marks it as an admin's decision, so the hourly limit lets it through.
-        self.store
-            .set_inbound_status(id, InboundStatus::Received, Some("reprocess"))
-            .await?;
         self.wake_jobs();
         self.audit(
             Some(admin),
@@ -863,7 +844,7 @@ impl Engine {
                 self.store
                     .set_delivery(message, Delivery::Sent, None)
                     .await?;
-                self.delivery_changed(message).await;
+                self.delivery_changed(conversation.id).await;
                 Ok(())
             }
             Err(SendError::Permanent(e)) => {
@@ -876,7 +857,7 @@ impl Engine {
                 self.store
                     .set_delivery(message, Delivery::Failed, Some(&format!("retrying: {e}")))
                     .await?;
-                self.delivery_changed(message).await;
+                self.delivery_changed(conversation.id).await;
                 Err(JobError::Retry(e))
             }
         }
@@ -907,7 +888,7 @@ impl Engine {
         self.store
             .set_delivery(message, Delivery::Failed, Some(why))
             .await?;
-        self.delivery_changed(message).await;
+        self.delivery_changed(conversation.id).await;
         Ok(())
     }
 
@@ -1128,11 +1109,10 @@ fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
     }
     let mut mixed = MultiPart::mixed().multipart(body);
     for (meta, data) in m.files {
+        // Uploads are checked to `type/subtype`; anything lettre still refuses goes as bytes.
         let content_type = lettre::message::header::ContentType::parse(&meta.content_type)
-            .unwrap_or(
-                lettre::message::header::ContentType::parse("application/octet-stream")
-                    .map_err(|e| e.to_string())?,
-            );
+            .or_else(|_| lettre::message::header::ContentType::parse("application/octet-stream"))
+            .map_err(|e| e.to_string())?;
         mixed = mixed.singlepart(
             lettre::message::Attachment::new(meta.filename.clone())
                 .body(data.clone(), content_type),
@@ -1192,7 +1172,11 @@ pub(crate) async fn handle_email_job(
 ) -> Option<Result<(), JobError>> {
     match kind {
         JOB_EMAIL_INGEST => Some(match payload["inbound_id"].as_i64() {
-            Some(id) => engine.email_ingest(id).await,
+            Some(id) => {
+                engine
+                    .email_ingest(id, payload["again"].as_bool().unwrap_or(false))
+                    .await
+            }
             None => Err(JobError::Permanent("payload without inbound_id".into())),
         }),
         JOB_EMAIL_SEND => Some(match payload["message_id"].as_i64() {
@@ -1267,12 +1251,14 @@ mod tests {
 
     #[test]
     fn the_same_mail_has_the_same_key() {
+        let key = |raw: &[u8]| {
+            let (sender, id) = mail::sender_and_id(raw);
+            dedupe_key(sender.as_deref(), id.as_deref(), raw)
+        };
         let raw = b"From: a@b.test\r\nMessage-ID: <1@b.test>\r\nSubject: x\r\n\r\nhi\r\n";
-        let p = mail::parse(raw).unwrap();
-        assert_eq!(dedupe_key(Some(&p), raw), "mid:a@b.test:1@b.test");
+        assert_eq!(key(raw), "mid:a@b.test:1@b.test");
         let other = b"From: a@b.test\r\nSubject: x\r\n\r\nhi\r\n";
-        let p2 = mail::parse(other).unwrap();
-        assert!(dedupe_key(Some(&p2), other).starts_with("sha256:"));
-        assert!(dedupe_key(None, b"garbage").starts_with("sha256:"));
+        assert!(key(other).starts_with("sha256:"));
+        assert!(key(b"garbage").starts_with("sha256:"));
     }
 }

@@ -119,7 +119,7 @@ impl Engine {
 
     // ---- people (admins) -----------------------------------------------------------------
 
-    fn require_admin(agent: &Agent) -> EngineResult<()> {
+    pub(crate) fn require_admin(agent: &Agent) -> EngineResult<()> {
         if agent.role.is_admin() {
             Ok(())
         } else {

@@ -146,8 +146,11 @@ impl Store {
         dispatch!(self, s => s.conversations_by_rfc_ids(inbox, ids).await)
     }
 
-    /// The message an outgoing Message-ID belongs to (bounces).
-    pub async fn message_by_rfc_id(&self, rfc: &str) -> StoreResult<Option<MessageId>> {
+    /// The message an outgoing Message-ID belongs to, and its conversation (bounces).
+    pub async fn message_by_rfc_id(
+        &self,
+        rfc: &str,
+    ) -> StoreResult<Option<(MessageId, ConversationId)>> {
         dispatch!(self, s => s.message_by_rfc_id(rfc).await)
     }
 
@@ -510,13 +513,19 @@ impl $store {
         Ok(out)
     }
 
-    pub async fn message_by_rfc_id(&self, rfc: &str) -> StoreResult<Option<MessageId>> {
-        Ok(sqlx::query_scalar::<_, i64>(&q("SELECT message_id FROM email_messages WHERE rfc_message_id = ? ORDER BY message_id LIMIT 1"))
+    pub async fn message_by_rfc_id(&self, rfc: &str) -> StoreResult<Option<(MessageId, ConversationId)>> {
+        let Some(row) = sqlx::query(&q("SELECT message_id, conversation_id FROM email_messages WHERE rfc_message_id = ? ORDER BY message_id LIMIT 1"))
             .bind(rfc)
             .fetch_optional(&self.writer)
             .await
             .map_err(db)?
-            .map(MessageId))
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            MessageId(row.try_get("message_id").map_err(db)?),
+            ConversationId(row.try_get("conversation_id").map_err(db)?),
+        )))
     }
 
     pub async fn conversation_by_number(&self, inbox: InboxId, number: i64) -> StoreResult<Option<layan_core::Conversation>> {

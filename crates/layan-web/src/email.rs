@@ -374,7 +374,7 @@ pub async fn upload(
             ConversationId(id),
             &q.filename,
             content_type,
-            body.to_vec(),
+            Vec::from(body),
         )
         .await
     {
