@@ -225,6 +225,7 @@ async fn store_bench(store: Store, db: &str, writers: usize, seconds: u64) -> an
                         client_message_id: Some(ClientMessageId::parse(&format!("w{w}-{n}"))?),
                         automations: false,
                         attachments: Vec::new(),
+                        extras: None,
                     })
                     .await?;
                 n += 1;
@@ -733,6 +734,7 @@ async fn list_bench(
                         client_message_id: None,
                         automations: false,
                         attachments: Vec::new(),
+                        extras: None,
                     })
                     .await?;
                 if i % 2 == 0 {
@@ -746,6 +748,7 @@ async fn list_bench(
                             client_message_id: None,
                             automations: false,
                             attachments: Vec::new(),
+                            extras: None,
                         })
                         .await?;
                 }

@@ -1,7 +1,7 @@
 //! Records and the rules between them: what a conversation is, what a message is, how a
 //! conversation's status moves, and the events the pipeline emits after it has stored something.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     AgentId, AutoAssign, ClientMessageId, ContactId, ConversationId, InboxId, Locale, MessageBody,
@@ -325,6 +325,48 @@ pub struct Message {
     pub body: String,
     pub client_message_id: Option<String>,
     pub created_at: Millis,
+    /// What the bot added to its message: quick replies, links, and (for agents) why it said it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extras: Option<MessageExtras>,
+}
+
+/// A link the bot offers (a help-center article, a product, a tracking page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageLink {
+    pub title: String,
+    pub url: String,
+}
+
+/// The bot's reasons, for agents only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BotTrace {
+    /// The intent it recognised (`track_order`, …, `out_of_scope`).
+    pub intent: String,
+    /// 0–1.
+    pub confidence: f32,
+    /// The language it answered in.
+    pub language: Locale,
+    /// Set when the bot handed the conversation to a person: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<String>,
+    /// The answer was written by the shop's language model from these sources.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated: bool,
+}
+
+/// Extra parts of a bot message, stored with it as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageExtras {
+    /// Quick replies: tapping one sends its words as the shopper's message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<MessageLink>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotTrace>,
 }
 
 /// Where an inbound or outbound message goes.
@@ -362,6 +404,8 @@ pub struct NewMessage {
     /// attached in the same transaction; one that is not theirs, not in this conversation or
     /// already attached makes the whole message fail.
     pub attachments: Vec<i64>,
+    /// The bot's quick replies, links and reasons (bot messages only).
+    pub extras: Option<MessageExtras>,
 }
 
 /// A customer's language preference, as far as we know it.

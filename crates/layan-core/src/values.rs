@@ -196,7 +196,7 @@ impl std::fmt::Display for TicketNumber {
 }
 
 /// A language tag we have UI text for. Anything else falls back to English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
@@ -207,6 +207,9 @@ pub enum Locale {
 }
 
 impl Locale {
+    /// Every locale, English first.
+    pub const ALL: [Locale; 4] = [Self::En, Self::Id, Self::Th, Self::Nl];
+
     /// Picks the best supported locale from a BCP 47 tag such as `id-ID` or `nl`.
     pub fn from_tag(tag: &str) -> Option<Self> {
         let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();

@@ -357,6 +357,7 @@ impl Engine {
                 // No acknowledgement (or routing noise) for automatic mail.
                 automations: parsed.automatic.is_none(),
                 attachments: Vec::new(),
+                extras: None,
             })
             .await?;
         let rfc = parsed

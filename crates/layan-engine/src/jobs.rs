@@ -246,6 +246,21 @@ impl Engine {
             .inbox(conversation.inbox_id)
             .await?
             .ok_or(EngineError::NotFound)?;
+        // The answer bot, where it answers and nobody has the conversation yet: it greets (no
+        // acknowledgement) and routes only when it hands over.
+        match self.bot_turn(&m, &conversation, &inbox).await? {
+            crate::bot::BotTurn::Answered => return Ok(()),
+            crate::bot::BotTurn::HandedOver => {
+                let current = self
+                    .store
+                    .conversation(conversation.id)
+                    .await?
+                    .ok_or(EngineError::NotFound)?;
+                self.route(&current).await?;
+                return Ok(());
+            }
+            crate::bot::BotTurn::NotMine => {}
+        }
         let first = m.seq == 1;
         if first && inbox.auto_ack {
             let contact = self.store.contact(conversation.contact_id).await?;
@@ -268,6 +283,7 @@ impl Engine {
                 ))?),
                 automations: false,
                 attachments: Vec::new(),
+                extras: None,
             })
             .await?;
         }

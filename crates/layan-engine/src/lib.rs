@@ -2,12 +2,14 @@
 //! agent authentication, widget visitors and agent presence. It knows storage and the hub, not HTTP.
 
 pub mod auth;
+pub mod bot;
 pub mod contacts;
 pub mod email;
 pub mod hub;
 pub mod identity;
 pub mod jobs;
 pub mod kb;
+mod llm;
 pub mod orders;
 pub mod proactive;
 pub mod products;
@@ -151,6 +153,8 @@ pub struct Engine {
     shopify_admin: Option<store_api::ShopifyAdmin>,
     /// Extra certificate authorities (PEM) trusted for mail servers, besides the public ones.
     mail_ca: Option<Arc<Vec<u8>>>,
+    /// The bot's classifier for the current training phrases.
+    bot_cache: Arc<Mutex<bot::BotCache>>,
 }
 
 impl Engine {
@@ -181,6 +185,7 @@ impl Engine {
             indexer_state: Arc::default(),
             shopify_admin: None,
             mail_ca: None,
+            bot_cache: Arc::default(),
         }
     }
 
@@ -444,6 +449,7 @@ impl Engine {
             // Acknowledgement and routing: a job committed with the message.
             automations: true,
             attachments: Vec::new(),
+            extras: None,
         };
         let appended = self.ingest(message).await?;
         if !appended.duplicate {
@@ -560,6 +566,7 @@ impl Engine {
                 client_message_id,
                 automations: false,
                 attachments: attachments.to_vec(),
+                extras: None,
             })
             .await?;
         if appended.duplicate {

@@ -228,6 +228,7 @@ impl Engine {
                 ))?),
                 automations: false,
                 attachments: Vec::new(),
+                extras: None,
             })
             .await?;
         self.store

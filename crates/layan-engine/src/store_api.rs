@@ -310,6 +310,7 @@ impl Engine {
             client_message_id: None,
             automations: false,
             attachments: Vec::new(),
+            extras: None,
         })
         .await?;
         self.audit(

@@ -372,6 +372,7 @@ impl Engine {
             client_message_id: None,
             automations: false,
             attachments: Vec::new(),
+            extras: None,
         })
         .await
     }

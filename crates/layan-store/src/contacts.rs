@@ -403,7 +403,7 @@ impl $store {
             .map(|r| r.try_get::<i64, _>("id").map(ConversationId).map_err(db))
             .collect::<StoreResult<Vec<_>>>()?;
         let messages = sqlx::query(&q(
-            "UPDATE messages SET body = ?, author_name = CASE WHEN author_kind = 'contact' THEN NULL ELSE author_name END \
+            "UPDATE messages SET body = ?, extras = NULL, author_name = CASE WHEN author_kind = 'contact' THEN NULL ELSE author_name END \
              WHERE conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)",
         ))
         .bind(redacted)
@@ -421,6 +421,8 @@ impl $store {
              JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = ?)",
             "DELETE FROM inbound_emails WHERE sender IN (SELECT value FROM contact_identities \
              WHERE contact_id = ? AND kind = 'email')",
+            // The bot's memory of the conversation (order numbers and emails the shopper gave).
+            "DELETE FROM bot_sessions WHERE conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)",
             "UPDATE email_messages SET subject = '', from_address = '', to_addresses = '', cc_addresses = '', \
              html = NULL, full_text = NULL, delivery_detail = NULL \
              WHERE conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)",

@@ -13,6 +13,7 @@ macro_rules! dispatch {
     };
 }
 
+mod bot;
 mod contacts;
 mod email;
 mod jobs;
@@ -34,6 +35,7 @@ use layan_core::{
     Role, TeamId,
 };
 
+pub use bot::{BotSession, BotStats};
 pub use contacts::{ContactConversation, Erased, ProfileChanges};
 pub use email::{EmailInboxRow, InboundEmailRow, NewAttachment, NewEmailMeta};
 pub use jobs::{JobCounts, NewJob};

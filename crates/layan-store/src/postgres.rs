@@ -205,6 +205,7 @@ crate::orders::order_queries!(PostgresStore, Postgres, PgRow);
 crate::contacts::contact_queries!(PostgresStore, Postgres, PgRow);
 crate::products::product_queries!(PostgresStore, Postgres, PgRow);
 crate::email::email_queries!(PostgresStore, Postgres, PgRow);
+crate::bot::bot_queries!(PostgresStore, Postgres, PgRow);
 
 #[cfg(test)]
 mod tests {

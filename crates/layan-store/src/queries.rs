@@ -95,7 +95,7 @@ const CONV_RET: &str = "id, number, inbox_id, contact_id, status, assignee_id, l
 const MSG_COLS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \
      m.direction AS m_direction, m.author_kind AS m_author_kind, m.author_id AS m_author_id, \
      m.author_name AS m_author_name, m.body AS m_body, m.client_message_id AS m_client_message_id, \
-     m.created_at AS m_created_at";
+     m.created_at AS m_created_at, m.extras AS m_extras";
 
 fn agent_from_row(row: &$row) -> StoreResult<Agent> {
     let role: String = row.try_get("role").map_err(db)?;
@@ -198,6 +198,10 @@ fn message_from_row(row: &$row) -> StoreResult<Option<Message>> {
         body: row.try_get("m_body").map_err(db)?,
         client_message_id: row.try_get("m_client_message_id").map_err(db)?,
         created_at: row.try_get("m_created_at").map_err(db)?,
+        extras: match row.try_get::<Option<String>, _>("m_extras").map_err(db)? {
+            None => None,
+            Some(json) => Some(serde_json::from_str(&json).map_err(|_| corrupt("extras", &json))?),
+        },
     }))
 }
 
@@ -703,7 +707,7 @@ impl $store {
         let updated = conversation_from_row(&row)?;
 
         let id: i64 = sqlx::query_scalar(&q("INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id, \
-             author_name, body, client_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             author_name, body, client_message_id, created_at, extras) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              RETURNING id",))
         .bind(updated.id.0)
         .bind(updated.last_seq)
@@ -714,6 +718,7 @@ impl $store {
         .bind(new.body.as_str())
         .bind(new.client_message_id.as_ref().map(|c| c.as_str()))
         .bind(now)
+        .bind(new.extras.as_ref().and_then(|e| serde_json::to_string(e).ok()))
         .fetch_one(&mut **tx)
         .await
         .map_err(db)?;
@@ -793,6 +798,7 @@ impl $store {
                     .as_ref()
                     .map(|c| c.as_str().to_owned()),
                 created_at: now,
+                extras: new.extras.clone(),
             },
             previous_status: (conversation.status != updated.status).then_some(conversation.status),
             conversation: updated,

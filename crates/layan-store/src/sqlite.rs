@@ -215,6 +215,7 @@ crate::orders::order_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::contacts::contact_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::products::product_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::email::email_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::bot::bot_queries!(SqliteStore, Sqlite, SqliteRow);
 
 #[cfg(test)]
 mod tests {

@@ -102,6 +102,7 @@ fn incoming(
         client_message_id: cid.map(|c| ClientMessageId::parse(c).expect("cid")),
         automations: false,
         attachments: Vec::new(),
+        extras: None,
     }
 }
 
@@ -223,6 +224,7 @@ async fn notes_are_hidden_from_customer_reads_and_replies_stop_waiting(config: D
         client_message_id: None,
         automations: false,
         attachments: Vec::new(),
+        extras: None,
     };
     let n = store.append_message(&note).await.unwrap();
     assert!(
@@ -416,6 +418,7 @@ async fn unknown_ids_are_not_found(config: DatabaseConfig) {
         client_message_id: None,
         automations: false,
         attachments: Vec::new(),
+        extras: None,
     };
     assert!(matches!(
         store.append_message(&msg).await,
@@ -494,6 +497,7 @@ async fn concurrent_senders_get_gap_free_sequences_and_one_conversation(config: 
                     client_message_id: None,
                     automations: false,
                     attachments: Vec::new(),
+                    extras: None,
                 })
                 .await
                 .unwrap()

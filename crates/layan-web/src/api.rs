@@ -82,12 +82,14 @@ pub async fn widget_session(
             other => other.into(),
         })?;
     let token = visitor.new_token.or(req.token).unwrap_or_default();
+    let bot = state.engine.bot_answers_in(&visitor.inbox).await?;
     Ok(Json(WidgetSession {
         token,
         inbox: WidgetInbox {
             name: visitor.inbox.name,
             greeting: visitor.inbox.greeting,
             color: visitor.inbox.color,
+            bot,
         },
         agents_online: state.engine.agents_online(),
         conversation: visitor.conversation.as_ref().map(WidgetConversation::from),

@@ -36,6 +36,9 @@ pub struct WidgetInbox {
     pub name: String,
     pub greeting: String,
     pub color: String,
+    /// The answer bot's name when it answers here (the widget then shows "Talk to a person").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,6 +75,12 @@ pub struct WidgetMessage {
     /// Echoed for the shopper's own messages so the widget can match its pending bubble.
     pub client_message_id: Option<String>,
     pub created_at: Millis,
+    /// The bot's quick replies: tapping one sends its words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
+    /// The bot's links (help-center paths are relative to the Layan server).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<layan_core::MessageLink>,
 }
 
 impl WidgetMessage {
@@ -92,6 +101,17 @@ impl WidgetMessage {
                 _ => None,
             },
             created_at: m.created_at,
+            // Only the shopper-facing parts: the bot's reasons stay with the agents.
+            buttons: m
+                .extras
+                .as_ref()
+                .map(|e| e.buttons.clone())
+                .unwrap_or_default(),
+            links: m
+                .extras
+                .as_ref()
+                .map(|e| e.links.clone())
+                .unwrap_or_default(),
         })
     }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod bot;
 pub mod contacts;
 pub mod dto;
 pub mod email;
@@ -108,7 +109,8 @@ pub struct AppState {
         kb::categories, kb::create_category, kb::update_category, kb::delete_category, kb::articles,
         kb::create_article, kb::article, kb::update_article, kb::delete_article, kb::put_translation,
         kb::delete_translation, kb::search, policy::get_policy, policy::put_policy,
-        policy::widget_policy, orders::shopify_webhook, orders::woocommerce_webhook, orders::conversation_orders,
+        policy::widget_policy, bot::get_settings, bot::put_settings, bot::get_hours, bot::put_hours,
+        bot::try_sentence, bot::intents, bot::stats, orders::shopify_webhook, orders::woocommerce_webhook, orders::conversation_orders,
         contacts::profile, contacts::conversation_contact, contacts::edit, contacts::add_identity,
         contacts::remove_identity, contacts::duplicates, contacts::merge, contacts::export,
         contacts::erase, contacts::get_rules, contacts::put_rules, orders::order_action,
@@ -247,6 +249,14 @@ pub fn router(state: AppState) -> Router {
             post(orders::order_action),
         )
         .route("/api/v1/products", get(orders::products))
+        .route("/api/v1/bot", get(bot::get_settings).put(bot::put_settings))
+        .route("/api/v1/bot/try", post(bot::try_sentence))
+        .route("/api/v1/bot/intents", get(bot::intents))
+        .route("/api/v1/bot/stats", get(bot::stats))
+        .route(
+            "/api/v1/business-hours",
+            get(bot::get_hours).put(bot::put_hours),
+        )
         .route("/api/v1/email-inboxes", post(email::create))
         .route(
             "/api/v1/inboxes/{id}/email",

@@ -409,6 +409,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
                         client_message_id: None,
                         automations: false,
                         attachments: Vec::new(),
+                        extras: None,
                     })
                     .await?
             } else {
