@@ -30,6 +30,7 @@
       offlineIntro: "Nobody is online right now. Leave a message and we'll reply by email.",
       name: "Your name", email: "Your email", message: "Your message", leave: "Leave a message",
       thanks: "Thanks! We received your message and will reply to {email}.",
+      talkToPerson: "Talk to a person",
       sending: "Sending…", failed: "Not sent", retry: "Will retry when back online",
       reconnecting: "Reconnecting…", ticket: "Ticket #{n}", tooLong: "Your message is too long (max {n} characters).",
       you: "You", resolved: "This conversation was marked as resolved. Write again any time.",
@@ -42,6 +43,7 @@
       offlineIntro: "Tim kami sedang tidak online. Tinggalkan pesan dan kami akan membalas lewat email.",
       name: "Nama Anda", email: "Email Anda", message: "Pesan Anda", leave: "Tinggalkan pesan",
       thanks: "Terima kasih! Pesan Anda sudah kami terima dan akan kami balas ke {email}.",
+      talkToPerson: "Bicara dengan orang",
       sending: "Mengirim…", failed: "Gagal terkirim", retry: "Akan dikirim ulang saat kembali online",
       reconnecting: "Menyambungkan ulang…", ticket: "Tiket #{n}", tooLong: "Pesan terlalu panjang (maks. {n} karakter).",
       you: "Anda", resolved: "Percakapan ini sudah ditandai selesai. Silakan menulis lagi kapan saja.",
@@ -54,6 +56,7 @@
       offlineIntro: "ขณะนี้ไม่มีเจ้าหน้าที่ออนไลน์ ฝากข้อความไว้ แล้วเราจะตอบกลับทางอีเมล",
       name: "ชื่อของคุณ", email: "อีเมลของคุณ", message: "ข้อความของคุณ", leave: "ฝากข้อความ",
       thanks: "ขอบคุณ! เราได้รับข้อความแล้ว และจะตอบกลับไปที่ {email}",
+      talkToPerson: "คุยกับเจ้าหน้าที่",
       sending: "กำลังส่ง…", failed: "ส่งไม่สำเร็จ", retry: "จะส่งอีกครั้งเมื่อกลับมาออนไลน์",
       reconnecting: "กำลังเชื่อมต่อใหม่…", ticket: "ตั๋ว #{n}", tooLong: "ข้อความยาวเกินไป (สูงสุด {n} ตัวอักษร)",
       you: "คุณ", resolved: "การสนทนานี้ได้รับการแก้ไขแล้ว เขียนมาได้ทุกเมื่อ",
@@ -66,6 +69,7 @@
       offlineIntro: "Er is nu niemand online. Laat een bericht achter, dan antwoorden we per e-mail.",
       name: "Je naam", email: "Je e-mailadres", message: "Je bericht", leave: "Bericht achterlaten",
       thanks: "Bedankt! We hebben je bericht ontvangen en antwoorden naar {email}.",
+      talkToPerson: "Praat met een medewerker",
       sending: "Versturen…", failed: "Niet verstuurd", retry: "Wordt opnieuw verstuurd zodra je weer online bent",
       reconnecting: "Opnieuw verbinden…", ticket: "Ticket #{n}", tooLong: "Je bericht is te lang (max. {n} tekens).",
       you: "Jij", resolved: "Dit gesprek is als opgelost gemarkeerd. Schrijf gerust opnieuw.",
@@ -157,6 +161,12 @@
     ".msg.in{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:4px}",
     ".msg.out,.msg.bot,.msg.greet{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}",
     ".msg.bot{border-color:#fde68a;background:#fffbeb}",
+    ".quick{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start;max-width:100%}",
+    ".quick button{border:1px solid var(--c);color:var(--c);background:#fff;border-radius:999px;padding:6px 12px;font-size:13.5px;cursor:pointer}",
+    ".msg .links{display:flex;flex-direction:column;gap:4px;margin-top:6px}",
+    ".msg .links a{color:var(--c);font-weight:600;text-decoration:underline;word-break:break-word}",
+    ".botbar{display:flex;justify-content:flex-end;padding:4px 10px 0;background:#fff}",
+    ".botbar button{border:0;background:none;color:#374151;font-size:13px;text-decoration:underline;cursor:pointer;padding:2px 4px}",
     ".msg.system{align-self:center;background:transparent;color:#6b7280;font-size:12.5px;text-align:center}",
     ".msg .by{display:block;font-size:11.5px;color:#6b7280;margin-bottom:2px}",
     ".msg.pending{opacity:.6}.msg.failed{background:#fee2e2;color:#991b1b}",
@@ -232,6 +242,12 @@
   var sendBtn = el("button", "send", t("send"));
   sendBtn.type = "submit";
   compose.appendChild(input); compose.appendChild(sendBtn);
+  // With the answer bot on: a way to a person, always in sight.
+  var botbar = el("div", "botbar");
+  botbar.hidden = true;
+  var personBtn = el("button", "person", t("talkToPerson"));
+  personBtn.type = "button";
+  botbar.appendChild(personBtn);
 
   var offline = el("form", "offline");
   offline.hidden = true;
@@ -276,7 +292,7 @@
 
   panel.appendChild(header); panel.appendChild(status); panel.appendChild(log);
   panel.appendChild(helpView); panel.appendChild(typing); panel.appendChild(suggest);
-  panel.appendChild(offline); panel.appendChild(compose);
+  panel.appendChild(offline); panel.appendChild(botbar); panel.appendChild(compose);
   root.appendChild(panel); root.appendChild(launcher);
 
   function mount() { document.body.appendChild(host); }
@@ -287,7 +303,7 @@
 
   // Nobody online and no conversation going on: the widget offers "leave a message".
   function offlineMode() {
-    return state.agentsOnline === 0 && !state.conversation && !state.offlineSent;
+    return !state.bot && state.agentsOnline === 0 && !state.conversation && !state.offlineSent;
   }
 
   function updateHeader() {
@@ -309,6 +325,7 @@
     var reading = helpView && !helpView.hidden;
     offline.hidden = !showOffline || reading;
     compose.hidden = showOffline || reading;
+    botbar.hidden = !state.bot || showOffline || reading;
   }
 
   function bubbleFor(m) {
@@ -318,8 +335,41 @@
       b.appendChild(el("span", "by", m.author_name || (m.direction === "bot" ? "Bot" : t("someone"))));
     }
     b.appendChild(el("span", "text", m.body));
+    if (m.links && m.links.length) {
+      var links = el("span", "links");
+      m.links.forEach(function (l) {
+        var href = safeHref(l.url);
+        if (!href) return;
+        var a = el("a", null, l.title);
+        a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
+        links.appendChild(a);
+      });
+      b.appendChild(links);
+    }
     b.setAttribute("data-seq", String(m.seq));
     return b;
+  }
+
+  // Help-center paths are the Layan server's; anything else must be a web address.
+  function safeHref(url) {
+    if (typeof url !== "string") return null;
+    if (/^\/[^\/\\]/.test(url)) return BASE + url;
+    return /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  // The bot's quick replies under its latest message; tapping one sends its words.
+  function showQuick(m) {
+    var old = log.querySelector(".quick");
+    if (old) old.remove();
+    if (!m || !m.buttons || !m.buttons.length || m.seq < state.lastSeq) return;
+    var q = el("div", "quick");
+    m.buttons.forEach(function (label) {
+      var btn = el("button", null, label);
+      btn.type = "button";
+      btn.addEventListener("click", function () { q.remove(); send(label); });
+      q.appendChild(btn);
+    });
+    log.insertBefore(q, firstPending());
   }
 
   function showMessage(m) {
@@ -344,7 +394,9 @@
       log.insertBefore(b, after || firstPending());
     }
     state.messages[m.seq] = b;
-    if (m.seq > state.lastSeq) state.lastSeq = m.seq;
+    var newest = m.seq > state.lastSeq;
+    if (newest) state.lastSeq = m.seq;
+    if (newest) showQuick(m);
     if (m.direction === "outgoing" || m.direction === "bot") {
       state.lastResponder = { direction: m.direction, name: m.author_name };
       typing.textContent = "";
@@ -363,6 +415,8 @@
     state.lastResponder = null;
     var nodes = log.querySelectorAll("[data-seq]");
     for (var i = 0; i < nodes.length; i++) nodes[i].remove();
+    var quick = log.querySelector(".quick");
+    if (quick) quick.remove();
   }
 
   function showPending(p) {
@@ -419,6 +473,7 @@
       panel.style.setProperty("--c", r.body.inbox.color);
       launcher.style.setProperty("--c", r.body.inbox.color);
       state.agentsOnline = r.body.agents_online;
+      state.bot = r.body.inbox.bot || null;
       state.conversation = r.body.conversation;
       state.pending.forEach(showPending);
       updateHeader();
@@ -541,6 +596,7 @@
     }
   }
   launcher.addEventListener("click", function () { setOpen(!state.open); });
+  personBtn.addEventListener("click", function () { send(t("talkToPerson")); });
   closeBtn.addEventListener("click", function () { setOpen(false); });
 
   var typingOn = false, typingTimer = null;

@@ -99,6 +99,12 @@ fn features(text: &str, locale: Locale) -> Vec<String> {
     out
 }
 
+/// A feature counts once however often it occurs: a word repeated a hundred times ("blah blah
+/// …") must not drown the few that carry the intent.
+fn presence(count: f32) -> f32 {
+    if count > 0.0 { 1.0 } else { 0.0 }
+}
+
 fn normalise(v: &mut Vector) {
     let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -153,7 +159,7 @@ impl Classifier {
         let vector = |counts: &HashMap<u32, f32>| -> Vector {
             let mut v: Vector = counts
                 .iter()
-                .map(|(&id, &c)| (id, (1.0 + c.ln()) * idf[id as usize]))
+                .map(|(&id, &c)| (id, presence(c) * idf[id as usize]))
                 .collect();
             v.sort_unstable_by_key(|(id, _)| *id);
             normalise(&mut v);
@@ -201,7 +207,7 @@ impl Classifier {
         }
         let mut v: Vector = counts
             .into_iter()
-            .map(|(id, c)| (id, (1.0 + c.ln()) * self.idf[id as usize]))
+            .map(|(id, c)| (id, presence(c) * self.idf[id as usize]))
             .collect();
         v.sort_unstable_by_key(|(id, _)| *id);
         normalise(&mut v);
@@ -296,9 +302,14 @@ impl LanguageModel {
         if thai > 0 && thai * 2 >= letters {
             return Locale::Th;
         }
-        let words: Vec<String> = words(text).into_iter().map(|(w, _, _)| fold(&w)).collect();
-        let known = |w: &String| LATIN.iter().any(|l| self.count(*l, w) > 0.0);
-        if !words.iter().any(known) {
+        // Only words some language knows count: a word none has seen says nothing about the
+        // language (and a long run of them would favour the smallest vocabulary).
+        let words: Vec<String> = words(text)
+            .into_iter()
+            .map(|(w, _, _)| fold(&w))
+            .filter(|w| LATIN.iter().any(|l| self.count(*l, w) > 0.0))
+            .collect();
+        if words.is_empty() {
             return fallback;
         }
         let mut best = (fallback, f32::MIN);

@@ -2,13 +2,13 @@
 //! rating, a price limit.
 
 /// An order number as shoppers write it: `#1042`, `1042`, `order 1042`, `SB-1042`. Digits (3–12)
-/// with an optional `#` or a short letter prefix; the first one in the text.
+/// with an optional `#` or a short letter prefix; the first one in the text, as written.
 pub fn order_number(text: &str) -> Option<String> {
     for raw in text
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | ':' | ';' | '(' | ')'))
     {
-        let token = raw.trim_matches(|c: char| c == '.' || c == '"' || c == '\'');
-        let token = token.strip_prefix('#').unwrap_or(token);
+        let written = raw.trim_matches(|c: char| c == '.' || c == '"' || c == '\'');
+        let token = written.strip_prefix('#').unwrap_or(written);
         let digits: String = token.chars().filter(|c| c.is_ascii_digit()).collect();
         if !(3..=12).contains(&digits.len()) {
             continue;
@@ -18,7 +18,7 @@ pub fn order_number(text: &str) -> Option<String> {
         let prefix_ok =
             prefix.len() <= 5 && prefix.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
         if prefix_ok && rest.chars().all(|c| c.is_ascii_digit()) {
-            return Some(token.to_string());
+            return Some(written.to_string());
         }
     }
     None
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn order_numbers() {
-        assert_eq!(order_number("where is #1042?").as_deref(), Some("1042"));
+        assert_eq!(order_number("where is #1042?").as_deref(), Some("#1042"));
         assert_eq!(order_number("order 1043 please").as_deref(), Some("1043"));
         assert_eq!(
             order_number("pesanan SB-20931 saya").as_deref(),

@@ -613,7 +613,7 @@ impl Turn<'_> {
 
     /// The help center's best passage, else nothing found.
     async fn knowledge_or_fail(&self, state: &mut State, p: &Prediction) -> EngineResult<Outcome> {
-        match self.knowledge_answer().await? {
+        match self.knowledge_answer(p.intent).await? {
             Some(reply) => Ok(self.answered(state, reply)),
             None if p.intent.kind() == AnswerKind::Policy
                 || p.intent.kind() == AnswerKind::Knowledge =>
@@ -628,8 +628,15 @@ impl Turn<'_> {
         }
     }
 
-    async fn knowledge_answer(&self) -> EngineResult<Option<Reply>> {
-        let hits = self.engine.kb_search(self.locale, self.text, 3).await?;
+    async fn knowledge_answer(&self, intent: Intent) -> EngineResult<Option<Reply>> {
+        // The shopper's words, then with the intent's topic words: a question about "payment
+        // methods" finds the article "Ways to pay".
+        let mut hits = self.engine.kb_search(self.locale, self.text, 3).await?;
+        let topic = texts::topic(intent, self.locale);
+        if hits.is_empty() && !topic.is_empty() {
+            let query = format!("{} {topic}", self.text);
+            hits = self.engine.kb_search(self.locale, &query, 3).await?;
+        }
         let mut sources = Vec::new();
         for hit in hits.iter().take(3) {
             let Ok(article) = self
@@ -648,7 +655,7 @@ impl Turn<'_> {
             sources.push(crate::llm::Source {
                 title: t.title.clone(),
                 url: format!("/help/{}/a/{}", hit.locale.as_str(), hit.slug),
-                text: best_passage(&plain, self.text, self.locale),
+                text: best_passage(&plain, &format!("{} {topic}", self.text), self.locale),
             });
         }
         let Some(first) = sources.first() else {
@@ -782,7 +789,13 @@ impl Turn<'_> {
                     ],
                 ));
                 if let Some(e) = &r.exceptions {
-                    lines.push(layan_core::policy::text_in(e, l).to_string());
+                    let label = match l {
+                        Locale::En => "Exceptions",
+                        Locale::Id => "Pengecualian",
+                        Locale::Th => "ข้อยกเว้น",
+                        Locale::Nl => "Uitzonderingen",
+                    };
+                    lines.push(format!("{label}: {}", layan_core::policy::text_in(e, l)));
                 }
             }
             _ => return Ok(None),
@@ -1106,25 +1119,37 @@ const PRODUCT_NOISE: &[&str] = &[
     "k",
 ];
 
-/// The paragraph of `plain` that shares the most words with the question (the first one when
-/// none does), at most 600 characters.
+/// The block of `plain` (one per line) that shares the most words with the question (the first
+/// one when none does), with the next block when it is a heading (short, no closing
+/// punctuation); at most 600 characters.
 fn best_passage(plain: &str, question: &str, locale: Locale) -> String {
     use layan_search::analysis::{Lang, analyze};
     let q: std::collections::HashSet<String> = analyze(question, Lang::Known(locale))
         .into_iter()
         .map(|t| t.text)
         .collect();
-    let mut best = (0usize, "");
-    for para in plain.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        let score = analyze(para, Lang::Known(locale))
+    let blocks: Vec<&str> = plain
+        .lines()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut best = (0usize, 0usize);
+    for (i, block) in blocks.iter().enumerate() {
+        let score = analyze(block, Lang::Known(locale))
             .into_iter()
             .filter(|t| q.contains(&t.text))
             .count();
-        if score > best.0 || best.1.is_empty() {
-            best = (score, para);
+        if score > best.0 {
+            best = (score, i);
         }
     }
-    layan_search::markdown::excerpt(best.1, 600)
+    let mut passage = blocks.get(best.1).copied().unwrap_or("").to_string();
+    let heading = passage.chars().count() < 60 && !passage.ends_with(['.', '!', '?', ':', ')']);
+    if heading && let Some(next) = blocks.get(best.1 + 1) {
+        passage.push('\n');
+        passage.push_str(next);
+    }
+    layan_search::markdown::excerpt(&passage, 600)
 }
 
 #[cfg(test)]
@@ -1133,14 +1158,23 @@ mod tests {
 
     #[test]
     fn the_passage_that_answers() {
-        let plain = "Welcome to our shop.\n\nReturns are free within 30 days of delivery.\n\nWe ship with JNE.";
+        let plain = "Welcome to our shop, the home of handmade batik from Java.\nReturns are free within 30 days of delivery.\nWe ship with JNE.";
         assert_eq!(
             best_passage(plain, "can I return it?", Locale::En),
             "Returns are free within 30 days of delivery."
         );
         assert_eq!(
             best_passage(plain, "zzz", Locale::En),
-            "Welcome to our shop."
+            "Welcome to our shop, the home of handmade batik from Java."
+        );
+        // A heading that matches brings its paragraph.
+        assert_eq!(
+            best_passage(
+                "Returns\nSend it back within 30 days.",
+                "returns",
+                Locale::En
+            ),
+            "Returns Send it back within 30 days."
         );
     }
 }

@@ -20,7 +20,7 @@ pub fn to_html(markdown: &str) -> String {
         .to_string()
 }
 
-/// The text of `markdown` without markup, blocks separated by blank lines; raw HTML is dropped.
+/// The text of `markdown` without markup, one block per line; raw HTML is dropped.
 pub fn to_plain(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     for event in Parser::new_ext(markdown, options()) {

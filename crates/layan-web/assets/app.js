@@ -27,6 +27,7 @@
     en: {
       edit: "Edit",
       emailFrom: "From {a}", emailCc: "Cc {a}", showOriginal: "Show the original email", hideOriginal: "Hide the original email", delivery_queued: "Sending…", delivery_sent: "Sent by email", delivery_failed: "Not delivered: {d}", delivery_bounced: "Bounced: {d}", attachmentsWord: "Attachments",
+      tabBot: "Bot", botInboxes: "Answers in", botName: "Bot name", botTone: "Tone", toneFriendly: "Friendly", toneFormal: "Formal", botGreeting: "Greeting ({l}); {name} is the shopper's first name", botGreetingDefault: "(built-in greeting)", botThreshold: "Handoff threshold (0.05–0.95): below it the bot does not guess", hoursTitle: "Business hours (inside them the bot hands over to the queue; outside, it takes a message)", utcOffset: "Time zone: minutes from UTC (Jakarta and Bangkok 420)", opens: "opens", closes: "closes", day_mon: "Monday", day_tue: "Tuesday", day_wed: "Wednesday", day_thu: "Thursday", day_fri: "Friday", day_sat: "Saturday", day_sun: "Sunday", hoursNone: "No day ticked: always open.", phrasesTitle: "Training phrases", intent: "Intent", language: "Language", builtinPhrases: "Built in:", shopPhrases: "Your phrases, one per line", llmTitle: "Language model (optional)", llmUrl: "OpenAI-compatible API address", llmModel: "Model", llmKey: "API key", llmTimeout: "Timeout (ms)", llmNote: "Answers are written only from your help center and the shopper's own order, with sources; anything else falls back to the help-center passage.", trySentence: "Try a sentence", tryBtn: "Try", tryResult: "{i} ({c}%, {l})", botStats: "Last 30 days: {n} conversations with the bot, {h} handed over, {e} ended by the shopper, mean rating {r}.", botIntent: "Bot: {i} · {c}% · {l}", botGenerated: "written by the language model", botHandoff: "handed over: {r}", botOffered: "Offered: {b}",
       tabEmail: "Email", connectMailbox: "Connect a mailbox", inboxName: "Inbox name", emailAddress: "Support address", fromName: "Name on replies", imapServer: "Incoming mail (IMAP)", smtpServer: "Outgoing mail (SMTP)", host: "Server", port: "Port", security: "Security", username: "User name", password: "Password", folder: "Folder", perHour: "Most mails per sender per hour", checkNow: "Check now", fetchedN: "{n} new mails", lastFetch: "Last check: {when}", fetchFailed: "Last check failed: {e}", receivedMail: "Received mail", reprocess: "Read again", rawMail: "Download", noMailServer: "none",
       attach: "Attach a file", removeFile: "Remove {name}",
       customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
@@ -64,6 +65,7 @@
     id: {
       edit: "Ubah",
       emailFrom: "Dari {a}", emailCc: "Cc {a}", showOriginal: "Tampilkan email asli", hideOriginal: "Sembunyikan email asli", delivery_queued: "Mengirim…", delivery_sent: "Terkirim lewat email", delivery_failed: "Tidak terkirim: {d}", delivery_bounced: "Ditolak: {d}", attachmentsWord: "Lampiran",
+      tabBot: "Bot", botInboxes: "Menjawab di", botName: "Nama bot", botTone: "Gaya bahasa", toneFriendly: "Santai", toneFormal: "Formal", botGreeting: "Sapaan ({l}); {name} adalah nama depan pembeli", botGreetingDefault: "(sapaan bawaan)", botThreshold: "Ambang serah ke agen (0,05–0,95): di bawahnya bot tidak menebak", hoursTitle: "Jam kerja (di dalamnya bot menyerahkan ke antrean; di luar, bot mencatat pesan)", utcOffset: "Zona waktu: menit dari UTC (Jakarta dan Bangkok 420)", opens: "buka", closes: "tutup", day_mon: "Senin", day_tue: "Selasa", day_wed: "Rabu", day_thu: "Kamis", day_fri: "Jumat", day_sat: "Sabtu", day_sun: "Minggu", hoursNone: "Tidak ada hari dicentang: selalu buka.", phrasesTitle: "Frasa latihan", intent: "Maksud", language: "Bahasa", builtinPhrases: "Bawaan:", shopPhrases: "Frasa Anda, satu per baris", llmTitle: "Model bahasa (opsional)", llmUrl: "Alamat API yang kompatibel dengan OpenAI", llmModel: "Model", llmKey: "Kunci API", llmTimeout: "Batas waktu (ms)", llmNote: "Jawaban hanya ditulis dari pusat bantuan Anda dan pesanan pembeli sendiri, dengan sumber; selain itu kembali ke kutipan pusat bantuan.", trySentence: "Coba sebuah kalimat", tryBtn: "Coba", tryResult: "{i} ({c}%, {l})", botStats: "30 hari terakhir: {n} percakapan dengan bot, {h} diserahkan, {e} diakhiri pembeli, nilai rata-rata {r}.", botIntent: "Bot: {i} · {c}% · {l}", botGenerated: "ditulis oleh model bahasa", botHandoff: "diserahkan: {r}", botOffered: "Ditawarkan: {b}",
       tabEmail: "Email", connectMailbox: "Hubungkan kotak surat", inboxName: "Nama kotak masuk", emailAddress: "Alamat dukungan", fromName: "Nama pada balasan", imapServer: "Email masuk (IMAP)", smtpServer: "Email keluar (SMTP)", host: "Server", port: "Port", security: "Keamanan", username: "Nama pengguna", password: "Kata sandi", folder: "Folder", perHour: "Maks. email per pengirim per jam", checkNow: "Periksa sekarang", fetchedN: "{n} email baru", lastFetch: "Terakhir diperiksa: {when}", fetchFailed: "Pemeriksaan terakhir gagal: {e}", receivedMail: "Email diterima", reprocess: "Baca ulang", rawMail: "Unduh", noMailServer: "tidak ada",
       attach: "Lampirkan berkas", removeFile: "Hapus {name}",
       customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
@@ -101,6 +103,7 @@
     th: {
       edit: "แก้ไข",
       emailFrom: "จาก {a}", emailCc: "สำเนาถึง {a}", showOriginal: "แสดงอีเมลต้นฉบับ", hideOriginal: "ซ่อนอีเมลต้นฉบับ", delivery_queued: "กำลังส่ง…", delivery_sent: "ส่งทางอีเมลแล้ว", delivery_failed: "ส่งไม่สำเร็จ: {d}", delivery_bounced: "อีเมลตีกลับ: {d}", attachmentsWord: "ไฟล์แนบ",
+      tabBot: "บอท", botInboxes: "ตอบใน", botName: "ชื่อบอท", botTone: "น้ำเสียง", toneFriendly: "เป็นกันเอง", toneFormal: "ทางการ", botGreeting: "คำทักทาย ({l}); {name} คือชื่อของลูกค้า", botGreetingDefault: "(คำทักทายเริ่มต้น)", botThreshold: "เกณฑ์ส่งต่อเจ้าหน้าที่ (0.05–0.95): ต่ำกว่านี้บอทจะไม่เดา", hoursTitle: "เวลาทำการ (ในเวลาบอทส่งต่อเข้าคิว นอกเวลาบอทรับฝากข้อความ)", utcOffset: "เขตเวลา: นาทีจาก UTC (จาการ์ตาและกรุงเทพฯ 420)", opens: "เปิด", closes: "ปิด", day_mon: "วันจันทร์", day_tue: "วันอังคาร", day_wed: "วันพุธ", day_thu: "วันพฤหัสบดี", day_fri: "วันศุกร์", day_sat: "วันเสาร์", day_sun: "วันอาทิตย์", hoursNone: "ไม่ได้เลือกวันใด: เปิดตลอด", phrasesTitle: "ประโยคฝึก", intent: "เจตนา", language: "ภาษา", builtinPhrases: "มีอยู่แล้ว:", shopPhrases: "ประโยคของคุณ บรรทัดละหนึ่ง", llmTitle: "โมเดลภาษา (ไม่บังคับ)", llmUrl: "ที่อยู่ API ที่เข้ากันได้กับ OpenAI", llmModel: "โมเดล", llmKey: "คีย์ API", llmTimeout: "หมดเวลา (มิลลิวินาที)", llmNote: "คำตอบเขียนจากศูนย์ช่วยเหลือและคำสั่งซื้อของลูกค้าเองเท่านั้น พร้อมแหล่งที่มา นอกนั้นใช้ข้อความจากศูนย์ช่วยเหลือ", trySentence: "ลองประโยค", tryBtn: "ลอง", tryResult: "{i} ({c}%, {l})", botStats: "30 วันที่ผ่านมา: บทสนทนากับบอท {n} ครั้ง ส่งต่อ {h} ลูกค้าจบเอง {e} คะแนนเฉลี่ย {r}", botIntent: "บอท: {i} · {c}% · {l}", botGenerated: "เขียนโดยโมเดลภาษา", botHandoff: "ส่งต่อแล้ว: {r}", botOffered: "ตัวเลือก: {b}",
       tabEmail: "อีเมล", connectMailbox: "เชื่อมต่อกล่องจดหมาย", inboxName: "ชื่อกล่องข้อความ", emailAddress: "อีเมลฝ่ายบริการ", fromName: "ชื่อในการตอบกลับ", imapServer: "อีเมลขาเข้า (IMAP)", smtpServer: "อีเมลขาออก (SMTP)", host: "เซิร์ฟเวอร์", port: "พอร์ต", security: "ความปลอดภัย", username: "ชื่อผู้ใช้", password: "รหัสผ่าน", folder: "โฟลเดอร์", perHour: "อีเมลสูงสุดต่อผู้ส่งต่อชั่วโมง", checkNow: "ตรวจสอบตอนนี้", fetchedN: "อีเมลใหม่ {n} ฉบับ", lastFetch: "ตรวจสอบล่าสุด: {when}", fetchFailed: "การตรวจสอบล่าสุดล้มเหลว: {e}", receivedMail: "อีเมลที่ได้รับ", reprocess: "อ่านอีกครั้ง", rawMail: "ดาวน์โหลด", noMailServer: "ไม่มี",
       attach: "แนบไฟล์", removeFile: "นำ {name} ออก",
       customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
@@ -138,6 +141,7 @@
     nl: {
       edit: "Bewerken",
       emailFrom: "Van {a}", emailCc: "Cc {a}", showOriginal: "Originele e-mail tonen", hideOriginal: "Originele e-mail verbergen", delivery_queued: "Wordt verzonden…", delivery_sent: "Per e-mail verzonden", delivery_failed: "Niet bezorgd: {d}", delivery_bounced: "Teruggestuurd: {d}", attachmentsWord: "Bijlagen",
+      tabBot: "Bot", botInboxes: "Antwoordt in", botName: "Naam van de bot", botTone: "Toon", toneFriendly: "Vriendelijk", toneFormal: "Formeel", botGreeting: "Begroeting ({l}); {name} is de voornaam van de klant", botGreetingDefault: "(standaardbegroeting)", botThreshold: "Drempel voor overdracht (0,05–0,95): daaronder gokt de bot niet", hoursTitle: "Openingstijden (binnen deze tijden draagt de bot over aan de wachtrij; daarbuiten neemt hij een bericht aan)", utcOffset: "Tijdzone: minuten ten opzichte van UTC (Amsterdam 60 of 120)", opens: "open", closes: "dicht", day_mon: "maandag", day_tue: "dinsdag", day_wed: "woensdag", day_thu: "donderdag", day_fri: "vrijdag", day_sat: "zaterdag", day_sun: "zondag", hoursNone: "Geen dag aangevinkt: altijd open.", phrasesTitle: "Trainingszinnen", intent: "Intentie", language: "Taal", builtinPhrases: "Ingebouwd:", shopPhrases: "Jouw zinnen, één per regel", llmTitle: "Taalmodel (optioneel)", llmUrl: "OpenAI-compatibel API-adres", llmModel: "Model", llmKey: "API-sleutel", llmTimeout: "Time-out (ms)", llmNote: "Antwoorden worden alleen geschreven uit je klantenservice-artikelen en de eigen bestelling van de klant, met bronnen; anders valt de bot terug op het artikelfragment.", trySentence: "Probeer een zin", tryBtn: "Proberen", tryResult: "{i} ({c}%, {l})", botStats: "Laatste 30 dagen: {n} gesprekken met de bot, {h} overgedragen, {e} door de klant afgerond, gemiddeld cijfer {r}.", botIntent: "Bot: {i} · {c}% · {l}", botGenerated: "geschreven door het taalmodel", botHandoff: "overgedragen: {r}", botOffered: "Aangeboden: {b}",
       tabEmail: "E-mail", connectMailbox: "Mailbox koppelen", inboxName: "Naam van de inbox", emailAddress: "Supportadres", fromName: "Naam bij antwoorden", imapServer: "Inkomende mail (IMAP)", smtpServer: "Uitgaande mail (SMTP)", host: "Server", port: "Poort", security: "Beveiliging", username: "Gebruikersnaam", password: "Wachtwoord", folder: "Map", perHour: "Max. mails per afzender per uur", checkNow: "Nu controleren", fetchedN: "{n} nieuwe mails", lastFetch: "Laatst gecontroleerd: {when}", fetchFailed: "Laatste controle mislukt: {e}", receivedMail: "Ontvangen mail", reprocess: "Opnieuw lezen", rawMail: "Downloaden", noMailServer: "geen",
       attach: "Bestand bijvoegen", removeFile: "{name} verwijderen",
       customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
@@ -874,6 +878,25 @@
     if (m.direction === "note") who += " · " + t("privateTag");
     meta.textContent = (who ? who + " · " : "") + clock(m.created_at);
     b.appendChild(el("div", "msg-body", m.body));
+    var x = m.extras || {};
+    if (x.links && x.links.length) {
+      var links = el("div", "msg-links");
+      x.links.forEach(function (l) {
+        var href = /^\/[^\/\\]/.test(l.url) || /^https?:\/\//i.test(l.url) ? l.url : null;
+        if (!href) return;
+        var a = el("a", null, l.title);
+        a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
+        links.appendChild(a);
+      });
+      b.appendChild(links);
+    }
+    if (x.buttons && x.buttons.length) b.appendChild(el("div", "msg-buttons muted", t("botOffered", { b: x.buttons.join(" · ") })));
+    if (x.bot) {
+      var why = t("botIntent", { i: x.bot.intent, c: Math.round(x.bot.confidence * 100), l: x.bot.language });
+      if (x.bot.generated) why += " · " + t("botGenerated");
+      if (x.bot.handoff) why += " · " + t("botHandoff", { r: x.bot.handoff });
+      b.appendChild(el("div", "msg-why muted", why));
+    }
     b.appendChild(meta);
     var after = null;
     var nodes = log.querySelectorAll(".msg");
@@ -1114,14 +1137,14 @@
   function fail(e) { toast(e.message); }
 
   var tabs = [
-    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["help", "tabHelp"], ["people", "tabPeople"], ["audit", "tabAudit"], ["email", "tabEmail"], ["jobs", "tabJobs"]
+    ["me", "tabMe"], ["canned", "tabCanned"], ["inboxes", "tabInboxes"], ["help", "tabHelp"], ["people", "tabPeople"], ["audit", "tabAudit"], ["email", "tabEmail"], ["bot", "tabBot"], ["jobs", "tabJobs"]
   ];
   function openSettings(tab) {
     settingsDlg.textContent = "";
     var nav = el("nav", "settings-tabs");
     var body = el("div", "settings-body");
     tabs.forEach(function (tb) {
-      if ((tb[0] === "people" || tb[0] === "audit" || tb[0] === "jobs" || tb[0] === "email") && me.role !== "admin") return;
+      if ((tb[0] === "people" || tb[0] === "audit" || tb[0] === "jobs" || tb[0] === "email" || tb[0] === "bot") && me.role !== "admin") return;
       if (tb[0] === "help" && me.role === "agent") return;
       var b = el("button", "tab" + (tb[0] === tab ? " active" : ""), t(tb[1]));
       b.type = "button";
@@ -1134,7 +1157,7 @@
     nav.appendChild(close);
     settingsDlg.appendChild(nav);
     settingsDlg.appendChild(body);
-    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, help: helpTab, people: peopleTab, audit: auditTab, email: emailTab, jobs: jobsTab })[tab](body);
+    ({ me: meTab, canned: cannedTab, inboxes: inboxesTab, help: helpTab, people: peopleTab, audit: auditTab, email: emailTab, bot: botTab, jobs: jobsTab })[tab](body);
     if (!settingsDlg.open) settingsDlg.showModal();
   }
   settingsBtn.addEventListener("click", function () { openSettings("me"); });
@@ -1633,6 +1656,122 @@
         });
         body.appendChild(table);
       });
+    }).catch(fail);
+  }
+
+  // The answer bot: where it answers, its name, tone and greeting, when people answer (business
+  // hours), its handoff threshold, training phrases per intent and language (built-in ones shown),
+  // a sentence to try, an optional language model, and how it did.
+  var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  var LANGS = ["en", "id", "th", "nl"];
+  function botTab(body) {
+    Promise.all([api("GET", "/api/v1/bot"), api("GET", "/api/v1/business-hours"), api("GET", "/api/v1/inboxes"),
+      api("GET", "/api/v1/bot/intents"), api("GET", "/api/v1/bot/stats?days=30")]).then(function (r) {
+      var s = r[0], hours = r[1], inboxes = r[2], intents = r[3], stats = r[4];
+      body.appendChild(el("p", "muted bot-stats", t("botStats", { n: stats.conversations, h: stats.handed_over, e: stats.ended,
+        r: stats.mean_rating == null ? "–" : stats.mean_rating })));
+      var f = el("form", "inbox-form bot-form");
+      var on = el("fieldset"); on.appendChild(el("legend", null, t("botInboxes")));
+      var boxes = [];
+      inboxes.filter(function (i) { return i.channel === "web_widget"; }).forEach(function (i) {
+        var c = checkbox(s.inboxes.indexOf(i.id) >= 0); boxes.push([i.id, c]);
+        on.appendChild(field(i.name, c, "check"));
+      });
+      f.appendChild(on);
+      var name = input("text", s.name, { required: "", maxlength: "60" });
+      f.appendChild(field(t("botName"), name));
+      var tone = el("select");
+      tone.appendChild(option("friendly", t("toneFriendly"), s.tone === "friendly"));
+      tone.appendChild(option("formal", t("toneFormal"), s.tone === "formal"));
+      f.appendChild(field(t("botTone"), tone));
+      var greets = {};
+      LANGS.forEach(function (l) {
+        var g = el("textarea"); g.rows = 2; g.maxLength = 500; g.value = s.greeting[l] || ""; g.placeholder = t("botGreetingDefault");
+        greets[l] = g; f.appendChild(field(t("botGreeting", { l: l }), g));
+      });
+      var threshold = input("number", s.handoff_threshold, { min: "0.05", max: "0.95", step: "0.05" });
+      f.appendChild(field(t("botThreshold"), threshold));
+      // Business hours.
+      var hb = el("fieldset", "hours"); hb.appendChild(el("legend", null, t("hoursTitle")));
+      var offset = input("number", hours.utc_offset_minutes, { min: "-720", max: "840", step: "15" });
+      hb.appendChild(field(t("utcOffset"), offset));
+      var dayRows = {};
+      DAYS.forEach(function (d) {
+        var cur = (hours.days || []).filter(function (x) { return x.day === d; })[0];
+        var open = checkbox(!!cur), from = input("time", cur ? cur.open : "09:00"), to = input("time", cur ? cur.close : "17:00");
+        from.setAttribute("aria-label", t("day_" + d) + " · " + t("opens"));
+        to.setAttribute("aria-label", t("day_" + d) + " · " + t("closes"));
+        var row = el("div", "day-row"); row.appendChild(field(t("day_" + d), open, "check")); row.appendChild(from); row.appendChild(to);
+        dayRows[d] = [open, from, to]; hb.appendChild(row);
+      });
+      hb.appendChild(el("p", "muted", t("hoursNone")));
+      f.appendChild(hb);
+      // Training phrases.
+      var phrases = (s.phrases || []).slice();
+      var pb = el("fieldset", "phrases"); pb.appendChild(el("legend", null, t("phrasesTitle")));
+      var intentSel = el("select"), langSel = el("select");
+      intents.forEach(function (i) { intentSel.appendChild(option(i.intent, i.intent + " (" + i.answer + ")")); });
+      LANGS.forEach(function (l) { langSel.appendChild(option(l, l)); });
+      var builtin = el("ul", "builtin muted"), own = el("textarea"); own.rows = 4;
+      function showPhrases() {
+        builtin.textContent = "";
+        var info = intents.filter(function (i) { return i.intent === intentSel.value; })[0];
+        ((info && info.builtin[langSel.value]) || []).forEach(function (p) { builtin.appendChild(el("li", null, p)); });
+        own.value = phrases.filter(function (p) { return p.intent === intentSel.value && p.language === langSel.value; })
+          .map(function (p) { return p.text; }).join("\n");
+      }
+      own.addEventListener("input", function () {
+        phrases = phrases.filter(function (p) { return !(p.intent === intentSel.value && p.language === langSel.value); });
+        own.value.split("\n").map(function (x) { return x.trim(); }).filter(Boolean).forEach(function (x) {
+          phrases.push({ intent: intentSel.value, language: langSel.value, text: x });
+        });
+      });
+      intentSel.onchange = showPhrases; langSel.onchange = showPhrases;
+      pb.appendChild(field(t("intent"), intentSel)); pb.appendChild(field(t("language"), langSel));
+      pb.appendChild(el("div", "muted", t("builtinPhrases"))); pb.appendChild(builtin);
+      pb.appendChild(field(t("shopPhrases"), own));
+      showPhrases();
+      f.appendChild(pb);
+      // The language model.
+      var lb = el("fieldset", "llm"); lb.appendChild(el("legend", null, t("llmTitle")));
+      var llm = s.llm || {};
+      var url = input("url", llm.base_url || "", { placeholder: "https://…/v1" }), model = input("text", llm.model || "");
+      var key = input("password", llm.api_key || "", { autocomplete: "new-password" }), timeout = input("number", llm.timeout_ms || 8000, { min: "500", max: "60000" });
+      lb.appendChild(field(t("llmUrl"), url)); lb.appendChild(field(t("llmModel"), model));
+      lb.appendChild(field(t("llmKey"), key)); lb.appendChild(field(t("llmTimeout"), timeout));
+      lb.appendChild(el("p", "muted", t("llmNote")));
+      f.appendChild(lb);
+      var save = el("button", "primary", t("save")); save.type = "submit"; f.appendChild(save);
+      f.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var greeting = {};
+        LANGS.forEach(function (l) { if (greets[l].value.trim()) greeting[l] = greets[l].value.trim(); });
+        var settings = {
+          inboxes: boxes.filter(function (b) { return b[1].checked; }).map(function (b) { return b[0]; }),
+          name: name.value, tone: tone.value, greeting: greeting, handoff_threshold: Number(threshold.value), phrases: phrases,
+          llm: url.value.trim() ? { base_url: url.value.trim(), model: model.value.trim(), api_key: key.value || null, timeout_ms: Number(timeout.value) } : null
+        };
+        var days = DAYS.filter(function (d) { return dayRows[d][0].checked; })
+          .map(function (d) { return { day: d, open: dayRows[d][1].value, close: dayRows[d][2].value }; });
+        api("PUT", "/api/v1/business-hours", { utc_offset_minutes: Number(offset.value), days: days })
+          .then(function () { return api("PUT", "/api/v1/bot", settings); }).then(saved).catch(fail);
+      });
+      body.appendChild(f);
+      // Try a sentence.
+      var tf = el("form", "inbox-form bot-try");
+      var sentence = input("text", "", { maxlength: "1000", required: "" });
+      tf.appendChild(field(t("trySentence"), sentence));
+      var go = el("button", "ghost", t("tryBtn")); go.type = "submit"; tf.appendChild(go);
+      var out = el("p", "try-result");
+      tf.appendChild(out);
+      tf.addEventListener("submit", function (e) {
+        e.preventDefault();
+        api("POST", "/api/v1/bot/try", { text: sentence.value }).then(function (res) {
+          out.textContent = t("tryResult", { i: res.intent, c: Math.round(res.confidence * 100), l: res.language }) + " — " +
+            res.top.map(function (x) { return x.intent + " " + Math.round(x.score * 100) + "%"; }).join(", ");
+        }).catch(fail);
+      });
+      body.appendChild(tf);
     }).catch(fail);
   }
 

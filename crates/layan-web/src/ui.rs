@@ -403,6 +403,8 @@ pub async fn app_page(
 pub struct DemoQuery {
     #[serde(rename = "as")]
     pub signed_in: Option<String>,
+    /// Any value: the inbox where the answer bot answers.
+    pub bot: Option<String>,
 }
 
 pub async fn demo_page(
@@ -413,9 +415,20 @@ pub async fn demo_page(
         return Err(ApiError::not_found("page"));
     }
     let inboxes = state.engine.store().list_inboxes().await?;
-    let Some(inbox) = inboxes.first() else {
+    // `?bot=1`: the inbox where the answer bot answers first.
+    let bot_inboxes = if q.bot.is_some() {
+        state.engine.bot_settings().await?.inboxes
+    } else {
+        Vec::new()
+    };
+    let inbox = match bot_inboxes.first() {
+        Some(id) => inboxes.iter().find(|i| i.id.0 == *id),
+        None => inboxes.first(),
+    };
+    let Some(inbox) = inbox else {
         return Err(ApiError::not_found("inbox"));
     };
+    let bot_param = if q.bot.is_some() { "&amp;bot=1" } else { "" };
     // As a shop's server would do for its signed-in customer: sign who she is for the widget.
     let identity = match (
         q.signed_in.as_deref(),
@@ -429,13 +442,19 @@ pub async fn demo_page(
         )),
         _ => None,
     };
+    let bot_only = if q.bot.is_some() { "?bot=1" } else { "" };
     let account = match &identity {
-        Some(_) => {
-            "<p class=\"account\">Signed in as <b>Sari Lestari</b> · <a href=\"/demo\">sign out</a></p>"
-        }
-        None => {
-            "<p class=\"account\"><a href=\"/demo?as=sari\">Sign in as Sari Lestari</a> (a customer with orders)</p>"
-        }
+        Some(_) => format!(
+            "<p class=\"account\">Signed in as <b>Sari Lestari</b> · <a href=\"/demo{bot_only}\">sign out</a></p>"
+        ),
+        None => format!(
+            "<p class=\"account\"><a href=\"/demo?as=sari{bot_param}\">Sign in as Sari Lestari</a> (a customer with orders)</p>"
+        ),
+    };
+    let switch = if q.bot.is_some() {
+        "<p class=\"account\">Sekar, the answer bot, answers first here · <a href=\"/demo\">the shop without the bot</a></p>"
+    } else {
+        "<p class=\"account\"><a href=\"/demo?bot=1\">The same shop with the answer bot</a> (ask where your order is, in any of four languages)</p>"
     };
     let identity_attr = identity
         .map(|t| format!(" data-identity=\"{}\"", escape(&t)))
@@ -447,7 +466,7 @@ pub async fn demo_page(
          <body class=\"shop\"><header class=\"shop-head\"><strong>{shop}</strong><nav>Batik · Tenun · Sale</nav></header>\
          <main class=\"shop-main\"><h1>Handmade batik, shipped across Indonesia, Thailand and the Netherlands</h1>\
          <p>This is Layan's demo shop. Open the chat at the bottom right and write something; then answer \
-         it from the <a href=\"/app\" target=\"_blank\">agent inbox</a>.</p>{account}\
+         it from the <a href=\"/app\" target=\"_blank\">agent inbox</a>.</p>{account}{switch}\
          <div class=\"products\"><div class=\"product\"><div class=\"ph\">🧵</div><h3>Batik Parang shirt</h3><p>Rp 349.000</p></div>\
          <div class=\"product\"><div class=\"ph\">🧣</div><h3>Tenun scarf</h3><p>Rp 189.000</p></div>\
          <div class=\"product\"><div class=\"ph\">👜</div><h3>Songket tote</h3><p>Rp 259.000</p></div></div>\

@@ -16,6 +16,8 @@ pub const DEMO_PASSWORD: &str = "layan-demo-2026";
 pub const DEMO_WIDGET_KEY: &str = "lw_demo_batik_sari";
 /// The European shop's widget key.
 pub const DEMO_WIDGET_KEY_EU: &str = "lw_demo_batik_sari_eu";
+/// The demo's inbox where the answer bot answers first (`/demo?bot=1`).
+pub const DEMO_WIDGET_KEY_BOT: &str = "lw_demo_batik_sari_bot";
 
 pub const DEMO_AGENTS: &[(&str, &str, Role)] = &[
     ("Ana Wijaya", "ana@demo.layan.test", Role::Admin),
@@ -357,6 +359,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
     store
         .set_inbox_members(asia.id, &[agents[1].id, agents[2].id])
         .await?;
+    seed_bot(engine, &agents).await?;
     store.set_inbox_members(europe.id, &[agents[3].id]).await?;
     let team_asia = store.create_team("Team Asia").await?;
     store
@@ -450,6 +453,64 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
 /// The demo's email inbox (no mail servers: replies show that none is set) with one customer's
 /// HTML mail, read at once: a Dutch mail with a script and a tracking pixel that agents never
 /// get, and an attachment.
+/// The answer bot's inbox: the same shop, with Sekar (the bot) answering first and handing over
+/// to Budi and Nok; people answer Monday to Saturday, 08:00–21:00 in Jakarta.
+async fn seed_bot(engine: &Engine, agents: &[layan_core::Agent]) -> Result<(), EngineError> {
+    let store = engine.store();
+    let inbox = match store.inbox_by_widget_key(DEMO_WIDGET_KEY_BOT).await? {
+        Some(inbox) => inbox,
+        None => store
+            .create_inbox(NewInbox {
+                name: "Toko Batik Sari",
+                widget_key: DEMO_WIDGET_KEY_BOT,
+                greeting: "Hi! 👋 Ask Sekar, our assistant, about your order, shipping or returns.",
+                color: "#7c2d12",
+            })
+            .await?,
+    };
+    store
+        .update_inbox(
+            inbox.id,
+            InboxChanges {
+                auto_assign: Some(AutoAssign::RoundRobin),
+                auto_ack: Some(false),
+                response_minutes: Some(30),
+                ..InboxChanges::default()
+            },
+        )
+        .await?;
+    store
+        .set_inbox_members(inbox.id, &[agents[1].id, agents[2].id])
+        .await?;
+    let settings = layan_bot::BotSettings {
+        inboxes: vec![inbox.id.0],
+        name: "Sekar".into(),
+        ..layan_bot::BotSettings::default()
+    };
+    let hours = layan_bot::BusinessHours {
+        utc_offset_minutes: 420,
+        days: ["mon", "tue", "wed", "thu", "fri", "sat"]
+            .iter()
+            .map(|d| layan_bot::settings::DayHours {
+                day: (*d).into(),
+                open: "08:00".into(),
+                close: "21:00".into(),
+            })
+            .collect(),
+    };
+    store
+        .put_document(layan_engine::bot::BOT_SETTINGS, &to_json(&settings)?)
+        .await?;
+    store
+        .put_document(layan_engine::bot::BUSINESS_HOURS, &to_json(&hours)?)
+        .await?;
+    Ok(())
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, EngineError> {
+    serde_json::to_string(value).map_err(|e| EngineError::Internal(e.to_string()))
+}
+
 async fn seed_email(engine: &Engine, admin: &layan_core::Agent) -> Result<(), EngineError> {
     let settings: layan_core::EmailSettings = serde_json::from_value(serde_json::json!({
         "address": "help@batik-demo.test",

@@ -1,6 +1,9 @@
 //! `layan`: parses the command line, loads settings, calls the library.
 
-use std::{io::BufRead, path::PathBuf};
+use std::{
+    io::BufRead,
+    path::{Path, PathBuf},
+};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -61,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// The answer bot.
+    Bot {
+        #[command(subcommand)]
+        command: BotCommand,
+    },
     /// Print the effective settings (secrets redacted), or with --markdown the documentation
     /// table of every setting.
     Settings {
@@ -99,6 +107,27 @@ enum ProductsCommand {
         format: Option<String>,
         #[command(flatten)]
         args: ServeArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum BotCommand {
+    /// Measure the intent classifier (built-in training phrases) on a labelled CSV file with the
+    /// columns utterance,intent and optionally language: accuracy, per-intent precision and
+    /// recall, confusions, out-of-scope rejection and latency; the last line is accuracy=0.NNN.
+    Eval {
+        /// The CSV file (the team's sets: crates/layan-bot/eval/*.csv).
+        #[arg(long)]
+        data: PathBuf,
+        /// The confidence under which a message counts as out of scope (default: the bot's).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// How intent scores combine: mixed (the bot's), nearest or centroid.
+        #[arg(long, default_value = "mixed")]
+        method: String,
+        /// The language assumed for rows without one when the text does not tell.
+        #[arg(long, default_value = "en")]
+        language: String,
     },
 }
 
@@ -180,6 +209,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Search {
             command: SearchCommand::Rebuild { args },
         } => rebuild_search(cli.config.as_ref(), args).await,
+        Command::Bot {
+            command:
+                BotCommand::Eval {
+                    data,
+                    threshold,
+                    method,
+                    language,
+                },
+        } => bot_eval(&data, threshold, &method, &language),
         Command::Settings { markdown: true, .. } => {
             print!("{}", layan::settings::markdown_table());
             Ok(())
@@ -421,4 +459,26 @@ async fn wait_for_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
+}
+
+fn bot_eval(
+    data: &Path,
+    threshold: Option<f32>,
+    method: &str,
+    language: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let method = layan_bot::Method::parse(method)
+        .with_context(|| format!("--method {method:?}: mixed, nearest or centroid"))?;
+    let fallback = layan_core::Locale::from_tag(language)
+        .with_context(|| format!("--language {language:?}: en, id, th or nl"))?;
+    let threshold = threshold.unwrap_or(layan_bot::settings::DEFAULT_THRESHOLD);
+    anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold: 0 to 1");
+    let text =
+        std::fs::read_to_string(data).with_context(|| format!("reading {}", data.display()))?;
+    let rows = layan_bot::eval::read_csv(&text).with_context(|| format!("{}", data.display()))?;
+    let classifier = layan_bot::Classifier::train(&layan_bot::data::builtin_phrases(), method);
+    let report = layan_bot::eval::evaluate(&classifier, &rows, threshold, fallback);
+    println!("{}", report.render());
+    Ok(())
 }
