@@ -101,6 +101,18 @@ enum Cmd {
         #[arg(long, default_value_t = 2000)]
         mails: usize,
     },
+    /// Answer-bot latency: shoppers' questions (the team's test sets, four languages) sent over
+    /// HTTP at a fixed rate to an inbox where the bot answers (demo help center and policy);
+    /// measured until the agent's WebSocket sees the bot's answer.
+    Bot {
+        #[arg(long, default_value = "sqlite")]
+        db: String,
+        /// Questions per second.
+        #[arg(long, default_value_t = 50)]
+        rate: u64,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Conversations created per second over HTTP (a new visitor's first message each).
     Create {
         #[arg(long, default_value = "sqlite")]
@@ -180,6 +192,10 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Email { db, mails } => {
             let server = Server::start(backend(&db)?, dir.path()).await?;
             email_bench(&server, &db, mails).await
+        }
+        Cmd::Bot { db, rate, seconds } => {
+            let server = Server::start(backend(&db)?, dir.path()).await?;
+            bot_bench(&server, &db, rate, seconds).await
         }
         Cmd::Create {
             db,
@@ -671,6 +687,163 @@ async fn email_bench(server: &Server, db: &str, mails: usize) -> anyhow::Result<
     );
     server.stop();
     Ok(())
+}
+
+async fn bot_bench(server: &Server, db: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    let engine = &server.running()?.engine;
+    let admin = engine
+        .store()
+        .agent_credentials("bench@layan.test")
+        .await?
+        .context("bench admin")?
+        .0;
+    layan::demo::seed_help_center(engine).await?;
+    engine
+        .set_shipping_policy(&admin, &layan::demo::shipping_policy()?, None)
+        .await?;
+    let inbox = engine
+        .store()
+        .inbox_by_widget_key(KEY)
+        .await?
+        .context("bench inbox")?;
+    let settings = layan_bot::BotSettings {
+        inboxes: vec![inbox.id.0],
+        ..layan_bot::BotSettings::default()
+    };
+    engine.set_bot_settings(&admin, settings, None).await?;
+    let mut rows = Vec::new();
+    for (_, csv) in layan_bot::data::TEST_SETS {
+        rows.extend(layan_bot::eval::read_csv(csv)?);
+    }
+
+    // The agent socket sees every bot message; the first one after a timed question answers it.
+    let mut req = server.ws("/api/v1/agent/ws").into_client_request()?;
+    req.headers_mut().insert(
+        "cookie",
+        format!("layan_session={}", server.cookie).parse()?,
+    );
+    let (agent, _) = tokio_tungstenite::connect_async(req).await?;
+    let waiting: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
+    let greeted: Arc<Mutex<std::collections::HashSet<i64>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    {
+        let (waiting, greeted, latencies) = (waiting.clone(), greeted.clone(), latencies.clone());
+        let (_, mut read) = agent.split();
+        tokio::spawn(async move {
+            while let Some(Ok(Message::Text(t))) = read.next().await {
+                let Ok(v) = serde_json::from_str::<Value>(&t) else {
+                    continue;
+                };
+                let m = &v["new_message"];
+                if m["direction"] != "bot" {
+                    continue;
+                }
+                let Some(conv) = m["conversation_id"].as_i64() else {
+                    continue;
+                };
+                if let Some(started) = waiting.lock().ok().and_then(|mut w| w.remove(&conv))
+                    && let Ok(mut l) = latencies.lock()
+                {
+                    l.push(started.elapsed());
+                }
+                if let Ok(mut g) = greeted.lock() {
+                    g.insert(conv);
+                }
+            }
+        });
+    }
+
+    // One shopper per question, greeted first (not timed), so the next bot message is the answer.
+    let total = (rate * seconds) as usize;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut shoppers = Vec::with_capacity(total);
+    for chunk in (0..total).collect::<Vec<_>>().chunks(25) {
+        let mut joins = Vec::new();
+        for &k in chunk {
+            let (http, base) = (http.clone(), server.base.clone());
+            joins.push(tokio::spawn(async move {
+                let token = visitor(&http, &base, KEY).await?;
+                let v = widget_post(&http, &base, &token, "hi", &format!("w{k}")).await?;
+                let conv = v["message"]["conversation_id"]
+                    .as_i64()
+                    .context("conversation")?;
+                anyhow::Ok((token, conv))
+            }));
+        }
+        for j in joins {
+            shoppers.push(j.await??);
+        }
+    }
+    while greeted.lock().map(|g| g.len()).unwrap_or(0) < total {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("greetings did not all arrive");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "bot/{db}: {total} shoppers greeted in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    let mut sends = Vec::with_capacity(total);
+    for (k, (token, conv)) in shoppers.into_iter().enumerate() {
+        tick.tick().await;
+        let question = rows[k % rows.len()].utterance.clone();
+        waiting
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock"))?
+            .insert(conv, Instant::now());
+        let (http, base) = (http.clone(), server.base.clone());
+        sends.push(tokio::spawn(async move {
+            widget_post(&http, &base, &token, &question, &format!("q{k}")).await
+        }));
+    }
+    for s in sends {
+        s.await??;
+    }
+    let wait_until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < wait_until {
+        if latencies.lock().map(|l| l.len()).unwrap_or(0) >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut l = latencies
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock"))?
+        .clone();
+    l.sort();
+    println!(
+        "bot/{db}: {total} questions at {rate}/s: answered {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        l.len(),
+        percentile(&l, 0.50).as_secs_f64() * 1e3,
+        percentile(&l, 0.99).as_secs_f64() * 1e3,
+        l.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+    server.stop();
+    Ok(())
+}
+
+async fn widget_post(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: &str,
+    id: &str,
+) -> anyhow::Result<Value> {
+    let res = http
+        .post(format!("{base}/api/v1/widget/messages"))
+        .header("x-layan-inbox", KEY)
+        .bearer_auth(token)
+        .json(&json!({"body": body, "client_message_id": id}))
+        .send()
+        .await?;
+    if !res.status().is_success() {
+        bail!("widget message: {}", res.status());
+    }
+    Ok(res.json().await?)
 }
 
 /// What shoppers write, in the four languages; the search looks for words in here.

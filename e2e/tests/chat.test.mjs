@@ -517,3 +517,67 @@ test("an email with script shows as a harmless original; a reply without a mail 
     await ana.context().close();
   }
 });
+
+test("the answer bot tells a signed-in shopper where her order is, in Thai too, and hands her to a person", { skip }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await ctx.newPage();
+  try {
+    const problems = guard(page, "bot");
+    await page.goto(base + "/demo?bot=1&as=sari");
+    await page.click("#layan-widget >> .launcher");
+    // A way to a person is always in sight while the bot answers.
+    const person = page.locator("#layan-widget >> .botbar button");
+    await person.waitFor();
+    assert.equal(await person.textContent(), "Talk to a person");
+    await page.fill("#layan-widget >> .compose textarea", "Where is my order?");
+    await page.press("#layan-widget >> .compose textarea", "Enter");
+    // Greeted by name, labelled a bot, the real order with its tracking link.
+    await page.locator("#layan-widget >> .msg.bot", { hasText: "Hi Sari!" }).waitFor();
+    const status = page.locator("#layan-widget >> .msg.bot", { hasText: "#A1042" }).first();
+    await status.waitFor();
+    assert.match(await status.textContent(), /Sekar/);
+    const track = status.locator("a");
+    assert.match(await track.getAttribute("href"), /^https:\/\/www\.jne\.co\.id\//);
+    assert.equal(await track.getAttribute("target"), "_blank");
+    assert.match(await page.textContent("#layan-widget >> .who"), /bot/);
+    // Then "anything else?" with quick replies.
+    await page.locator("#layan-widget >> .quick button", { hasText: "No, that's all" }).waitFor();
+    // In Thai: the answer in Thai.
+    await page.fill("#layan-widget >> .compose textarea", "พัสดุของฉันอยู่ที่ไหนคะ");
+    await page.press("#layan-widget >> .compose textarea", "Enter");
+    await page.locator("#layan-widget >> .msg.bot", { hasText: "คำสั่งซื้อ #A1042" }).waitFor();
+    // A person, when asked: handed over (inside or outside business hours).
+    await person.click();
+    await page.locator("#layan-widget >> .msg.bot", { hasText: /passing you to a person|Our team is away/ }).waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("an admin sets up the answer bot and tries a sentence", { skip }, async () => {
+  const ana = await agentPage("ana@demo.layan.test");
+  const problems = guard(ana, "ana");
+  try {
+    await ana.click("#settings-btn");
+    await ana.click("#settings .settings-tabs button:has-text('Bot')");
+    const name = ana.locator("#settings .bot-form label:has-text('Bot name') input");
+    await name.waitFor();
+    assert.equal(await name.inputValue(), "Sekar");
+    // Business hours as seeded: Monday to Saturday, not Sunday.
+    assert.equal(await ana.locator("#settings .day-row label:has-text('Monday') input").isChecked(), true);
+    assert.equal(await ana.locator("#settings .day-row label:has-text('Sunday') input").isChecked(), false);
+    // The shop adds a phrase, saves, and the bot knows it at once.
+    await ana.selectOption("#settings .phrases label:has-text('Intent') select", "find_product");
+    await ana.selectOption("#settings .phrases label:has-text('Language') select", "nl");
+    await ana.fill("#settings .phrases label:has-text('Your phrases') textarea", "hebben jullie nog ikat stoffen");
+    await ana.click("#settings .bot-form button.primary");
+    await ana.locator(".toast", { hasText: "Saved" }).first().waitFor();
+    await ana.fill("#settings .bot-try input", "hebben jullie nog ikat stoffen?");
+    await ana.click("#settings .bot-try button");
+    await ana.locator("#settings .try-result", { hasText: /^find_product/ }).waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await ana.context().close();
+  }
+});

@@ -282,14 +282,15 @@ impl Engine {
         };
 
         let mut replies = Vec::new();
-        if !state.greeted {
+        let greeting_now = !state.greeted;
+        if greeting_now {
             state.greeted = true;
             replies.push(ctx.greeting());
         }
         let outcome = if !has_letters {
             Outcome::Answered(vec![Reply::text(ctx.say(Text::NoLetters).to_string())])
         } else {
-            ctx.decide(&mut state, &prediction).await?
+            ctx.decide(&mut state, &prediction, greeting_now).await?
         };
         let mut handoff = None;
         match outcome {
@@ -512,7 +513,12 @@ impl Turn<'_> {
     }
 
     /// The answer to one message, given what the bot waits for.
-    async fn decide(&self, state: &mut State, p: &Prediction) -> EngineResult<Outcome> {
+    async fn decide(
+        &self,
+        state: &mut State,
+        p: &Prediction,
+        greeting_now: bool,
+    ) -> EngineResult<Outcome> {
         let text = self.text;
         // A person, when asked or when the shopper is angry: always first.
         if texts::is_person_button(text)
@@ -576,7 +582,8 @@ impl Turn<'_> {
         match p.intent.kind() {
             AnswerKind::Social => match p.intent {
                 Intent::Goodbye => Ok(self.ask_rating(state)),
-                _ if state.greeted => Ok(Outcome::Answered(Vec::new())),
+                // "Hi" first: the greeting just sent is the answer.
+                _ if greeting_now => Ok(Outcome::Answered(Vec::new())),
                 _ => Ok(Outcome::Answered(vec![Reply::text(
                     self.say(Text::NoLetters).into(),
                 )])),
