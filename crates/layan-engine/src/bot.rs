@@ -231,6 +231,37 @@ impl Engine {
         if !settings.answers_in(inbox.id.0) {
             return Ok(BotTurn::NotMine);
         }
+        // Two messages of one shopper in quick succession: the second turn waits for the first
+        // (it reads the state the first one leaves).
+        let turn = crate::lock(&self.bot_turns)
+            .entry(conversation.id)
+            .or_default()
+            .clone();
+        let held = turn.lock().await;
+        let result = self
+            .bot_turn_locked(message, conversation, inbox, settings)
+            .await;
+        drop(held);
+        {
+            let mut turns = crate::lock(&self.bot_turns);
+            if turns
+                .get(&conversation.id)
+                .is_some_and(|t| Arc::strong_count(t) <= 2)
+            {
+                turns.remove(&conversation.id);
+            }
+        }
+        drop(turn);
+        result
+    }
+
+    async fn bot_turn_locked(
+        &self,
+        message: &Message,
+        conversation: &Conversation,
+        inbox: &Inbox,
+        settings: BotSettings,
+    ) -> EngineResult<BotTurn> {
         let session = self.store.bot_session(conversation.id).await?;
         let mut state: State = match &session {
             Some(s) => serde_json::from_str(&s.state).unwrap_or_default(),

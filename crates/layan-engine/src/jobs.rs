@@ -89,7 +89,8 @@ impl From<layan_core::InvalidValue> for JobError {
 }
 
 impl Engine {
-    /// Starts this node's worker (one task; handlers are short). Stop it with
+    /// Starts this node's worker (one task running each claimed batch of up to 16 jobs
+    /// concurrently). Stop it with
     /// [`JobWorker::stop`] before the process exits, so that it claims nothing more and hands
     /// back what it holds.
     pub fn start_workers(&self) -> JobWorker {
@@ -147,14 +148,18 @@ impl Engine {
                 return 0;
             }
         };
-        let mut ran = 0;
+        // The batch runs concurrently: a slow job (a mail server, a language model) does not hold
+        // up the others, and their writes share SQLite's group commits. Handlers are idempotent
+        // and race-safe; the bot serialises turns per conversation itself.
+        let mut running = Vec::with_capacity(jobs.len());
         for job in jobs {
             if stop.load(Ordering::Acquire) {
                 break;
             }
-            self.run_job(job).await;
-            ran += 1;
+            running.push(self.run_job(job));
         }
+        let ran = running.len();
+        futures_util::future::join_all(running).await;
         ran
     }
 

@@ -155,6 +155,8 @@ pub struct Engine {
     mail_ca: Option<Arc<Vec<u8>>>,
     /// The bot's classifier for the current training phrases.
     bot_cache: Arc<Mutex<bot::BotCache>>,
+    /// One bot turn at a time per conversation on this node (jobs run concurrently).
+    bot_turns: Arc<Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Engine {
@@ -186,6 +188,7 @@ impl Engine {
             shopify_admin: None,
             mail_ca: None,
             bot_cache: Arc::default(),
+            bot_turns: Arc::default(),
         }
     }
 
