@@ -29,6 +29,9 @@ use crate::{Engine, EngineError, EngineResult};
 pub const BOT_SETTINGS: &str = "bot_settings";
 pub const BUSINESS_HOURS: &str = "business_hours";
 
+/// Wrong order number and email pairs before the bot hands over.
+const MAX_WRONG_PROOFS: u8 = 3;
+
 /// Only the start of a very long message is classified (the rest rarely changes the intent).
 const MAX_CLASSIFIED_CHARS: usize = 1_000;
 
@@ -71,6 +74,9 @@ struct State {
     ended: bool,
     #[serde(default)]
     rating: Option<u8>,
+    /// Order number and email pairs that matched nothing (guessing is cut off).
+    #[serde(default)]
+    wrong_proofs: u8,
     #[serde(default)]
     locale: Option<Locale>,
 }
@@ -977,10 +983,19 @@ impl Turn<'_> {
                                     Some(o)
                                 }
                                 None => {
+                                    state.wrong_proofs = state.wrong_proofs.saturating_add(1);
+                                    let reply = Reply::text(self.say(Text::OrderNotFound).into());
+                                    // Three wrong pairs: a person looks at it, so nobody can try
+                                    // email after email against an order number.
+                                    if state.wrong_proofs >= MAX_WRONG_PROOFS {
+                                        return Ok(Outcome::Handoff(
+                                            vec![reply],
+                                            "three order number and email pairs matched no order"
+                                                .into(),
+                                        ));
+                                    }
                                     state.awaiting = Some(Awaiting::OrderNumber { intent });
-                                    return Ok(Outcome::Answered(vec![Reply::text(
-                                        self.say(Text::OrderNotFound).into(),
-                                    )]));
+                                    return Ok(Outcome::Answered(vec![reply]));
                                 }
                             }
                         }

@@ -306,6 +306,36 @@ async fn an_anonymous_shopper_proves_an_order_with_number_and_email_and_never_se
 }
 
 #[tokio::test]
+async fn guessing_emails_for_an_order_number_stops_after_three_tries() {
+    let app = spawn_app().await;
+    bot_on(&app, json!({})).await;
+    deliver(
+        &app,
+        "orders/create",
+        "e-g",
+        &order(9401, 4004, "rina@example.test", "JNE4004"),
+        None,
+    )
+    .await;
+    let token = session(&app, None).await;
+    ask(&app, &token, "where is order #4004?").await;
+    for guess in ["a@example.test", "b@example.test"] {
+        let (_, r) = ask(&app, &token, guess).await;
+        assert!(texts(&r).contains("couldn't find an order"));
+        ask(&app, &token, "#4004").await;
+    }
+    let (_, r) = ask(&app, &token, "c@example.test").await;
+    let all = texts(&r);
+    assert!(
+        all.contains("couldn't find an order") && all.contains("passing you to a person"),
+        "{all}"
+    );
+    // The right email now reaches nobody but the agents: the bot has handed over.
+    let (_, after) = ask(&app, &token, "rina@example.test").await;
+    assert!(after.is_empty() && !texts(&after).contains("JNE4004"));
+}
+
+#[tokio::test]
 async fn policy_and_help_center_answers_come_with_links() {
     let app = spawn_app().await;
     let admin = bot_on(&app, json!({})).await;
