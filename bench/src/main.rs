@@ -404,6 +404,22 @@ impl Server {
         })
     }
 
+    /// The bench admin's agent WebSocket (sees every conversation).
+    async fn agent_socket(
+        &self,
+    ) -> anyhow::Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    > {
+        let mut req = self.ws("/api/v1/agent/ws").into_client_request()?;
+        req.headers_mut()
+            .insert("cookie", format!("layan_session={}", self.cookie).parse()?);
+        let (agent, _) =
+            tokio_tungstenite::connect_async_with_config(req, Some(small_buffers()), true).await?;
+        Ok(agent)
+    }
+
     fn ws(&self, path: &str) -> String {
         format!("{}{path}", self.base.replace("http://", "ws://"))
     }
@@ -427,6 +443,27 @@ fn small_buffers() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig 
         .write_buffer_size(0)
 }
 
+/// The latencies measured, sorted, once `expected` have arrived or `wait` has passed.
+async fn collected(
+    latencies: &Mutex<Vec<Duration>>,
+    expected: usize,
+    wait: Duration,
+) -> anyhow::Result<Vec<Duration>> {
+    let wait_until = Instant::now() + wait;
+    while Instant::now() < wait_until {
+        if latencies.lock().map(|l| l.len()).unwrap_or(0) >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut l = latencies
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock"))?
+        .clone();
+    l.sort();
+    Ok(l)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -445,13 +482,7 @@ async fn chat_bench(
 ) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     // The agent, watching every conversation.
-    let mut req = server.ws("/api/v1/agent/ws").into_client_request()?;
-    req.headers_mut().insert(
-        "cookie",
-        format!("layan_session={}", server.cookie).parse()?,
-    );
-    let (agent, _) =
-        tokio_tungstenite::connect_async_with_config(req, Some(small_buffers()), true).await?;
+    let agent = server.agent_socket().await?;
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     {
@@ -530,18 +561,7 @@ async fn chat_bench(
         sink.send(Message::Text(frame.to_string().into())).await?;
     }
     // Give the last ones time to arrive.
-    let wait_until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < wait_until {
-        if latencies.lock().map(|l| l.len()).unwrap_or(0) >= messages {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut l = latencies
-        .lock()
-        .map_err(|_| anyhow::anyhow!("lock"))?
-        .clone();
-    l.sort();
+    let l = collected(&latencies, messages, Duration::from_secs(10)).await?;
     println!(
         "chat/{db}: {widgets} widgets, {messages} messages at {rate}/s: received {}, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         l.len(),
@@ -717,12 +737,7 @@ async fn bot_bench(server: &Server, db: &str, rate: u64, seconds: u64) -> anyhow
     }
 
     // The agent socket sees every bot message; the first one after a timed question answers it.
-    let mut req = server.ws("/api/v1/agent/ws").into_client_request()?;
-    req.headers_mut().insert(
-        "cookie",
-        format!("layan_session={}", server.cookie).parse()?,
-    );
-    let (agent, _) = tokio_tungstenite::connect_async(req).await?;
+    let agent = server.agent_socket().await?;
     let waiting: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
     let greeted: Arc<Mutex<std::collections::HashSet<i64>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
@@ -803,18 +818,7 @@ async fn bot_bench(server: &Server, db: &str, rate: u64, seconds: u64) -> anyhow
     for s in sends {
         s.await??;
     }
-    let wait_until = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < wait_until {
-        if latencies.lock().map(|l| l.len()).unwrap_or(0) >= total {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut l = latencies
-        .lock()
-        .map_err(|_| anyhow::anyhow!("lock"))?
-        .clone();
-    l.sort();
+    let l = collected(&latencies, total, Duration::from_secs(30)).await?;
     println!(
         "bot/{db}: {total} questions at {rate}/s: answered {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         l.len(),

@@ -21,6 +21,20 @@ pub enum AnswerKind {
     OutOfScope,
 }
 
+impl AnswerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "order",
+            Self::Policy => "policy",
+            Self::Knowledge => "knowledge",
+            Self::Products => "products",
+            Self::Handoff => "handoff",
+            Self::Social => "social",
+            Self::OutOfScope => "out_of_scope",
+        }
+    }
+}
+
 macro_rules! intents {
     ($($variant:ident => $name:literal, $kind:ident;)*) => {
         /// An e-commerce intent (what the shopper wants), or [`Intent::OutOfScope`].

@@ -263,10 +263,10 @@ pub fn text(text: Text, locale: Locale, tone: Tone) -> &'static str {
         (HandoffClosed, Nl) => {
             "Ons team is er nu niet. Laat je bericht hier achter; we antwoorden zodra we weer open zijn: {when}."
         }
-        (KnowledgeMore, En) => "More in “{title}”: {url}",
-        (KnowledgeMore, Id) => "Selengkapnya di “{title}”: {url}",
-        (KnowledgeMore, Th) => "อ่านเพิ่มเติมที่ “{title}”: {url}",
-        (KnowledgeMore, Nl) => "Meer in “{title}”: {url}",
+        (KnowledgeMore, En) => "More in “{title}”",
+        (KnowledgeMore, Id) => "Selengkapnya di “{title}”",
+        (KnowledgeMore, Th) => "อ่านเพิ่มเติมที่ “{title}”",
+        (KnowledgeMore, Nl) => "Meer in “{title}”",
         (ProductsFound, En) => "Here is what I found:",
         (ProductsFound, Id) => "Ini yang saya temukan:",
         (ProductsFound, Th) => "สินค้าที่พบค่ะ:",

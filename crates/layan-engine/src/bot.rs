@@ -14,7 +14,6 @@ use std::sync::Arc;
 use layan_bot::texts::{self, Text, fill, text};
 use layan_bot::{
     AnswerKind, BotSettings, BusinessHours, Classifier, Intent, Method, Prediction, extract, mood,
-    settings::Tone,
 };
 use layan_core::{
     Author, BotTrace, ClientMessageId, Contact, Conversation, Direction, IdentityKind, Inbox,
@@ -33,7 +32,7 @@ pub const BUSINESS_HOURS: &str = "business_hours";
 const MAX_WRONG_PROOFS: u8 = 3;
 
 /// Only the start of a very long message is classified (the rest rarely changes the intent).
-const MAX_CLASSIFIED_CHARS: usize = 1_000;
+pub const MAX_CLASSIFIED_CHARS: usize = 1_000;
 
 /// The classifier for the current training phrases, rebuilt when the shop's phrases change.
 #[derive(Default)]
@@ -128,8 +127,16 @@ fn bad_settings(e: impl std::fmt::Display) -> EngineError {
 impl Engine {
     /// The bot's settings (defaults when never saved: the bot answers nowhere).
     pub async fn bot_settings(&self) -> EngineResult<BotSettings> {
-        match self.store.document(BOT_SETTINGS).await? {
-            None => Ok(BotSettings::default()),
+        self.document_or_default(BOT_SETTINGS).await
+    }
+
+    /// A shop document read as `T`, or `T`'s default when none was saved.
+    async fn document_or_default<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> EngineResult<T> {
+        match self.store.document(key).await? {
+            None => Ok(T::default()),
             Some(json) => serde_json::from_str(&json).map_err(bad_settings),
         }
     }
@@ -173,10 +180,7 @@ impl Engine {
 
     /// The shop's business hours (none set: always open).
     pub async fn business_hours(&self) -> EngineResult<BusinessHours> {
-        match self.store.document(BUSINESS_HOURS).await? {
-            None => Ok(BusinessHours::default()),
-            Some(json) => serde_json::from_str(&json).map_err(bad_settings),
-        }
+        self.document_or_default(BUSINESS_HOURS).await
     }
 
     pub async fn set_business_hours(
@@ -197,18 +201,37 @@ impl Engine {
     /// The classifier for these settings' phrases (built once per set of phrases).
     pub fn bot_classifier(&self, settings: &BotSettings) -> Arc<Classifier> {
         let key = serde_json::to_string(&settings.phrases).unwrap_or_default();
-        let mut cache = crate::lock(&self.bot_cache);
-        if cache.phrases.as_deref() == Some(key.as_str())
-            && let Some(c) = &cache.classifier
         {
-            return c.clone();
+            let cache = crate::lock(&self.bot_cache);
+            if cache.phrases.as_deref() == Some(key.as_str())
+                && let Some(c) = &cache.classifier
+            {
+                return c.clone();
+            }
         }
+        // Trained outside the lock: other turns keep reading the cache meanwhile.
         let mut phrases = layan_bot::data::builtin_phrases();
         phrases.extend(settings.training());
         let classifier = Arc::new(Classifier::train(&phrases, Method::Mixed));
+        let mut cache = crate::lock(&self.bot_cache);
         cache.phrases = Some(key);
         cache.classifier = Some(classifier.clone());
         classifier
+    }
+
+    /// What the bot makes of `text` with the shop's phrases: the prediction (from the first
+    /// [`MAX_CLASSIFIED_CHARS`] characters) and every intent's score, best first.
+    pub async fn bot_classify(
+        &self,
+        text: &str,
+        fallback: Locale,
+    ) -> EngineResult<(Prediction, Vec<(Intent, f32)>)> {
+        let settings = self.bot_settings().await?;
+        let classifier = self.bot_classifier(&settings);
+        let cut = classified_part(text);
+        let p = classifier.classify(cut, fallback, settings.handoff_threshold);
+        let scores = classifier.scores(cut, p.locale);
+        Ok((p, scores))
     }
 
     /// Is the bot answering in this inbox? (For the widget: shows "Talk to a person".)
@@ -289,10 +312,10 @@ impl Engine {
             .locale
             .or_else(|| contact.locale.as_deref().and_then(Locale::from_tag))
             .unwrap_or(Locale::En);
-        let cut: String = message.body.chars().take(MAX_CLASSIFIED_CHARS).collect();
+        let cut = classified_part(&message.body);
         let has_letters = cut.chars().any(char::is_alphanumeric);
         let prediction = if has_letters {
-            classifier.classify(&cut, known, settings.handoff_threshold)
+            classifier.classify(cut, known, settings.handoff_threshold)
         } else {
             Prediction {
                 intent: Intent::OutOfScope,
@@ -314,8 +337,7 @@ impl Engine {
             inbox,
             contact: &contact,
             locale,
-            tone: settings.tone,
-            text: &cut,
+            text: cut,
         };
 
         let mut replies = Vec::new();
@@ -349,12 +371,7 @@ impl Engine {
                     handoff = Some("two answers in a row found nothing".to_string());
                 } else {
                     let mut r = Reply::text(ctx.say(Text::NotUnderstood).to_string());
-                    r.buttons = vec![
-                        ctx.say(Text::ButtonTrack).into(),
-                        ctx.say(Text::ButtonShipping).into(),
-                        ctx.say(Text::ButtonReturns).into(),
-                        ctx.say(Text::ButtonPerson).into(),
-                    ];
+                    r.buttons = ctx.menu();
                     replies.push(r);
                 }
             }
@@ -399,7 +416,7 @@ impl Engine {
                 direction: Direction::Note,
                 author: Author::Bot,
                 author_name: Some(settings.name.clone()),
-                body: MessageBody::parse(&handoff_note(reason, &prediction, &state, &cut))?,
+                body: MessageBody::parse(&handoff_note(reason, &prediction, &state, cut))?,
                 client_message_id: Some(ClientMessageId::parse(&format!(
                     "bot-{}-note",
                     message.id.0
@@ -444,6 +461,14 @@ impl Engine {
     }
 }
 
+/// The start of a message that is classified (at most [`MAX_CLASSIFIED_CHARS`] characters).
+pub fn classified_part(text: &str) -> &str {
+    match text.char_indices().nth(MAX_CLASSIFIED_CHARS) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
 /// What the agent reads when the bot hands over.
 fn handoff_note(reason: &str, p: &Prediction, state: &State, text: &str) -> String {
     let quoted: String = text.chars().take(300).collect();
@@ -469,13 +494,12 @@ struct Turn<'a> {
     inbox: &'a Inbox,
     contact: &'a Contact,
     locale: Locale,
-    tone: Tone,
     text: &'a str,
 }
 
 impl Turn<'_> {
     fn say(&self, t: Text) -> &'static str {
-        text(t, self.locale, self.tone)
+        text(t, self.locale, self.settings.tone)
     }
 
     fn first_name(&self) -> Option<String> {
@@ -505,13 +529,21 @@ impl Turn<'_> {
             ],
         );
         let mut r = Reply::text(body);
-        r.buttons = vec![
-            self.say(Text::ButtonTrack).into(),
-            self.say(Text::ButtonShipping).into(),
-            self.say(Text::ButtonReturns).into(),
-            self.say(Text::ButtonPerson).into(),
-        ];
+        r.buttons = self.menu();
         r
+    }
+
+    /// What the bot can do, as quick replies.
+    fn menu(&self) -> Vec<String> {
+        [
+            Text::ButtonTrack,
+            Text::ButtonShipping,
+            Text::ButtonReturns,
+            Text::ButtonPerson,
+        ]
+        .into_iter()
+        .map(|t| self.say(t).to_string())
+        .collect()
     }
 
     fn anything_else(&self) -> Reply {
@@ -557,26 +589,21 @@ impl Turn<'_> {
         greeting_now: bool,
     ) -> EngineResult<Outcome> {
         let text = self.text;
-        // A person, when asked or when the shopper is angry: always first.
-        if texts::is_person_button(text)
-            || matches!(
-                p.intent,
-                Intent::ContactHumanAgent | Intent::ContactCustomerService
-            )
-        {
-            return Ok(Outcome::Handoff(
-                Vec::new(),
-                "the shopper asked for a person".into(),
-            ));
-        }
-        if mood::is_angry(text) {
-            return Ok(Outcome::Handoff(
-                Vec::new(),
-                "the shopper sounds upset".into(),
-            ));
-        }
-        if p.intent == Intent::Complaint {
-            return Ok(Outcome::Handoff(Vec::new(), "a complaint".into()));
+        // A person, when asked, when the shopper is angry or complains: before anything else,
+        // whatever the bot was waiting for.
+        let reason = if texts::is_person_button(text) {
+            Some("the shopper asked for a person")
+        } else if mood::is_angry(text) {
+            Some("the shopper sounds upset")
+        } else if p.intent == Intent::Complaint {
+            Some("a complaint")
+        } else if p.intent.kind() == AnswerKind::Handoff {
+            Some("the shopper asked for a person")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Ok(Outcome::Handoff(Vec::new(), reason.into()));
         }
         match state.awaiting.take() {
             Some(Awaiting::Rating) => {
@@ -625,10 +652,6 @@ impl Turn<'_> {
                     self.say(Text::NoLetters).into(),
                 )])),
             },
-            AnswerKind::Handoff => Ok(Outcome::Handoff(
-                Vec::new(),
-                "the shopper asked for a person".into(),
-            )),
             AnswerKind::Order => {
                 let number = extract::order_number(text);
                 self.order_answer(state, p.intent, number, None).await
@@ -637,9 +660,11 @@ impl Turn<'_> {
                 Some(reply) => Ok(self.answered(state, reply)),
                 None => self.knowledge_or_fail(state, p).await,
             },
-            AnswerKind::Knowledge => self.knowledge_or_fail(state, p).await,
             AnswerKind::Products => Ok(self.answered(state, self.products_answer().await?)),
-            AnswerKind::OutOfScope => self.knowledge_or_fail(state, p).await,
+            // Handoff intents returned above.
+            AnswerKind::Knowledge | AnswerKind::OutOfScope | AnswerKind::Handoff => {
+                self.knowledge_or_fail(state, p).await
+            }
         }
     }
 
@@ -659,9 +684,7 @@ impl Turn<'_> {
     async fn knowledge_or_fail(&self, state: &mut State, p: &Prediction) -> EngineResult<Outcome> {
         match self.knowledge_answer(p.intent).await? {
             Some(reply) => Ok(self.answered(state, reply)),
-            None if p.intent.kind() == AnswerKind::Policy
-                || p.intent.kind() == AnswerKind::Knowledge =>
-            {
+            None if matches!(p.intent.kind(), AnswerKind::Policy | AnswerKind::Knowledge) => {
                 // A question we recognised but cannot answer from the shop's own words.
                 Ok(Outcome::Handoff(
                     vec![Reply::text(self.say(Text::PolicyMissing).into())],
@@ -681,18 +704,19 @@ impl Turn<'_> {
             let query = format!("{} {topic}", self.text);
             hits = self.engine.kb_search(self.locale, &query, 3).await?;
         }
+        // The model may use the three best; without one only the best is read.
+        let wanted = if self.settings.llm.is_some() { 3 } else { 1 };
         let mut sources = Vec::new();
-        for hit in hits.iter().take(3) {
-            let Ok(article) = self
+        for hit in hits.iter().take(wanted) {
+            let article = self
                 .engine
                 .store
                 .article(layan_core::ArticleId(hit.article_id))
-                .await
+                .await?;
+            let Some(t) = article
+                .as_ref()
+                .and_then(|a| a.translations.iter().find(|t| t.locale == hit.locale))
             else {
-                continue;
-            };
-            let Some(article) = article else { continue };
-            let Some(t) = article.translations.iter().find(|t| t.locale == hit.locale) else {
                 continue;
             };
             let plain = layan_search::markdown::to_plain(&t.body);
@@ -727,11 +751,7 @@ impl Turn<'_> {
         let body = format!(
             "{}\n\n{}",
             first.text,
-            fill(
-                self.say(Text::KnowledgeMore),
-                &[("title", &first.title), ("url", "")]
-            )
-            .trim_end_matches([':', ' '])
+            fill(self.say(Text::KnowledgeMore), &[("title", &first.title)])
         );
         Ok(Some(Reply {
             body,
@@ -939,6 +959,77 @@ impl Turn<'_> {
         Ok((identified, orders))
     }
 
+    /// The order the shopper means and may see — or, as `Err`, what to say instead.
+    async fn choose_order(
+        &self,
+        state: &mut State,
+        intent: Intent,
+        number: Option<String>,
+        email: Option<String>,
+    ) -> EngineResult<Result<Order, Outcome>> {
+        let (identified, mut orders) = self.own_orders(state).await?;
+        let Some(n) = number else {
+            // No number: the most recent of the shopper's own orders.
+            orders.sort_by_key(|o| std::cmp::Reverse(o.placed_at));
+            if let Some(o) = orders.into_iter().next() {
+                return Ok(Ok(o));
+            }
+            state.awaiting = Some(Awaiting::OrderNumber { intent });
+            let t = if identified {
+                Text::NoOrders
+            } else {
+                Text::AskOrderNumber
+            };
+            return Ok(Err(Outcome::Answered(vec![Reply::text(
+                self.say(t).into(),
+            )])));
+        };
+        let digits = extract::order_digits(&n);
+        if let Some(i) = orders
+            .iter()
+            .position(|o| extract::order_digits(&o.number) == digits)
+        {
+            return Ok(Ok(orders.swap_remove(i)));
+        }
+        let Some(email) = email else {
+            let ask = fill(self.say(Text::AskOrderEmail), &[("number", &n)]);
+            state.awaiting = Some(Awaiting::OrderEmail { intent, number: n });
+            return Ok(Err(Outcome::Answered(vec![Reply::text(ask)])));
+        };
+        // Number and email must both match; the same words either way, so nobody learns
+        // whether a number exists.
+        let candidates = vec![n, format!("#{digits}"), digits];
+        let proven = self
+            .engine
+            .store
+            .orders_by_number(&candidates)
+            .await?
+            .into_iter()
+            .find(|o| {
+                o.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+            });
+        if let Some(o) = proven {
+            if !state.orders.contains(&o.id.0) {
+                state.orders.push(o.id.0);
+            }
+            return Ok(Ok(o));
+        }
+        state.wrong_proofs = state.wrong_proofs.saturating_add(1);
+        let reply = Reply::text(self.say(Text::OrderNotFound).into());
+        // Three wrong pairs: a person looks at it, so nobody can try email after email
+        // against an order number.
+        if state.wrong_proofs >= MAX_WRONG_PROOFS {
+            return Ok(Err(Outcome::Handoff(
+                vec![reply],
+                "three order number and email pairs matched no order".into(),
+            )));
+        }
+        state.awaiting = Some(Awaiting::OrderNumber { intent });
+        Ok(Err(Outcome::Answered(vec![reply])))
+    }
+
     async fn order_answer(
         &self,
         state: &mut State,
@@ -946,79 +1037,9 @@ impl Turn<'_> {
         number: Option<String>,
         email: Option<String>,
     ) -> EngineResult<Outcome> {
-        let (identified, mut orders) = self.own_orders(state).await?;
-        let chosen = match &number {
-            Some(n) => {
-                let digits = extract::order_digits(n);
-                match orders
-                    .iter()
-                    .position(|o| extract::order_digits(&o.number) == digits)
-                {
-                    Some(i) => Some(orders.swap_remove(i)),
-                    None => match email {
-                        None => {
-                            state.awaiting = Some(Awaiting::OrderEmail {
-                                intent,
-                                number: n.clone(),
-                            });
-                            return Ok(Outcome::Answered(vec![Reply::text(fill(
-                                self.say(Text::AskOrderEmail),
-                                &[("number", n)],
-                            ))]));
-                        }
-                        Some(email) => {
-                            let candidates = vec![n.clone(), format!("#{digits}"), digits.clone()];
-                            let found = self.engine.store.orders_by_number(&candidates).await?;
-                            // Number and email must both match; the same words either way, so
-                            // nobody learns whether a number exists.
-                            match found.into_iter().find(|o| {
-                                o.email
-                                    .as_deref()
-                                    .is_some_and(|e| e.eq_ignore_ascii_case(&email))
-                            }) {
-                                Some(o) => {
-                                    if !state.orders.contains(&o.id.0) {
-                                        state.orders.push(o.id.0);
-                                    }
-                                    Some(o)
-                                }
-                                None => {
-                                    state.wrong_proofs = state.wrong_proofs.saturating_add(1);
-                                    let reply = Reply::text(self.say(Text::OrderNotFound).into());
-                                    // Three wrong pairs: a person looks at it, so nobody can try
-                                    // email after email against an order number.
-                                    if state.wrong_proofs >= MAX_WRONG_PROOFS {
-                                        return Ok(Outcome::Handoff(
-                                            vec![reply],
-                                            "three order number and email pairs matched no order"
-                                                .into(),
-                                        ));
-                                    }
-                                    state.awaiting = Some(Awaiting::OrderNumber { intent });
-                                    return Ok(Outcome::Answered(vec![reply]));
-                                }
-                            }
-                        }
-                    },
-                }
-            }
-            None => {
-                if orders.is_empty() {
-                    state.awaiting = Some(Awaiting::OrderNumber { intent });
-                    let t = if identified {
-                        Text::NoOrders
-                    } else {
-                        Text::AskOrderNumber
-                    };
-                    return Ok(Outcome::Answered(vec![Reply::text(self.say(t).into())]));
-                }
-                // The most recent one.
-                orders.sort_by_key(|o| std::cmp::Reverse(o.placed_at));
-                orders.into_iter().next()
-            }
-        };
-        let Some(order) = chosen else {
-            return Ok(Outcome::Failed);
+        let order = match self.choose_order(state, intent, number, email).await? {
+            Ok(order) => order,
+            Err(say) => return Ok(say),
         };
         let status = self.order_status_reply(&order);
         match intent {

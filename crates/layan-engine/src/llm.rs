@@ -28,6 +28,10 @@ pub(crate) struct Answer {
 
 const MAX_ANSWER_CHARS: usize = 1_500;
 
+/// One client (connection pool, TLS roots) for every request; the timeout is per request.
+static CLIENT: std::sync::LazyLock<reqwest::Client> =
+    std::sync::LazyLock::new(reqwest::Client::new);
+
 /// The instructions; a fixed sentence of them is looked for in the answer (a model that
 /// repeats its instructions is not answering).
 const INSTRUCTIONS: &str = "You are a customer service assistant for an online shop. \
@@ -123,12 +127,9 @@ pub(crate) async fn answer(
     }
     let canary = format!("{:016x}", rand::random::<u64>());
     let body = request_body(settings, locale, question, sources, &canary);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(settings.timeout_ms))
-        .build()
-        .ok()?;
-    let mut request = client
+    let mut request = CLIENT
         .post(format!("{}/chat/completions", settings.base_url))
+        .timeout(Duration::from_millis(settings.timeout_ms))
         .json(&body);
     if let Some(key) = &settings.api_key {
         request = request.bearer_auth(key);

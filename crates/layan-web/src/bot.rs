@@ -102,17 +102,13 @@ pub async fn try_sentence(
     JsonBody(req): JsonBody<TryRequest>,
 ) -> ApiResult<Json<TryResult>> {
     let text = layan_core::MessageBody::parse(&req.text)?;
-    let settings = state.engine.bot_settings().await?;
-    let classifier = state.engine.bot_classifier(&settings);
     let fallback = req
         .language
         .as_deref()
         .and_then(Locale::from_tag)
         .unwrap_or(Locale::En);
-    let cut: String = text.as_str().chars().take(1_000).collect();
-    let p = classifier.classify(&cut, fallback, settings.handoff_threshold);
-    let top = classifier
-        .scores(&cut, p.locale)
+    let (p, scores) = state.engine.bot_classify(text.as_str(), fallback).await?;
+    let top = scores
         .into_iter()
         .take(5)
         .map(|(i, s)| IntentScore {
@@ -155,9 +151,7 @@ pub async fn intents(_work: Work) -> Json<Vec<IntentInfo>> {
                 }
                 IntentInfo {
                     intent: intent.as_str().into(),
-                    answer: format!("{:?}", intent.kind())
-                        .to_lowercase()
-                        .replace("outofscope", "out_of_scope"),
+                    answer: intent.kind().as_str().into(),
                     builtin,
                 }
             })

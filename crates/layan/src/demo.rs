@@ -498,17 +498,9 @@ async fn seed_bot(engine: &Engine, agents: &[layan_core::Agent]) -> Result<(), E
             })
             .collect(),
     };
-    store
-        .put_document(layan_engine::bot::BOT_SETTINGS, &to_json(&settings)?)
-        .await?;
-    store
-        .put_document(layan_engine::bot::BUSINESS_HOURS, &to_json(&hours)?)
-        .await?;
-    Ok(())
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, EngineError> {
-    serde_json::to_string(value).map_err(|e| EngineError::Internal(e.to_string()))
+    // Through the engine as Ana (the admin): checked like any admin's change.
+    engine.set_bot_settings(&agents[0], settings, None).await?;
+    engine.set_business_hours(&agents[0], hours, None).await
 }
 
 async fn seed_email(engine: &Engine, admin: &layan_core::Agent) -> Result<(), EngineError> {

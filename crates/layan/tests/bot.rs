@@ -61,7 +61,8 @@ fn order(id: u64, number: u64, email: &str, tracking: &str) -> Value {
     })
 }
 
-async fn session(app: &TestApp, identity: Option<&str>) -> String {
+/// A widget session for a shopper the shop signed in.
+async fn signed_in(app: &TestApp, identity: &str) -> String {
     let res: Value = app
         .http
         .post(format!("{}/api/v1/widget/session", app.base))
@@ -115,6 +116,24 @@ async fn ask(app: &TestApp, token: &str, text: &str) -> (i64, Vec<Value>) {
     }
 }
 
+/// A conversation's messages as an agent sees them (notes and the bot's reasons included).
+async fn agent_messages(agent: &Agent, conversation: i64) -> Vec<Value> {
+    agent
+        .json(&format!("/api/v1/conversations/{conversation}/messages"))
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The bot message among `replies` that carries a link.
+fn linked(replies: &[Value]) -> &Value {
+    replies
+        .iter()
+        .find(|m| m["links"].as_array().is_some_and(|l| !l.is_empty()))
+        .expect("an answer with a link")
+}
+
 fn rand_id() -> String {
     format!("{:x}", rand::random::<u64>())
 }
@@ -147,7 +166,7 @@ async fn a_signed_in_shopper_gets_her_real_order_status_in_four_languages() {
         Some("Sari Lestari"),
         now + 600,
     );
-    let token = session(&app, Some(&sari)).await;
+    let token = signed_in(&app, &sari).await;
 
     let (conv, replies) = ask(&app, &token, "Where is my order?").await;
     let all = texts(&replies);
@@ -199,12 +218,8 @@ async fn a_signed_in_shopper_gets_her_real_order_status_in_four_languages() {
 
     // Agents see the bot's reasons on its messages; nobody was assigned while the bot answered.
     let admin = app.login("ana@shop.test").await;
-    let msgs = admin
-        .json(&format!("/api/v1/conversations/{conv}/messages"))
-        .await;
+    let msgs = agent_messages(&admin, conv).await;
     let bot_msg = msgs
-        .as_array()
-        .unwrap()
         .iter()
         .find(|m| m["direction"] == "bot" && m["body"].as_str().unwrap().contains("#1042"))
         .unwrap();
@@ -235,7 +250,7 @@ async fn an_anonymous_shopper_proves_an_order_with_number_and_email_and_never_se
         .await;
         assert_eq!(status, 200);
     }
-    let token = session(&app, None).await;
+    let token = app.visitor().await;
     let (_, r) = ask(&app, &token, "where is my order?").await;
     assert!(texts(&r).contains("order number"), "{}", texts(&r));
     let (_, r) = ask(&app, &token, "#2001").await;
@@ -272,12 +287,8 @@ async fn an_anonymous_shopper_proves_an_order_with_number_and_email_and_never_se
         "{all}"
     );
     let admin = app.login("ana@shop.test").await;
-    let msgs = admin
-        .json(&format!("/api/v1/conversations/{conv}/messages"))
-        .await;
+    let msgs = agent_messages(&admin, conv).await;
     let note = msgs
-        .as_array()
-        .unwrap()
         .iter()
         .find(|m| m["direction"] == "note")
         .expect("a note for the agents");
@@ -317,7 +328,7 @@ async fn guessing_emails_for_an_order_number_stops_after_three_tries() {
         None,
     )
     .await;
-    let token = session(&app, None).await;
+    let token = app.visitor().await;
     ask(&app, &token, "where is order #4004?").await;
     for guess in ["a@example.test", "b@example.test"] {
         let (_, r) = ask(&app, &token, guess).await;
@@ -357,12 +368,9 @@ async fn policy_and_help_center_answers_come_with_links() {
         )
         .await;
     assert_eq!(res.status(), 201);
-    let token = session(&app, None).await;
+    let token = app.visitor().await;
     let (_, r) = ask(&app, &token, "What is your return policy?").await;
-    let answer = r
-        .iter()
-        .find(|m| m["links"].as_array().is_some_and(|l| !l.is_empty()))
-        .expect("an answer with a link");
+    let answer = linked(&r);
     assert!(
         answer["body"]
             .as_str()
@@ -374,10 +382,7 @@ async fn policy_and_help_center_answers_come_with_links() {
     assert_eq!(answer["links"][0]["url"], "/help/en/shipping-returns");
 
     let (_, r) = ask(&app, &token, "Which payment methods do you accept?").await;
-    let answer = r
-        .iter()
-        .find(|m| m["links"].as_array().is_some_and(|l| !l.is_empty()))
-        .expect("an answer with a link");
+    let answer = linked(&r);
     let body = answer["body"].as_str().unwrap();
     assert!(
         body.contains("GoPay") && !body.contains("Welcome"),
@@ -387,10 +392,7 @@ async fn policy_and_help_center_answers_come_with_links() {
 
     // In Indonesian: the Indonesian article.
     let (_, r) = ask(&app, &token, "Bisa bayar pakai apa saja?").await;
-    let answer = r
-        .iter()
-        .find(|m| m["links"].as_array().is_some_and(|l| !l.is_empty()))
-        .expect("an answer with a link");
+    let answer = linked(&r);
     assert_eq!(
         answer["links"][0]["url"],
         "/help/id/a/payment-methods",
@@ -403,27 +405,19 @@ async fn policy_and_help_center_answers_come_with_links() {
 async fn the_bot_hands_over_when_asked_when_angry_and_after_two_misses() {
     let app = spawn_app().await;
     bot_on(&app, json!({})).await;
-    let asked = session(&app, None).await;
+    let asked = app.visitor().await;
     let (conv, r) = ask(&app, &asked, "Talk to a person").await;
     let all = texts(&r);
     assert!(all.contains("passing you to a person"), "{all}");
     let admin = app.login("ana@shop.test").await;
-    let msgs = admin
-        .json(&format!("/api/v1/conversations/{conv}/messages"))
-        .await;
-    let handoff = msgs
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|m| m["direction"] == "bot")
-        .unwrap();
+    let msgs = agent_messages(&admin, conv).await;
+    let handoff = msgs.iter().rev().find(|m| m["direction"] == "bot").unwrap();
     assert_eq!(
         handoff["extras"]["bot"]["handoff"],
         "the shopper asked for a person"
     );
 
-    let angry = session(&app, None).await;
+    let angry = app.visitor().await;
     let (_, r) = ask(&app, &angry, "Kalian PENIPU, uang saya mana").await;
     assert!(
         texts(&r).contains("Saya teruskan ke tim kami"),
@@ -431,7 +425,7 @@ async fn the_bot_hands_over_when_asked_when_angry_and_after_two_misses() {
         texts(&r)
     );
 
-    let lost = session(&app, None).await;
+    let lost = app.visitor().await;
     let (_, first) = ask(&app, &lost, "qwerty zxcvb asdfg").await;
     assert!(
         texts(&first).contains("didn't understand"),
@@ -458,18 +452,10 @@ async fn the_bot_hands_over_when_asked_when_angry_and_after_two_misses() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let night = session(&app, None).await;
+    let night = app.visitor().await;
     let (_, r) = ask(&app, &night, "I want to talk to a human").await;
     let all = texts(&r);
-    let weekday = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ][(today + 3) % 7];
+    let weekday = layan_bot::texts::weekday((today + 3) % 7, layan_core::Locale::En);
     assert!(
         all.contains("away right now") && all.contains(&format!("{weekday} 09:00 (UTC+00:00)")),
         "{all}"
@@ -484,7 +470,7 @@ async fn anything_else_then_a_rating_counted_in_the_figures() {
     admin
         .call("PUT", "/api/v1/policies/shipping", Some(policy))
         .await;
-    let token = session(&app, None).await;
+    let token = app.visitor().await;
     let (_, r) = ask(&app, &token, "how long does delivery take").await;
     assert_eq!(r.last().unwrap()["body"], "Anything else I can help with?");
     let (_, r) = ask(&app, &token, "No, that's all").await;
@@ -502,7 +488,7 @@ async fn anything_else_then_a_rating_counted_in_the_figures() {
 async fn odd_messages_get_a_sensible_answer_and_never_an_error() {
     let app = spawn_app().await;
     bot_on(&app, json!({})).await;
-    let token = session(&app, None).await;
+    let token = app.visitor().await;
     // Empty: refused before anything is stored.
     assert_eq!(app.visitor_send(&token, "   ", "e-1").await.status(), 422);
     // Emoji only: an invitation, not a miss.
@@ -672,22 +658,15 @@ async fn a_language_model_answers_from_sources_only_and_anything_wrong_falls_bac
     )
     .await;
 
-    let token = session(&app, None).await;
+    let token = app.visitor().await;
     let (conv, r) = ask(&app, &token, "Which payment methods do you accept?").await;
     let answer = r
         .iter()
         .find(|m| m["body"].as_str().unwrap().contains("[1]"))
         .expect("the model's answer");
     assert_eq!(answer["links"][0]["url"], "/help/en/a/payment-methods");
-    let msgs = admin
-        .json(&format!("/api/v1/conversations/{conv}/messages"))
-        .await;
-    assert!(
-        msgs.as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["extras"]["bot"]["generated"] == true)
-    );
+    let msgs = agent_messages(&admin, conv).await;
+    assert!(msgs.iter().any(|m| m["extras"]["bot"]["generated"] == true));
 
     // Prompt injection with a model that obeys it: the echo is refused, the shopper gets the
     // help-center passage, and no instructions or other customers' data come out.
