@@ -1,6 +1,6 @@
 //! Conversation search: the message index kept current by an indexer task. The database is the
 //! truth; the index follows it by message id (its watermark), woken by every message stored on
-//! this node and polling for the rest (other nodes' messages). On PostgreSQL a transaction can
+//! this node (at most one commit per `GATHER`) and polling for the rest (other nodes' messages). On PostgreSQL a transaction can
 //! commit after one with a higher id: ids the indexer saw skipped are looked up again for a
 //! minute before they count as rolled back.
 
@@ -15,6 +15,9 @@ use crate::{Engine, EngineResult};
 
 /// How often the indexer looks for messages stored elsewhere.
 const POLL: Duration = Duration::from_secs(1);
+/// After a commit, the indexer waits this long before the next one (at most a few commits a
+/// second under load instead of one per message).
+const GATHER: Duration = Duration::from_millis(250);
 /// Messages per database read and index commit.
 const BATCH: u32 = 2_000;
 /// How long a skipped id is looked for again.
@@ -61,6 +64,12 @@ impl Engine {
                     }
                 };
                 if indexed < BATCH as usize {
+                    // A commit costs several fsyncs and a new segment: after one, let messages
+                    // gather for a moment (searches read the not yet indexed ones from the
+                    // database meanwhile), then wait for the next.
+                    if indexed > 0 {
+                        tokio::time::sleep(GATHER).await;
+                    }
                     tokio::select! {
                         () = engine.index_wake.notified() => {}
                         () = tokio::time::sleep(POLL) => {}

@@ -6,6 +6,12 @@ use layan_core::{Job, JobStatus, Millis};
 
 use crate::{Store, StoreResult};
 
+/// Queues a job unless its dedupe key is taken: binds kind, payload, dedupe key, max attempts,
+/// run at, now, now.
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, payload, dedupe_key, status, \
+     max_attempts, run_at, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?) \
+     ON CONFLICT DO NOTHING";
+
 pub struct NewJob<'a> {
     pub kind: &'a str,
     pub payload: &'a str,
@@ -106,10 +112,7 @@ fn job_from_row(row: &$row) -> StoreResult<Job> {
 /// Inserts a job inside a caller's transaction.
 async fn insert_job(conn: &mut <$db as sqlx::Database>::Connection, job: &NewJob<'_>) -> StoreResult<bool> {
     let now = now_millis();
-    let done = sqlx::query(&q(
-        "INSERT INTO jobs (kind, payload, dedupe_key, status, max_attempts, run_at, created_at, updated_at) \
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    ))
+    let done = sqlx::query(&q($crate::jobs::INSERT_JOB))
     .bind(job.kind)
     .bind(job.payload)
     .bind(job.dedupe_key)

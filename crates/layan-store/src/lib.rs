@@ -13,6 +13,7 @@ macro_rules! dispatch {
     };
 }
 
+mod append;
 mod bot;
 mod contacts;
 mod email;
@@ -23,8 +24,10 @@ mod postgres;
 mod proactive;
 mod products;
 mod queries;
+mod rows;
 mod search;
 mod sqlite;
+mod sqlite_append;
 #[doc(hidden)]
 pub mod testing;
 mod workspace;
@@ -65,6 +68,36 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which uniqueness rule a database's error message names (SQLite names the columns,
+/// `agents.email`; PostgreSQL the constraint or index).
+pub(crate) fn unique_rule(what: &str) -> &'static str {
+    if what.contains("agents.email") || what.contains("agents_email") {
+        "email_taken"
+    } else if what.contains("widget_key") {
+        "widget_key_taken"
+    } else if what.contains("contact_identities") {
+        "identity_taken"
+    } else if what.contains("slug") {
+        "slug_taken"
+    } else if what.contains("client_message_id") || what.contains("messages_client_id") {
+        "duplicate_client_message"
+    } else {
+        "duplicate"
+    }
+}
+
+/// The same failure for every message of a batch (a `StoreError` is not `Clone`).
+pub(crate) fn batch_error<T>(n: usize, e: &StoreError) -> Vec<StoreResult<T>> {
+    (0..n)
+        .map(|_| {
+            Err(match e {
+                StoreError::Unavailable(inner) => StoreError::Unavailable(inner.to_string().into()),
+                other => StoreError::Database(other.to_string().into()),
+            })
+        })
+        .collect()
+}
 
 /// Which database to use.
 #[derive(Debug, Clone)]

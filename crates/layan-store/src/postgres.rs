@@ -20,7 +20,8 @@ use sqlx::{
 use crate::{
     AgentChanges, Appended, ConversationChanges, ConversationFilter, ConversationSort,
     InboxChanges, JobCounts, NewAgent, NewAudit, NewCanned, NewContact, NewInbox, NewJob,
-    NewSession, RoutingMember, SessionRecord, StoreError, StoreResult, Throttle, kb::ArticleFilter,
+    NewSession, RoutingMember, SessionRecord, StoreError, StoreResult, Throttle, append,
+    batch_error, kb::ArticleFilter,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -162,6 +163,248 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+}
+
+/// Storing messages: each its own transaction (see `append_message`).
+impl PostgresStore {
+    /// Stores a message in its own transaction; a retry that raced another send of the same
+    /// client message id finds the stored one.
+    pub async fn append_direct(&self, new: &NewMessage) -> StoreResult<Appended> {
+        match self.append_once(new).await {
+            // Two concurrent sends of the same retry raced past the duplicate check; the second
+            // attempt finds the first one's message and returns it.
+            Err(StoreError::Conflict("duplicate_client_message")) => self.append_once(new).await,
+            other => other,
+        }
+    }
+
+    async fn append_once(&self, new: &NewMessage) -> StoreResult<Appended> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let appended = Self::append_in(&mut tx, new).await?;
+        if !appended.duplicate {
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(appended)
+    }
+
+    /// Stores several messages in one transaction — one commit (one fsync) for all — each in
+    /// its own savepoint, so one bad message fails alone. Results are in the batch's order and
+    /// are only returned once the commit is done: nobody is acknowledged before their message
+    /// is durable. If the commit fails, every message of the batch fails.
+    pub async fn append_batch(&self, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
+        let mut tx = match self.writer.begin().await.map_err(db) {
+            Ok(tx) => tx,
+            Err(e) => return batch_error(batch.len(), &e),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for new in batch {
+            let mut outcome = None;
+            for _ in 0..2 {
+                let mut sp = match sqlx::Connection::begin(&mut *tx).await.map_err(db) {
+                    Ok(sp) => sp,
+                    Err(e) => return batch_error(batch.len(), &e),
+                };
+                match Self::append_in(&mut sp, new).await {
+                    Ok(a) => {
+                        if let Err(e) = sp.commit().await.map_err(db) {
+                            return batch_error(batch.len(), &e);
+                        }
+                        outcome = Some(Ok(a));
+                        break;
+                    }
+                    // The same client message id earlier in this batch: the second pass finds it.
+                    Err(StoreError::Conflict("duplicate_client_message")) if outcome.is_none() => {
+                        let _ = sp.rollback().await;
+                        outcome = Some(Err(StoreError::Conflict("duplicate_client_message")));
+                    }
+                    Err(e) => {
+                        let _ = sp.rollback().await;
+                        outcome = Some(Err(e));
+                        break;
+                    }
+                }
+            }
+            results.push(outcome.unwrap_or(Err(StoreError::Conflict("duplicate_client_message"))));
+        }
+        match tx.commit().await.map_err(db) {
+            Ok(()) => results,
+            Err(e) => batch_error(batch.len(), &e),
+        }
+    }
+
+    /// Stores one message inside the caller's transaction (see `append_message`).
+    async fn append_in(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        new: &NewMessage,
+    ) -> StoreResult<Appended> {
+        let now = now_millis();
+        let author_kind = new.author.kind_str();
+        let author_id = new.author.id();
+
+        if let Some(client_id) = &new.client_message_id {
+            let existing = sqlx::query(&q(&append::BY_CLIENT_ID))
+                .bind(author_kind)
+                .bind(author_id)
+                .bind(client_id.as_str())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db)?;
+            if let Some(row) = existing {
+                let message = required_message(&row)?;
+                let conv_row = sqlx::query(&q(&append::CONVERSATION))
+                    .bind(message.conversation_id.0)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                return Ok(Appended {
+                    message,
+                    conversation: conversation_from_row(&conv_row)?,
+                    created_conversation: false,
+                    duplicate: true,
+                    previous_status: None,
+                });
+            }
+        }
+
+        let (conversation, created) = match new.target {
+            Target::Conversation(id) => {
+                let row = sqlx::query(&q(&append::CONVERSATION))
+                    .bind(id.0)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound)?;
+                (conversation_from_row(&row)?, false)
+            }
+            Target::CurrentOrNew {
+                inbox_id,
+                contact_id,
+            } => {
+                // One "current conversation" per contact, even with concurrent first messages.
+                Self::lock_contact(tx, contact_id).await?;
+                let current = sqlx::query(&q(&append::CURRENT_CONVERSATION))
+                    .bind(contact_id.0)
+                    .bind(inbox_id.0)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db)?
+                    .as_ref()
+                    .map(conversation_from_row)
+                    .transpose()?;
+                match current {
+                    Some(c) if c.status.accepts_customer_messages() => (c, false),
+                    _ => (
+                        Self::open_conversation(tx, inbox_id, contact_id, now).await?,
+                        true,
+                    ),
+                }
+            }
+            Target::New {
+                inbox_id,
+                contact_id,
+            } => (
+                Self::open_conversation(tx, inbox_id, contact_id, now).await?,
+                true,
+            ),
+        };
+
+        let (status, waiting_since) = append::advance(&conversation, new.direction, now);
+        let row = sqlx::query(&q(&append::ADVANCE))
+            .bind(status.as_str())
+            .bind(waiting_since)
+            .bind(status == ConversationStatus::Snoozed)
+            .bind(new.direction == Direction::Incoming)
+            .bind(now)
+            .bind(now)
+            .bind(conversation.id.0)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+        let updated = conversation_from_row(&row)?;
+
+        let id: i64 = sqlx::query_scalar(&q(append::INSERT_MESSAGE))
+            .bind(updated.id.0)
+            .bind(updated.last_seq)
+            .bind(new.direction.as_str())
+            .bind(author_kind)
+            .bind(author_id)
+            .bind(new.author_name.as_deref())
+            .bind(new.body.as_str())
+            .bind(new.client_message_id.as_ref().map(|c| c.as_str()))
+            .bind(now)
+            .bind(
+                new.extras
+                    .as_ref()
+                    .and_then(|e| serde_json::to_string(e).ok()),
+            )
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+        if !new.attachments.is_empty() {
+            // The author's own uploads to this conversation, not attached yet — all or nothing.
+            let Author::Agent(agent) = new.author else {
+                return Err(StoreError::Conflict("attachment_unavailable"));
+            };
+            for attachment in &new.attachments {
+                let done = sqlx::query(&q(append::ATTACH))
+                    .bind(id)
+                    .bind(attachment)
+                    .bind(updated.id.0)
+                    .bind(agent.0)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("attachment_unavailable"));
+                }
+            }
+        }
+        if matches!(new.direction, Direction::Outgoing | Direction::Bot) {
+            let channel: Option<String> = sqlx::query_scalar(&q(append::INBOX_CHANNEL))
+                .bind(updated.inbox_id.0)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db)?;
+            if channel.as_deref() == Some("email") {
+                insert_job(tx, &append::MessageJob::email_out(id).job(now)).await?;
+            }
+        }
+        if new.automations {
+            insert_job(tx, &append::MessageJob::followup(id).job(now)).await?;
+        }
+        Ok(append::appended(
+            new,
+            id,
+            &conversation,
+            updated,
+            created,
+            now,
+        ))
+    }
+
+    /// A new open conversation with the next ticket number.
+    async fn open_conversation(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        inbox_id: InboxId,
+        contact_id: ContactId,
+        now: Millis,
+    ) -> StoreResult<Conversation> {
+        let number: i64 = sqlx::query_scalar(&q(append::NEXT_TICKET_NUMBER))
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+        let row = sqlx::query(&q(&append::OPEN_CONVERSATION))
+            .bind(number)
+            .bind(inbox_id.0)
+            .bind(contact_id.0)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+        conversation_from_row(&row)
     }
 }
 

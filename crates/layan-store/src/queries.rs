@@ -10,19 +10,7 @@ fn db(e: sqlx::Error) -> StoreError {
     {
         // SQLite names the columns ("agents.email"), PostgreSQL the constraint or index.
         let what = format!("{} {}", d.message(), d.constraint().unwrap_or_default());
-        let rule = if what.contains("agents.email") || what.contains("agents_email") {
-            "email_taken"
-        } else if what.contains("widget_key") {
-            "widget_key_taken"
-        } else if what.contains("contact_identities") {
-            "identity_taken"
-        } else if what.contains("slug") {
-            "slug_taken"
-        } else if what.contains("client_message_id") || what.contains("messages_client_id") {
-            "duplicate_client_message"
-        } else {
-            "duplicate"
-        };
+        let rule = crate::unique_rule(&what);
         return StoreError::Conflict(rule);
     }
     if matches!(e, sqlx::Error::RowNotFound) {
@@ -59,21 +47,8 @@ fn like_escape(s: &str) -> String {
     out
 }
 
-/// The same failure for every message of a batch (a `StoreError` is not `Clone`).
-fn batch_error<T>(n: usize, e: &StoreError) -> Vec<StoreResult<T>> {
-    (0..n)
-        .map(|_| {
-            Err(match e {
-                StoreError::Unavailable(inner) => StoreError::Unavailable(inner.to_string().into()),
-                other => StoreError::Database(other.to_string().into()),
-            })
-        })
-        .collect()
-}
 
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Database(format!("unexpected {what} in database: {value:?}").into())
-}
+use crate::rows::{corrupt, CONV_COLS, CONV_RET, MSG_COLS};
 
 const AGENT_COLS: &str =
     "a.id, a.email, a.name, a.role, a.locale, a.capacity, a.away, a.created_at";
@@ -81,21 +56,11 @@ const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.c
      i.auto_assign, i.reassign_on_offline, i.auto_ack, i.response_minutes, i.created_at";
 const CONTACT_COLS: &str =
     "ct.id, ct.name, ct.email, ct.locale, ct.phone, ct.notes, ct.attributes, ct.created_at";
-const CONV_COLS: &str = "c.id, c.number, c.inbox_id, c.contact_id, c.status, c.assignee_id, \
-     c.last_seq, c.created_at, c.updated_at, c.last_message_at, c.waiting_since, c.priority, \
-     c.team_id, c.snoozed_until, c.merged_into_id, c.last_incoming_seq";
 // SQLite's RETURNING clause cannot name a table alias: the same columns, unqualified.
 const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";
 const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, auto_assign, \
      reassign_on_offline, auto_ack, response_minutes, created_at";
 const CONTACT_RET: &str = "id, name, email, locale, phone, notes, attributes, created_at";
-const CONV_RET: &str = "id, number, inbox_id, contact_id, status, assignee_id, last_seq, \
-     created_at, updated_at, last_message_at, waiting_since, priority, team_id, snoozed_until, \
-     merged_into_id, last_incoming_seq";
-const MSG_COLS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \
-     m.direction AS m_direction, m.author_kind AS m_author_kind, m.author_id AS m_author_id, \
-     m.author_name AS m_author_name, m.body AS m_body, m.client_message_id AS m_client_message_id, \
-     m.created_at AS m_created_at, m.extras AS m_extras";
 
 fn agent_from_row(row: &$row) -> StoreResult<Agent> {
     let role: String = row.try_get("role").map_err(db)?;
@@ -149,60 +114,12 @@ fn contact_from_row(row: &$row) -> StoreResult<Contact> {
 }
 
 fn conversation_from_row(row: &$row) -> StoreResult<Conversation> {
-    let status: String = row.try_get("status").map_err(db)?;
-    Ok(Conversation {
-        id: ConversationId(row.try_get("id").map_err(db)?),
-        number: TicketNumber(row.try_get("number").map_err(db)?),
-        inbox_id: InboxId(row.try_get("inbox_id").map_err(db)?),
-        contact_id: ContactId(row.try_get("contact_id").map_err(db)?),
-        status: ConversationStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        assignee_id: row
-            .try_get::<Option<i64>, _>("assignee_id")
-            .map_err(db)?
-            .map(AgentId),
-        last_seq: row.try_get("last_seq").map_err(db)?,
-        created_at: row.try_get("created_at").map_err(db)?,
-        updated_at: row.try_get("updated_at").map_err(db)?,
-        last_message_at: row.try_get("last_message_at").map_err(db)?,
-        waiting_since: row.try_get("waiting_since").map_err(db)?,
-        priority: {
-            let p: String = row.try_get("priority").map_err(db)?;
-            Priority::parse(&p).ok_or_else(|| corrupt("priority", &p))?
-        },
-        team_id: row.try_get::<Option<i64>, _>("team_id").map_err(db)?.map(TeamId),
-        snoozed_until: row.try_get("snoozed_until").map_err(db)?,
-        merged_into_id: row
-            .try_get::<Option<i64>, _>("merged_into_id")
-            .map_err(db)?
-            .map(ConversationId),
-        last_incoming_seq: row.try_get("last_incoming_seq").map_err(db)?,
-    })
+    crate::rows::conversation(row)
 }
 
-/// Reads the `m_`-prefixed message columns; `None` when a LEFT JOIN found no message.
+/// The message of a row with `MSG_COLS`; `None` when a left join found none.
 fn message_from_row(row: &$row) -> StoreResult<Option<Message>> {
-    let Some(id) = row.try_get::<Option<i64>, _>("m_id").map_err(db)? else {
-        return Ok(None);
-    };
-    let direction: String = row.try_get("m_direction").map_err(db)?;
-    let author_kind: String = row.try_get("m_author_kind").map_err(db)?;
-    let author_id: Option<i64> = row.try_get("m_author_id").map_err(db)?;
-    Ok(Some(Message {
-        id: MessageId(id),
-        conversation_id: ConversationId(row.try_get("m_conversation_id").map_err(db)?),
-        seq: row.try_get("m_seq").map_err(db)?,
-        direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction", &direction))?,
-        author: Author::from_parts(&author_kind, author_id)
-            .ok_or_else(|| corrupt("author", &author_kind))?,
-        author_name: row.try_get("m_author_name").map_err(db)?,
-        body: row.try_get("m_body").map_err(db)?,
-        client_message_id: row.try_get("m_client_message_id").map_err(db)?,
-        created_at: row.try_get("m_created_at").map_err(db)?,
-        extras: match row.try_get::<Option<String>, _>("m_extras").map_err(db)? {
-            None => None,
-            Some(json) => Some(serde_json::from_str(&json).map_err(|_| corrupt("extras", &json))?),
-        },
-    }))
+    crate::rows::message(row)
 }
 
 fn required_message(row: &$row) -> StoreResult<Message> {
@@ -531,309 +448,6 @@ impl $store {
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
         contact_from_row(&row)
-    }
-
-    /// Stores a message in its own transaction; a retry that raced another send of the same
-    /// client message id finds the stored one.
-    pub async fn append_direct(&self, new: &NewMessage) -> StoreResult<Appended> {
-        match self.append_once(new).await {
-            // Two concurrent sends of the same retry raced past the duplicate check; the second
-            // attempt finds the first one's message and returns it.
-            Err(StoreError::Conflict("duplicate_client_message")) => self.append_once(new).await,
-            other => other,
-        }
-    }
-
-    async fn append_once(&self, new: &NewMessage) -> StoreResult<Appended> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let appended = Self::append_in(&mut tx, new).await?;
-        if !appended.duplicate {
-            tx.commit().await.map_err(db)?;
-        }
-        Ok(appended)
-    }
-
-    /// Stores several messages in one transaction — one commit (one fsync) for all — each in
-    /// its own savepoint, so one bad message fails alone. Results are in the batch's order and
-    /// are only returned once the commit is done: nobody is acknowledged before their message
-    /// is durable. If the commit fails, every message of the batch fails.
-    pub async fn append_batch(&self, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
-        let mut tx = match self.writer.begin().await.map_err(db) {
-            Ok(tx) => tx,
-            Err(e) => return batch_error(batch.len(), &e),
-        };
-        let mut results = Vec::with_capacity(batch.len());
-        for new in batch {
-            let mut outcome = None;
-            for _ in 0..2 {
-                let mut sp = match sqlx::Connection::begin(&mut *tx).await.map_err(db) {
-                    Ok(sp) => sp,
-                    Err(e) => return batch_error(batch.len(), &e),
-                };
-                match Self::append_in(&mut sp, new).await {
-                    Ok(a) => {
-                        if let Err(e) = sp.commit().await.map_err(db) {
-                            return batch_error(batch.len(), &e);
-                        }
-                        outcome = Some(Ok(a));
-                        break;
-                    }
-                    // The same client message id earlier in this batch: the second pass finds it.
-                    Err(StoreError::Conflict("duplicate_client_message")) if outcome.is_none() => {
-                        let _ = sp.rollback().await;
-                        outcome = Some(Err(StoreError::Conflict("duplicate_client_message")));
-                    }
-                    Err(e) => {
-                        let _ = sp.rollback().await;
-                        outcome = Some(Err(e));
-                        break;
-                    }
-                }
-            }
-            results.push(outcome.unwrap_or(Err(StoreError::Conflict("duplicate_client_message"))));
-        }
-        match tx.commit().await.map_err(db) {
-            Ok(()) => results,
-            Err(e) => batch_error(batch.len(), &e),
-        }
-    }
-
-    /// Stores one message inside the caller's transaction (see `append_message`).
-    async fn append_in(
-        tx: &mut sqlx::Transaction<'_, $db>,
-        new: &NewMessage,
-    ) -> StoreResult<Appended> {
-        let now = now_millis();
-        let author_kind = new.author.kind_str();
-        let author_id = new.author.id();
-
-        if let Some(client_id) = &new.client_message_id {
-            let existing = sqlx::query(&q(&format!(
-                "SELECT {MSG_COLS} FROM messages m WHERE m.author_kind = ? AND m.author_id IS NOT DISTINCT FROM ? \
-                 AND m.client_message_id = ?"
-            )))
-            .bind(author_kind)
-            .bind(author_id)
-            .bind(client_id.as_str())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?;
-            if let Some(row) = existing {
-                let message = required_message(&row)?;
-                let conv_row = sqlx::query(&q(&format!(
-                    "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
-                )))
-                .bind(message.conversation_id.0)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(db)?;
-                return Ok(Appended {
-                    message,
-                    conversation: conversation_from_row(&conv_row)?,
-                    created_conversation: false,
-                    duplicate: true,
-                    previous_status: None,
-                });
-            }
-        }
-
-        let (conversation, created) = match new.target {
-            Target::Conversation(id) => {
-                let row = sqlx::query(&q(&format!(
-                    "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
-                )))
-                .bind(id.0)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db)?
-                .ok_or(StoreError::NotFound)?;
-                (conversation_from_row(&row)?, false)
-            }
-            Target::CurrentOrNew {
-                inbox_id,
-                contact_id,
-            } => {
-                // One "current conversation" per contact, even with concurrent first messages.
-                Self::lock_contact(tx, contact_id).await?;
-                // A conversation merged into another one is not current: its survivor is.
-                let current = sqlx::query(&q(&format!(
-                    "SELECT {CONV_COLS} FROM conversations c WHERE c.contact_id = ? AND c.inbox_id = ? \
-                     AND c.merged_into_id IS NULL ORDER BY c.id DESC LIMIT 1"
-                )))
-                .bind(contact_id.0)
-                .bind(inbox_id.0)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db)?
-                .as_ref()
-                .map(conversation_from_row)
-                .transpose()?;
-                match current {
-                    Some(c) if c.status.accepts_customer_messages() => (c, false),
-                    _ => (Self::open_conversation(tx, inbox_id, contact_id, now).await?, true),
-                }
-            }
-            Target::New {
-                inbox_id,
-                contact_id,
-            } => (Self::open_conversation(tx, inbox_id, contact_id, now).await?, true),
-        };
-
-        let status = match new.direction {
-            Direction::Incoming => conversation.status.after_customer_message(),
-            _ => conversation.status,
-        };
-        let waiting_since = match new.direction {
-            Direction::Incoming => Some(conversation.waiting_since.unwrap_or(now)),
-            Direction::Outgoing | Direction::Bot => None,
-            Direction::Note | Direction::System => conversation.waiting_since,
-        };
-        let row = sqlx::query(&q(&format!(
-            "UPDATE conversations SET last_seq = last_seq + 1, status = ?, waiting_since = ?, \
-             snoozed_until = CASE WHEN ? THEN snoozed_until ELSE NULL END, \
-             last_incoming_seq = CASE WHEN ? THEN last_seq + 1 ELSE last_incoming_seq END, \
-             updated_at = ?, last_message_at = ? WHERE id = ? RETURNING {CONV_RET}"
-        )))
-        .bind(status.as_str())
-        .bind(waiting_since)
-        .bind(status == ConversationStatus::Snoozed)
-        .bind(new.direction == Direction::Incoming)
-        .bind(now)
-        .bind(now)
-        .bind(conversation.id.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)?;
-        let updated = conversation_from_row(&row)?;
-
-        let id: i64 = sqlx::query_scalar(&q("INSERT INTO messages (conversation_id, seq, direction, author_kind, author_id, \
-             author_name, body, client_message_id, created_at, extras) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             RETURNING id",))
-        .bind(updated.id.0)
-        .bind(updated.last_seq)
-        .bind(new.direction.as_str())
-        .bind(author_kind)
-        .bind(author_id)
-        .bind(new.author_name.as_deref())
-        .bind(new.body.as_str())
-        .bind(new.client_message_id.as_ref().map(|c| c.as_str()))
-        .bind(now)
-        .bind(new.extras.as_ref().and_then(|e| serde_json::to_string(e).ok()))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)?;
-        if !new.attachments.is_empty() {
-            // The author's own uploads to this conversation, not attached yet — all or nothing.
-            let Author::Agent(agent) = new.author else {
-                return Err(StoreError::Conflict("attachment_unavailable"));
-            };
-            for attachment in &new.attachments {
-                let done = sqlx::query(&q("UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL \
-                     AND conversation_id = ? AND uploaded_by = ?"))
-                .bind(id)
-                .bind(attachment)
-                .bind(updated.id.0)
-                .bind(agent.0)
-                .execute(&mut **tx)
-                .await
-                .map_err(db)?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Conflict("attachment_unavailable"));
-                }
-            }
-        }
-        if matches!(new.direction, Direction::Outgoing | Direction::Bot) {
-            // A reply in an email inbox goes out by mail: the delivery job is committed with the
-            // message, so a crash cannot lose it.
-            let channel: Option<String> =
-                sqlx::query_scalar(&q("SELECT channel FROM inboxes WHERE id = ?"))
-                    .bind(updated.inbox_id.0)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db)?;
-            if channel.as_deref() == Some("email") {
-                let payload = format!("{{\"message_id\":{id}}}");
-                let key = format!("email-out:{id}");
-                insert_job(
-                    tx,
-                    &NewJob {
-                        kind: layan_core::email::JOB_EMAIL_SEND,
-                        payload: &payload,
-                        dedupe_key: Some(&key),
-                        run_at: now,
-                        max_attempts: 10,
-                    },
-                )
-                .await?;
-            }
-        }
-        if new.automations {
-            // Committed with the message, or not at all: a crash cannot lose the follow-up.
-            let payload = format!("{{\"message_id\":{id}}}");
-            let key = format!("followup:{id}");
-            insert_job(
-                tx,
-                &NewJob {
-                    kind: layan_core::JOB_MESSAGE_FOLLOWUP,
-                    payload: &payload,
-                    dedupe_key: Some(&key),
-                    run_at: now,
-                    max_attempts: 8,
-                },
-            )
-            .await?;
-        }
-
-        Ok(Appended {
-            message: Message {
-                id: MessageId(id),
-                conversation_id: updated.id,
-                seq: updated.last_seq,
-                direction: new.direction,
-                author: new.author,
-                author_name: new.author_name.clone(),
-                body: new.body.as_str().to_owned(),
-                client_message_id: new
-                    .client_message_id
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned()),
-                created_at: now,
-                extras: new.extras.clone(),
-            },
-            previous_status: (conversation.status != updated.status).then_some(conversation.status),
-            conversation: updated,
-            created_conversation: created,
-            duplicate: false,
-        })
-    }
-
-    /// A new open conversation with the next ticket number.
-    async fn open_conversation(
-        tx: &mut sqlx::Transaction<'_, $db>,
-        inbox_id: InboxId,
-        contact_id: ContactId,
-        now: Millis,
-    ) -> StoreResult<Conversation> {
-        let number: i64 = sqlx::query_scalar(&q("UPDATE counters SET value = value + 1 \
-             WHERE name = 'conversation_number' RETURNING value"))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)?;
-        let row = sqlx::query(&q(&format!(
-            "INSERT INTO conversations (number, inbox_id, contact_id, status, \
-             created_at, updated_at, last_message_at) \
-             VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING {CONV_RET}"
-        )))
-        .bind(number)
-        .bind(inbox_id.0)
-        .bind(contact_id.0)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db)?;
-        conversation_from_row(&row)
     }
 
     pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {

@@ -5,11 +5,11 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use layan_core::{
-    Agent, AgentId, ApiTokenInfo, Article, ArticleId, ArticleStatus, AuditEntry, Author,
-    AutoAssign, CannedId, CannedResponse, Category, CategoryId, ChannelKind, Contact, ContactId,
-    Conversation, ConversationId, ConversationStatus, ConversationSummary, Direction, Inbox,
-    InboxId, Job, JobStatus, Locale, Message, MessageId, Millis, NewMessage, Notification,
-    Priority, Role, Target, Team, TeamId, TicketNumber, ViewCounts, now_millis,
+    Agent, AgentId, ApiTokenInfo, Article, ArticleId, ArticleStatus, AuditEntry, AutoAssign,
+    CannedId, CannedResponse, Category, CategoryId, ChannelKind, Contact, ContactId, Conversation,
+    ConversationId, ConversationStatus, ConversationSummary, Inbox, InboxId, Job, JobStatus,
+    Locale, Message, MessageId, Millis, NewMessage, Notification, Priority, Role, Team, TeamId,
+    TicketNumber, ViewCounts, now_millis,
 };
 use sqlx::{
     QueryBuilder, Row, Sqlite, SqlitePool,
@@ -51,6 +51,8 @@ impl SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The connection messages are stored on (rusqlite; see `sqlite_append.rs`).
+    appender: std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>,
     /// Messages to store, handed to the group-commit task.
     appends: tokio::sync::mpsc::Sender<Pending>,
 }
@@ -135,9 +137,11 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(db)?;
+        let appender = crate::sqlite_append::open(&opts.path, opts.fsync_every_commit)?;
         drop(guard);
         let (appends, queue) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
         let store = Self {
+            appender: std::sync::Arc::new(std::sync::Mutex::new(appender)),
             writer,
             reader,
             appends,
@@ -160,6 +164,24 @@ impl SqliteStore {
                 let _ = reply.send(result);
             }
         }
+    }
+
+    /// Stores several messages in one transaction (see `sqlite_append.rs`). The sqlx writer
+    /// connection is held meanwhile, unused: SQLite has one writer at a time, and holding it
+    /// keeps every other write waiting in the pool's queue instead of on SQLite's busy lock.
+    /// The batch runs synchronously (nothing can cancel it halfway).
+    pub async fn append_batch(&self, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
+        let _writer = match self.writer.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => return crate::batch_error(batch.len(), &db(e)),
+        };
+        synchronously(|| match self.appender.lock() {
+            Ok(conn) => crate::sqlite_append::append_batch(&conn, batch),
+            Err(_) => crate::batch_error(
+                batch.len(),
+                &StoreError::Unavailable("the append connection failed".into()),
+            ),
+        })
     }
 
     /// Stores a message through the group commit (see [`Self::group_commit`]).
@@ -192,6 +214,17 @@ impl SqliteStore {
         _contact: ContactId,
     ) -> StoreResult<()> {
         Ok(())
+    }
+}
+
+/// Runs blocking work from async code: on a multi-threaded runtime the worker hands its other
+/// tasks over first; on a current-thread runtime (tests) it just runs.
+fn synchronously<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 

@@ -56,6 +56,7 @@ on_every_backend!(
     jobs_lease_retry_and_survive_a_dead_worker,
     a_customer_message_and_its_follow_up_job_commit_together,
     a_batch_commits_together_and_one_bad_message_fails_alone,
+    a_retry_after_the_conversation_closed_returns_the_stored_message,
     references_to_unknown_rows_are_not_found,
     knowledge_base_articles_translations_votes_and_documents,
     orders_apply_once_newest_wins_and_shipments_merge,
@@ -671,6 +672,63 @@ async fn a_batch_commits_together_and_one_bad_message_fails_alone(config: Databa
     let stored = store.messages_after(conv, 0, 10, true).await.unwrap();
     let bodies: Vec<_> = stored.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["one", "two", "three"], "gap-free, each once");
+}
+
+async fn a_retry_after_the_conversation_closed_returns_the_stored_message(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let first = store
+        .append_message(&incoming(&inbox, &contact, "halo", Some("r-1")))
+        .await
+        .unwrap();
+    let conv = first.conversation.id;
+    store
+        .update_conversation(
+            conv,
+            &ConversationChanges {
+                status: Some(ConversationStatus::Closed),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The retry would open a new conversation (the current one is closed): it gets the stored
+    // message, and nothing of the would-be conversation is left (not even its ticket number).
+    let retry = store
+        .append_message(&incoming(&inbox, &contact, "halo", Some("r-1")))
+        .await
+        .unwrap();
+    assert!(retry.duplicate && !retry.created_conversation);
+    assert_eq!(retry.message.id, first.message.id);
+    assert_eq!(retry.conversation.id, conv);
+    let next = store
+        .append_message(&incoming(&inbox, &contact, "lagi", Some("r-2")))
+        .await
+        .unwrap();
+    assert!(next.created_conversation);
+    assert_eq!(next.conversation.number.0, first.conversation.number.0 + 1);
+
+    // The bot has no author id: its retries are found all the same.
+    let bot = |cid: &str| NewMessage {
+        target: Target::Conversation(next.conversation.id),
+        direction: Direction::Bot,
+        author: Author::Bot,
+        author_name: Some("Sekar".into()),
+        body: MessageBody::parse("Halo! Ada yang bisa dibantu?").expect("body"),
+        client_message_id: Some(ClientMessageId::parse(cid).expect("cid")),
+        automations: false,
+        attachments: Vec::new(),
+        extras: None,
+    };
+    let said = store.append_message(&bot("bot-1")).await.unwrap();
+    let again = store.append_message(&bot("bot-1")).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.message.id, said.message.id);
+    let all = store
+        .messages_after(next.conversation.id, 0, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "the customer's message and the bot's, once");
 }
 
 async fn references_to_unknown_rows_are_not_found(config: DatabaseConfig) {

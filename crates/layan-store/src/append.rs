@@ -1,0 +1,158 @@
+//! Storing a message, the parts both backends share: the statements (written with `?`;
+//! PostgreSQL's `q()` numbers them), how a message moves its conversation, the jobs committed
+//! with it and the result. SQLite runs them through rusqlite on the writer's own handle
+//! (`sqlite_append.rs`), PostgreSQL through sqlx (`postgres.rs`).
+
+use std::sync::LazyLock;
+
+use layan_core::{
+    Conversation, ConversationStatus, Direction, Message, MessageId, Millis, NewMessage,
+};
+
+use crate::{
+    Appended, NewJob,
+    rows::{CONV_COLS, CONV_RET, MSG_COLS},
+};
+
+/// The message an author already sent with this client message id (a retried send).
+pub(crate) static BY_CLIENT_ID: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {MSG_COLS} FROM messages m WHERE m.author_kind = ? \
+         AND m.author_id IS NOT DISTINCT FROM ? AND m.client_message_id = ?"
+    )
+});
+
+pub(crate) static CONVERSATION: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"));
+
+/// A contact's newest conversation in an inbox; one merged into another is not current (its
+/// survivor is).
+pub(crate) static CURRENT_CONVERSATION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {CONV_COLS} FROM conversations c WHERE c.contact_id = ? AND c.inbox_id = ? \
+         AND c.merged_into_id IS NULL ORDER BY c.id DESC LIMIT 1"
+    )
+});
+
+/// Takes the next sequence number and moves the status: binds status, waiting since, whether
+/// snoozed (keeps the wake-up time), whether incoming, now, now, the conversation.
+pub(crate) static ADVANCE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE conversations SET last_seq = last_seq + 1, status = ?, waiting_since = ?, \
+         snoozed_until = CASE WHEN ? THEN snoozed_until ELSE NULL END, \
+         last_incoming_seq = CASE WHEN ? THEN last_seq + 1 ELSE last_incoming_seq END, \
+         updated_at = ?, last_message_at = ? WHERE id = ? RETURNING {CONV_RET}"
+    )
+});
+
+pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, seq, direction, \
+     author_kind, author_id, author_name, body, client_message_id, created_at, extras) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+
+/// Attaches one of the author's own uploads to this conversation that is not attached yet:
+/// binds the message, the attachment, the conversation, the agent.
+pub(crate) const ATTACH: &str = "UPDATE attachments SET message_id = ? WHERE id = ? \
+     AND message_id IS NULL AND conversation_id = ? AND uploaded_by = ?";
+
+pub(crate) const INBOX_CHANNEL: &str = "SELECT channel FROM inboxes WHERE id = ?";
+
+pub(crate) const NEXT_TICKET_NUMBER: &str = "UPDATE counters SET value = value + 1 \
+     WHERE name = 'conversation_number' RETURNING value";
+
+/// A new open conversation: binds the number, inbox, contact, now three times.
+pub(crate) static OPEN_CONVERSATION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO conversations (number, inbox_id, contact_id, status, created_at, \
+         updated_at, last_message_at) VALUES (?, ?, ?, 'open', ?, ?, ?) RETURNING {CONV_RET}"
+    )
+});
+
+/// The conversation's status and waiting-since time after a message in this direction.
+pub(crate) fn advance(
+    conversation: &Conversation,
+    direction: Direction,
+    now: Millis,
+) -> (ConversationStatus, Option<Millis>) {
+    let status = match direction {
+        Direction::Incoming => conversation.status.after_customer_message(),
+        _ => conversation.status,
+    };
+    let waiting_since = match direction {
+        Direction::Incoming => Some(conversation.waiting_since.unwrap_or(now)),
+        Direction::Outgoing | Direction::Bot => None,
+        Direction::Note | Direction::System => conversation.waiting_since,
+    };
+    (status, waiting_since)
+}
+
+/// A job committed with a message (payload and dedupe key owned here; see [`Self::job`]).
+pub(crate) struct MessageJob {
+    kind: &'static str,
+    payload: String,
+    key: String,
+    max_attempts: i64,
+}
+
+impl MessageJob {
+    /// A reply in an email inbox goes out by mail: the delivery job is committed with the
+    /// message, so a crash cannot lose it.
+    pub(crate) fn email_out(message: i64) -> Self {
+        Self::new(layan_core::email::JOB_EMAIL_SEND, "email-out", message, 10)
+    }
+
+    /// The automations after a customer message (committed with it, or not at all).
+    pub(crate) fn followup(message: i64) -> Self {
+        Self::new(layan_core::JOB_MESSAGE_FOLLOWUP, "followup", message, 8)
+    }
+
+    fn new(kind: &'static str, prefix: &str, message: i64, max_attempts: i64) -> Self {
+        Self {
+            kind,
+            payload: format!("{{\"message_id\":{message}}}"),
+            key: format!("{prefix}:{message}"),
+            max_attempts,
+        }
+    }
+
+    pub(crate) fn job(&self, now: Millis) -> NewJob<'_> {
+        NewJob {
+            kind: self.kind,
+            payload: &self.payload,
+            dedupe_key: Some(&self.key),
+            run_at: now,
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// What storing `new` as message `id` in `updated` (which was `before`) returns.
+pub(crate) fn appended(
+    new: &NewMessage,
+    id: i64,
+    before: &Conversation,
+    updated: Conversation,
+    created: bool,
+    now: Millis,
+) -> Appended {
+    Appended {
+        message: Message {
+            id: MessageId(id),
+            conversation_id: updated.id,
+            seq: updated.last_seq,
+            direction: new.direction,
+            author: new.author,
+            author_name: new.author_name.clone(),
+            body: new.body.as_str().to_owned(),
+            client_message_id: new
+                .client_message_id
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+            created_at: now,
+            extras: new.extras.clone(),
+        },
+        previous_status: (before.status != updated.status).then_some(before.status),
+        conversation: updated,
+        created_conversation: created,
+        duplicate: false,
+    }
+}
