@@ -52,7 +52,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     /// The connection messages are stored on (rusqlite; see `sqlite_append.rs`).
-    appender: std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>,
+    appender: crate::sqlite_append::Appender,
     /// Messages to store, handed to the group-commit task.
     appends: tokio::sync::mpsc::Sender<Pending>,
 }
@@ -137,11 +137,11 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(db)?;
-        let appender = crate::sqlite_append::open(&opts.path, opts.fsync_every_commit)?;
+        let appender = crate::sqlite_append::Appender::start(&opts.path, opts.fsync_every_commit)?;
         drop(guard);
         let (appends, queue) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
         let store = Self {
-            appender: std::sync::Arc::new(std::sync::Mutex::new(appender)),
+            appender,
             writer,
             reader,
             appends,
@@ -169,19 +169,14 @@ impl SqliteStore {
     /// Stores several messages in one transaction (see `sqlite_append.rs`). The sqlx writer
     /// connection is held meanwhile, unused: SQLite has one writer at a time, and holding it
     /// keeps every other write waiting in the pool's queue instead of on SQLite's busy lock.
-    /// The batch runs synchronously (nothing can cancel it halfway).
     pub async fn append_batch(&self, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
         let _writer = match self.writer.acquire().await {
             Ok(conn) => conn,
             Err(e) => return crate::batch_error(batch.len(), &db(e)),
         };
-        synchronously(|| match self.appender.lock() {
-            Ok(conn) => crate::sqlite_append::append_batch(&conn, batch),
-            Err(_) => crate::batch_error(
-                batch.len(),
-                &StoreError::Unavailable("the append connection failed".into()),
-            ),
-        })
+        self.appender
+            .append(batch.iter().map(|m| (*m).clone()).collect())
+            .await
     }
 
     /// Stores a message through the group commit (see [`Self::group_commit`]).
@@ -214,17 +209,6 @@ impl SqliteStore {
         _contact: ContactId,
     ) -> StoreResult<()> {
         Ok(())
-    }
-}
-
-/// Runs blocking work from async code: on a multi-threaded runtime the worker hands its other
-/// tasks over first; on a current-thread runtime (tests) it just runs.
-fn synchronously<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
     }
 }
 

@@ -1,36 +1,73 @@
 //! SQLite's message append. SQLite has one writer, and through sqlx every statement is a round
 //! trip to the connection's own thread (about 50 µs; a message is six to eight statements): that
 //! was the whole cost of a message. Here a group commit runs synchronously on a connection of its
-//! own through rusqlite, with its statements prepared once — the same statements as
+//! own, on a thread of its own, through rusqlite, with its statements prepared once — the same statements as
 //! PostgreSQL's (`append.rs`). It writes only while holding the sqlx writer connection (see
 //! `SqliteStore::append_batch`), so the two never wait on SQLite's lock for each other.
 
 use layan_core::{Author, ConversationStatus, Direction, NewMessage, Target, now_millis};
 use rusqlite::{Connection, ErrorCode, params};
 
-/// Opens the append connection (after the migrations): the same file and settings as sqlx's.
-pub(crate) fn open(path: &std::path::Path, fsync_every_commit: bool) -> StoreResult<Connection> {
-    let conn = Connection::open(path).map_err(error)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(error)?;
-    conn.pragma_update(None, "foreign_keys", true)
-        .map_err(error)?;
-    let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
-    conn.pragma_update(None, "synchronous", synchronous)
-        .map_err(error)?;
-    conn.set_prepared_statement_cache_capacity(32);
-    Ok(conn)
-}
-
 use crate::{
     Appended, NewJob, StoreError, StoreResult, append, batch_error,
     rows::{self, Columns},
 };
 
+/// The thread that stores messages, with its connection: the batch runs synchronously there,
+/// never on the async runtime's workers (and works the same on a current-thread runtime).
+#[derive(Clone)]
+pub(crate) struct Appender {
+    jobs: std::sync::mpsc::Sender<Batch>,
+}
+
+type Batch = (
+    Vec<NewMessage>,
+    tokio::sync::oneshot::Sender<Vec<StoreResult<Appended>>>,
+);
+
+impl Appender {
+    /// Opens the append connection (after the migrations: the same file and settings as sqlx's)
+    /// and starts its thread, which ends when the last `Appender` is dropped.
+    pub(crate) fn start(path: &std::path::Path, fsync_every_commit: bool) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(error)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(error)?;
+        let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(error)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let (jobs, queue) = std::sync::mpsc::channel::<Batch>();
+        std::thread::Builder::new()
+            .name("layan-sqlite-append".into())
+            .spawn(move || {
+                for (batch, reply) in queue {
+                    let batch: Vec<&NewMessage> = batch.iter().collect();
+                    // The caller may have gone; what was stored stays stored.
+                    let _ = reply.send(append_batch(&conn, &batch));
+                }
+            })
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(Self { jobs })
+    }
+
+    /// Stores the batch on the thread (see [`append_batch`]).
+    pub(crate) async fn append(&self, batch: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
+        let n = batch.len();
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let gone = || StoreError::Unavailable("the message writer stopped".into());
+        if self.jobs.send((batch, reply)).is_err() {
+            return batch_error(n, &gone());
+        }
+        result.await.unwrap_or_else(|_| batch_error(n, &gone()))
+    }
+}
+
 /// Stores the batch in one transaction (one commit, one fsync), each message in a savepoint so
 /// one that fails fails alone. Results are in the batch's order; if the commit fails, every
 /// message fails and nothing was stored.
-pub(crate) fn append_batch(conn: &Connection, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
+fn append_batch(conn: &Connection, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         return batch_error(batch.len(), &error(e));
     }
