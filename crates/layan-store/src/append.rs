@@ -45,9 +45,11 @@ pub(crate) static ADVANCE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Stores the message; no row back when its author already stored this client message id (a
+/// retried send: the caller rolls back and returns the stored one).
 pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (conversation_id, seq, direction, \
      author_kind, author_id, author_name, body, client_message_id, created_at, extras) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id";
 
 /// Attaches one of the author's own uploads to this conversation that is not attached yet:
 /// binds the message, the attachment, the conversation, the agent.

@@ -171,21 +171,28 @@ impl PostgresStore {
     /// Stores a message in its own transaction; a retry that raced another send of the same
     /// client message id finds the stored one.
     pub async fn append_direct(&self, new: &NewMessage) -> StoreResult<Appended> {
-        match self.append_once(new).await {
-            // Two concurrent sends of the same retry raced past the duplicate check; the second
-            // attempt finds the first one's message and returns it.
-            Err(StoreError::Conflict("duplicate_client_message")) => self.append_once(new).await,
-            other => other,
+        for _ in 0..2 {
+            let mut tx = self.writer.begin().await.map_err(db)?;
+            match Self::append_in(&mut tx, new).await {
+                Ok(appended) => {
+                    if !appended.duplicate {
+                        tx.commit().await.map_err(db)?;
+                    }
+                    return Ok(appended);
+                }
+                // A retried send met the stored one at insert: undo this attempt and return
+                // that one. (If it is not there, the send it raced rolled back: try again.)
+                Err(StoreError::Conflict("duplicate_client_message")) => {
+                    tx.rollback().await.map_err(db)?;
+                    let mut conn = self.writer.acquire().await.map_err(db)?;
+                    if let Some(stored) = Self::stored(&mut conn, new).await? {
+                        return Ok(stored);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
-    }
-
-    async fn append_once(&self, new: &NewMessage) -> StoreResult<Appended> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let appended = Self::append_in(&mut tx, new).await?;
-        if !appended.duplicate {
-            tx.commit().await.map_err(db)?;
-        }
-        Ok(appended)
+        Err(StoreError::Conflict("duplicate_client_message"))
     }
 
     /// Stores several messages in one transaction — one commit (one fsync) for all — each in
@@ -199,38 +206,65 @@ impl PostgresStore {
         };
         let mut results = Vec::with_capacity(batch.len());
         for new in batch {
-            let mut outcome = None;
-            for _ in 0..2 {
-                let mut sp = match sqlx::Connection::begin(&mut *tx).await.map_err(db) {
-                    Ok(sp) => sp,
-                    Err(e) => return batch_error(batch.len(), &e),
-                };
-                match Self::append_in(&mut sp, new).await {
-                    Ok(a) => {
-                        if let Err(e) = sp.commit().await.map_err(db) {
-                            return batch_error(batch.len(), &e);
-                        }
-                        outcome = Some(Ok(a));
-                        break;
-                    }
-                    // The same client message id earlier in this batch: the second pass finds it.
-                    Err(StoreError::Conflict("duplicate_client_message")) if outcome.is_none() => {
-                        let _ = sp.rollback().await;
-                        outcome = Some(Err(StoreError::Conflict("duplicate_client_message")));
-                    }
-                    Err(e) => {
-                        let _ = sp.rollback().await;
-                        outcome = Some(Err(e));
-                        break;
+            let mut sp = match sqlx::Connection::begin(&mut *tx).await.map_err(db) {
+                Ok(sp) => sp,
+                Err(e) => return batch_error(batch.len(), &e),
+            };
+            let outcome = match Self::append_in(&mut sp, new).await {
+                Ok(a) => sp.commit().await.map_err(db).map(|()| Ok(a)),
+                // The same send earlier in this batch, or stored before: that one.
+                Err(StoreError::Conflict("duplicate_client_message")) => {
+                    match sp.rollback().await.map_err(db) {
+                        Ok(()) => Self::stored(&mut tx, new).await.map(|found| {
+                            found.ok_or(StoreError::Conflict("duplicate_client_message"))
+                        }),
+                        Err(e) => Err(e),
                     }
                 }
+                Err(e) => sp.rollback().await.map_err(db).map(|()| Err(e)),
+            };
+            match outcome {
+                Ok(result) => results.push(result),
+                Err(e) => return batch_error(batch.len(), &e),
             }
-            results.push(outcome.unwrap_or(Err(StoreError::Conflict("duplicate_client_message"))));
         }
         match tx.commit().await.map_err(db) {
             Ok(()) => results,
             Err(e) => batch_error(batch.len(), &e),
         }
+    }
+
+    /// The message `new`'s author already stored with its client message id, if any.
+    async fn stored(
+        conn: &mut sqlx::PgConnection,
+        new: &NewMessage,
+    ) -> StoreResult<Option<Appended>> {
+        let Some(client_id) = &new.client_message_id else {
+            return Ok(None);
+        };
+        let Some(row) = sqlx::query(&q(&append::BY_CLIENT_ID))
+            .bind(new.author.kind_str())
+            .bind(new.author.id())
+            .bind(client_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let message = required_message(&row)?;
+        let conv_row = sqlx::query(&q(&append::CONVERSATION))
+            .bind(message.conversation_id.0)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        Ok(Some(Appended {
+            message,
+            conversation: conversation_from_row(&conv_row)?,
+            created_conversation: false,
+            duplicate: true,
+            previous_status: None,
+        }))
     }
 
     /// Stores one message inside the caller's transaction (see `append_message`).
@@ -242,29 +276,12 @@ impl PostgresStore {
         let author_kind = new.author.kind_str();
         let author_id = new.author.id();
 
-        if let Some(client_id) = &new.client_message_id {
-            let existing = sqlx::query(&q(&append::BY_CLIENT_ID))
-                .bind(author_kind)
-                .bind(author_id)
-                .bind(client_id.as_str())
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db)?;
-            if let Some(row) = existing {
-                let message = required_message(&row)?;
-                let conv_row = sqlx::query(&q(&append::CONVERSATION))
-                    .bind(message.conversation_id.0)
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(db)?;
-                return Ok(Appended {
-                    message,
-                    conversation: conversation_from_row(&conv_row)?,
-                    created_conversation: false,
-                    duplicate: true,
-                    previous_status: None,
-                });
-            }
+        // A retried send is found by the unique index when the message is inserted; authors
+        // without an id (the bot, the system) are not covered by it (NULLs are distinct).
+        if author_id.is_none()
+            && let Some(found) = Self::stored(tx, new).await?
+        {
+            return Ok(found);
         }
 
         let (conversation, created) = match new.target {
@@ -338,9 +355,10 @@ impl PostgresStore {
                     .as_ref()
                     .and_then(|e| serde_json::to_string(e).ok()),
             )
-            .fetch_one(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await
-            .map_err(db)?;
+            .map_err(db)?
+            .ok_or(StoreError::Conflict("duplicate_client_message"))?;
         if !new.attachments.is_empty() {
             // The author's own uploads to this conversation, not attached yet — all or nothing.
             let Author::Agent(agent) = new.author else {

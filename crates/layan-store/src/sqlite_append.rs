@@ -197,7 +197,7 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
         ],
         |row| row.req_int("id"),
     )?
-    .ok_or(StoreError::NotFound)?;
+    .ok_or(StoreError::Conflict("duplicate_client_message"))?;
     if !new.attachments.is_empty() {
         // The author's own uploads to this conversation, not attached yet — all or nothing.
         let Author::Agent(agent) = new.author else {
