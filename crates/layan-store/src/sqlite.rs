@@ -199,7 +199,16 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
+        self.appender.close().await;
         self.reader.close().await;
+        // Everything into the database file now, whichever connection closes last (a
+        // read-only one cannot checkpoint, and sqlx finishes closing handles in the background).
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %e, "checkpointing the WAL at close failed");
+        }
         self.writer.close().await;
     }
 
@@ -237,6 +246,77 @@ crate::bot::bot_queries!(SqliteStore, Sqlite, SqliteRow);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Closing leaves everything in the database file: the message writer's connection is
+    /// closed first and the WAL checkpointed, so a copy of the file alone is a full backup.
+    #[tokio::test]
+    async fn closing_checkpoints_the_wal_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layan.db");
+        let store = SqliteStore::open(&SqliteOptions::new(&path)).await.unwrap();
+        let inbox = store
+            .create_inbox(NewInbox {
+                name: "i",
+                widget_key: "k",
+                greeting: "g",
+                color: "#000000",
+            })
+            .await
+            .unwrap();
+        let contact = store
+            .create_contact_with_identity(NewContact::default(), "visitor", "v1")
+            .await
+            .unwrap();
+        let stored = store
+            .append_message(&NewMessage {
+                target: layan_core::Target::CurrentOrNew {
+                    inbox_id: inbox.id,
+                    contact_id: contact.id,
+                },
+                direction: layan_core::Direction::Incoming,
+                author: layan_core::Author::Contact(contact.id),
+                author_name: None,
+                body: layan_core::MessageBody::parse("halo").unwrap(),
+                client_message_id: None,
+                automations: false,
+                attachments: Vec::new(),
+                extras: None,
+            })
+            .await
+            .unwrap();
+        let wal = dir.path().join("layan.db-wal");
+        assert!(wal.exists(), "a running store writes to its WAL");
+        store.close().await;
+        // A stopped server's database file alone holds everything (the README's backup): the
+        // WAL is gone or empty, and a copy of the file without it has the message.
+        let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert_eq!(wal_len, 0, "closed: the WAL was checkpointed");
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&path, &copy).unwrap();
+        assert!(matches!(
+            store
+                .append_message(&NewMessage {
+                    target: layan_core::Target::Conversation(stored.conversation.id),
+                    direction: layan_core::Direction::Incoming,
+                    author: layan_core::Author::Contact(contact.id),
+                    author_name: None,
+                    body: layan_core::MessageBody::parse("late").unwrap(),
+                    client_message_id: None,
+                    automations: false,
+                    attachments: Vec::new(),
+                    extras: None,
+                })
+                .await,
+            Err(StoreError::Unavailable(_))
+        ));
+        let again = SqliteStore::open(&SqliteOptions::new(&copy)).await.unwrap();
+        let messages = again
+            .messages_after(stored.conversation.id, 0, 10, true)
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].body, "halo");
+    }
 
     /// A shop that ran the foundation schema upgrades without losing sessions or assignments,
     /// although SQLite has to rebuild the agents table to allow the supervisor role.

@@ -6,6 +6,8 @@
 //! `SqliteStore::append_batch`), so the two never wait on SQLite's lock for each other.
 
 use layan_core::{Author, ConversationStatus, Direction, NewMessage, Target, now_millis};
+use std::sync::{Arc, Mutex};
+
 use rusqlite::{Connection, ErrorCode, params};
 
 use crate::{
@@ -17,7 +19,9 @@ use crate::{
 /// never on the async runtime's workers (and works the same on a current-thread runtime).
 #[derive(Clone)]
 pub(crate) struct Appender {
-    jobs: std::sync::mpsc::Sender<Batch>,
+    /// Where batches go; `None` once closed.
+    jobs: Arc<Mutex<Option<std::sync::mpsc::Sender<Batch>>>>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 type Batch = (
@@ -39,7 +43,7 @@ impl Appender {
             .map_err(error)?;
         conn.set_prepared_statement_cache_capacity(32);
         let (jobs, queue) = std::sync::mpsc::channel::<Batch>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("layan-sqlite-append".into())
             .spawn(move || {
                 for (batch, reply) in queue {
@@ -49,7 +53,10 @@ impl Appender {
                 }
             })
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs: Arc::new(Mutex::new(Some(jobs))),
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
     }
 
     /// Stores the batch on the thread (see [`append_batch`]).
@@ -57,10 +64,25 @@ impl Appender {
         let n = batch.len();
         let (reply, result) = tokio::sync::oneshot::channel();
         let gone = || StoreError::Unavailable("the message writer stopped".into());
-        if self.jobs.send((batch, reply)).is_err() {
+        let jobs = self.jobs.lock().ok().and_then(|jobs| jobs.clone());
+        if jobs.is_none_or(|jobs| jobs.send((batch, reply)).is_err()) {
             return batch_error(n, &gone());
         }
         result.await.unwrap_or_else(|_| batch_error(n, &gone()))
+    }
+
+    /// Stops taking batches, lets the thread finish the one it is storing and closes its
+    /// connection — so that sqlx's, closed after it, is the last one and checkpoints the WAL
+    /// into the database file (a stopped server leaves only `layan.db`, as the README's backup
+    /// section says).
+    pub(crate) async fn close(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut thread| thread.take());
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
