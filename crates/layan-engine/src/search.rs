@@ -1,8 +1,8 @@
 //! Conversation search: the message index kept current by an indexer task. The database is the
 //! truth; the index follows it by message id (its watermark), woken by every message stored on
-//! this node (at most one commit per `GATHER`) and polling for the rest (other nodes' messages). On PostgreSQL a transaction can
-//! commit after one with a higher id: ids the indexer saw skipped are looked up again for a
-//! minute before they count as rolled back.
+//! this node (at most one commit per `GATHER`) and polling for the rest (other nodes'
+//! messages). On PostgreSQL a transaction can commit after one with a higher id: ids the
+//! indexer saw skipped are looked up again for a minute before they count as rolled back.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -87,6 +87,11 @@ pub(crate) fn advance(
     (status, waiting_since)
 }
 
+/// Whether the jobs of `new` depend on its inbox's channel (replies and bot answers).
+pub(crate) fn needs_channel(new: &NewMessage) -> bool {
+    matches!(new.direction, Direction::Outgoing | Direction::Bot)
+}
+
 /// A job committed with a message (payload and dedupe key owned here; see [`Self::job`]).
 pub(crate) struct MessageJob {
     kind: &'static str,
@@ -96,14 +101,25 @@ pub(crate) struct MessageJob {
 }
 
 impl MessageJob {
-    /// A reply in an email inbox goes out by mail: the delivery job is committed with the
-    /// message, so a crash cannot lose it.
-    pub(crate) fn email_out(message: i64) -> Self {
+    /// The jobs committed with message `id`: a reply in an email inbox goes out by mail (so a
+    /// crash cannot lose the delivery), a customer message's automations follow it. `channel` is
+    /// the inbox's, read only when [`needs_channel`] says so.
+    pub(crate) fn for_message(new: &NewMessage, id: i64, channel: Option<&str>) -> Vec<Self> {
+        let mut jobs = Vec::new();
+        if needs_channel(new) && channel == Some("email") {
+            jobs.push(Self::email_out(id));
+        }
+        if new.automations {
+            jobs.push(Self::followup(id));
+        }
+        jobs
+    }
+
+    fn email_out(message: i64) -> Self {
         Self::new(layan_core::email::JOB_EMAIL_SEND, "email-out", message, 10)
     }
 
-    /// The automations after a customer message (committed with it, or not at all).
-    pub(crate) fn followup(message: i64) -> Self {
+    fn followup(message: i64) -> Self {
         Self::new(layan_core::JOB_MESSAGE_FOLLOWUP, "followup", message, 8)
     }
 

@@ -407,8 +407,13 @@ impl Store {
     /// fails fails alone; results in order, returned after the commit. SQLite's `append_message`
     /// goes through this (group commit); imports may use it directly.
     pub async fn append_batch(&self, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
-        let batch: Vec<&NewMessage> = batch.iter().collect();
-        dispatch!(self, s => s.append_batch(&batch).await)
+        match self {
+            Self::Sqlite(s) => s.append_batch(batch.to_vec()).await,
+            Self::Postgres(s) => {
+                let batch: Vec<&NewMessage> = batch.iter().collect();
+                s.append_batch(&batch).await
+            }
+        }
     }
 
     pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {

@@ -378,18 +378,17 @@ impl PostgresStore {
                 }
             }
         }
-        if matches!(new.direction, Direction::Outgoing | Direction::Bot) {
-            let channel: Option<String> = sqlx::query_scalar(&q(append::INBOX_CHANNEL))
+        let channel: Option<String> = if append::needs_channel(new) {
+            sqlx::query_scalar(&q(append::INBOX_CHANNEL))
                 .bind(updated.inbox_id.0)
                 .fetch_optional(&mut **tx)
                 .await
-                .map_err(db)?;
-            if channel.as_deref() == Some("email") {
-                insert_job(tx, &append::MessageJob::email_out(id).job(now)).await?;
-            }
-        }
-        if new.automations {
-            insert_job(tx, &append::MessageJob::followup(id).job(now)).await?;
+                .map_err(db)?
+        } else {
+            None
+        };
+        for job in append::MessageJob::for_message(new, id, channel.as_deref()) {
+            insert_job(tx, &job.job(now)).await?;
         }
         Ok(append::appended(
             new,

@@ -157,9 +157,9 @@ impl SqliteStore {
     async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
         let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let messages: Vec<&NewMessage> = batch.iter().map(|(m, _)| m).collect();
-            let results = self.append_batch(&messages).await;
-            for ((_, reply), result) in batch.drain(..).zip(results) {
+            let (messages, replies): (Vec<NewMessage>, Vec<_>) = batch.drain(..).unzip();
+            let results = self.append_batch(messages).await;
+            for (reply, result) in replies.into_iter().zip(results) {
                 // The caller may have gone (a dropped request); the message is stored anyway.
                 let _ = reply.send(result);
             }
@@ -169,14 +169,12 @@ impl SqliteStore {
     /// Stores several messages in one transaction (see `sqlite_append.rs`). The sqlx writer
     /// connection is held meanwhile, unused: SQLite has one writer at a time, and holding it
     /// keeps every other write waiting in the pool's queue instead of on SQLite's busy lock.
-    pub async fn append_batch(&self, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
+    pub async fn append_batch(&self, batch: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
         let _writer = match self.writer.acquire().await {
             Ok(conn) => conn,
             Err(e) => return crate::batch_error(batch.len(), &db(e)),
         };
-        self.appender
-            .append(batch.iter().map(|m| (*m).clone()).collect())
-            .await
+        self.appender.append(batch).await
     }
 
     /// Stores a message through the group commit (see [`Self::group_commit`]).

@@ -235,20 +235,19 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
             }
         }
     }
-    if matches!(new.direction, Direction::Outgoing | Direction::Bot) {
-        let channel = one(
+    let channel = if append::needs_channel(new) {
+        one(
             conn,
             append::INBOX_CHANNEL,
             params![updated.inbox_id.0],
             |row| row.text("channel"),
         )?
-        .flatten();
-        if channel.as_deref() == Some("email") {
-            insert_job(conn, &append::MessageJob::email_out(id).job(now))?;
-        }
-    }
-    if new.automations {
-        insert_job(conn, &append::MessageJob::followup(id).job(now))?;
+        .flatten()
+    } else {
+        None
+    };
+    for job in append::MessageJob::for_message(new, id, channel.as_deref()) {
+        insert_job(conn, &job.job(now))?;
     }
     Ok(append::appended(
         new,
