@@ -25,6 +25,10 @@ use layan_store::{
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
+/// The same allocator as the `layan` binary, so in-process runs measure what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// No run may last longer than this, whatever its arguments.
 const HARD_LIMIT: Duration = Duration::from_secs(300);
 const KEY: &str = "lw_bench";

@@ -15,6 +15,12 @@ use layan_core::Role;
 use layan_engine::Engine;
 use layan_store::Store;
 
+/// mimalloc instead of glibc's malloc: glibc keeps an arena per thread (Tokio's workers, SQLite's
+/// and tantivy's threads) and memory freed in one is not reused by another — under the chat
+/// benchmark the process grew to ~290 MiB, ~90 MiB with `MALLOC_ARENA_MAX=2` (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "layan", version, about = "Customer service for online stores")]
 struct Cli {
