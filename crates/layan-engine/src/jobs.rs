@@ -18,6 +18,8 @@ use crate::{Engine, EngineError, EngineResult};
 pub const LEASE: Duration = Duration::from_secs(30);
 /// How often an idle worker looks for due jobs (a local enqueue wakes it at once).
 const POLL: Duration = Duration::from_millis(500);
+/// Jobs claimed at once (run concurrently).
+const BATCH: usize = 16;
 /// Finished jobs are kept this long for the admin page, then swept.
 const KEEP_DONE_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -108,7 +110,10 @@ impl Engine {
                         tracing::debug!(error = %e, "job sweep failed");
                     }
                 }
-                if worked == 0 && !stopping.load(Ordering::Acquire) {
+                // A batch that was not full took every due job: wait for the next enqueue (a
+                // wake-up that came while the batch ran is kept by `Notify`) or the poll,
+                // rather than claiming again at once for nothing (a write on SQLite).
+                if worked < BATCH && !stopping.load(Ordering::Acquire) {
                     tokio::select! {
                         () = engine.jobs_wake.notified() => {}
                         () = tokio::time::sleep(POLL) => {}
@@ -139,7 +144,7 @@ impl Engine {
         let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
         let jobs = match self
             .store
-            .claim_jobs(&self.worker_id(), now_millis(), lease_ms, 16)
+            .claim_jobs(&self.worker_id(), now_millis(), lease_ms, BATCH as u32)
             .await
         {
             Ok(j) => j,
@@ -159,7 +164,18 @@ impl Engine {
             running.push(self.run_job(job));
         }
         let ran = running.len();
-        futures_util::future::join_all(running).await;
+        // The jobs done are recorded together (one commit for the batch): the worker claims
+        // its next batch only after the slowest job of this one anyway, well within the lease.
+        // Should the node die before this, they run again: handlers are idempotent.
+        let done: Vec<i64> = futures_util::future::join_all(running)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Err(e) = self.store.complete_jobs(&done).await {
+            // The leases run out and the jobs are claimed again: at least once.
+            tracing::warn!(error = %e, jobs = done.len(), "could not record jobs done");
+        }
         ran
     }
 
@@ -167,13 +183,14 @@ impl Engine {
         format!("node-{:016x}", self.node)
     }
 
-    async fn run_job(&self, job: Job) {
+    /// Runs `job`; its id when it is done (the caller records that), a failure is recorded here.
+    async fn run_job(&self, job: Job) -> Option<i64> {
         let outcome = match tokio::time::timeout(LEASE / 2, self.handle_job(&job)).await {
             Ok(r) => r,
             Err(_) => Err(JobError::Retry("timed out".into())),
         };
         let result = match outcome {
-            Ok(()) => self.store.complete_job(job.id).await,
+            Ok(()) => return Some(job.id),
             Err(JobError::RetryAt(at)) => self.store.fail_job(job.id, "postponed", Some(at)).await,
             Err(e) => {
                 self.job_failures
@@ -197,6 +214,7 @@ impl Engine {
             // The lease runs out and the job is claimed again: at least once.
             tracing::warn!(error = %e, job = job.id, "could not record a job's outcome");
         }
+        None
     }
 
     async fn handle_job(&self, job: &Job) -> Result<(), JobError> {

@@ -87,6 +87,23 @@ pub(crate) fn advance(
     (status, waiting_since)
 }
 
+/// What [`ADVANCE`] does, done in memory: PostgreSQL's set-based append computes a batch's
+/// conversation states here and writes the results.
+pub(crate) fn advance_in_place(conversation: &mut Conversation, direction: Direction, now: Millis) {
+    let (status, waiting_since) = advance(conversation, direction, now);
+    conversation.last_seq += 1;
+    if status != ConversationStatus::Snoozed {
+        conversation.snoozed_until = None;
+    }
+    if direction == Direction::Incoming {
+        conversation.last_incoming_seq = conversation.last_seq;
+    }
+    conversation.status = status;
+    conversation.waiting_since = waiting_since;
+    conversation.updated_at = now;
+    conversation.last_message_at = now;
+}
+
 /// Whether the jobs of `new` depend on its inbox's channel (replies and bot answers).
 pub(crate) fn needs_channel(new: &NewMessage) -> bool {
     matches!(new.direction, Direction::Outgoing | Direction::Bot)

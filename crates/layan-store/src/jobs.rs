@@ -49,7 +49,15 @@ impl Store {
     }
 
     pub async fn complete_job(&self, id: i64) -> StoreResult<()> {
-        dispatch!(self, s => s.complete_job(id).await)
+        self.complete_jobs(&[id]).await
+    }
+
+    /// Records several jobs done in one statement (one commit): a worker's batch.
+    pub async fn complete_jobs(&self, ids: &[i64]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.complete_jobs(ids).await)
     }
 
     /// Records a failure: queued again at `retry_at`, or failed for good when `retry_at` is `None`.
@@ -151,15 +159,17 @@ impl $store {
         rows.iter().map(job_from_row).collect()
     }
 
-    pub async fn complete_job(&self, id: i64) -> StoreResult<()> {
-        sqlx::query(&q(
-            "UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = ? WHERE id = ?",
-        ))
-        .bind(now_millis())
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
+    pub async fn complete_jobs(&self, ids: &[i64]) -> StoreResult<()> {
+        let mut update = sqlx::QueryBuilder::<$db>::new(
+            "UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = ",
+        );
+        update.push_bind(now_millis()).push(" WHERE id IN (");
+        let mut list = update.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        update.push(")");
+        update.build().execute(&self.writer).await.map_err(db)?;
         Ok(())
     }
 

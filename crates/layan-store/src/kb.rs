@@ -105,13 +105,22 @@ impl Store {
         dispatch!(self, s => s.vote_article(id, voter, helpful).await)
     }
 
-    /// A shop document (JSON text) by key.
+    /// A shop document (JSON text) by key (from the settings cache when read within the last
+    /// second; see `cache.rs`).
     pub async fn document(&self, key: &str) -> StoreResult<Option<String>> {
-        dispatch!(self, s => s.document(key).await)
+        if let Some(body) = self.settings.document(key) {
+            return Ok(body);
+        }
+        let seen = self.settings.generation();
+        let body = dispatch!(self, s => s.document(key).await)?;
+        self.settings.keep_document(seen, key, body.as_deref());
+        Ok(body)
     }
 
     pub async fn put_document(&self, key: &str, body: &str) -> StoreResult<()> {
-        dispatch!(self, s => s.put_document(key, body).await)
+        let put = dispatch!(self, s => s.put_document(key, body).await);
+        self.settings.forget();
+        put
     }
 }
 

@@ -6,15 +6,16 @@
 /// defined before the modules so theirs can too).
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            Store::Sqlite($s) => $e,
-            Store::Postgres($s) => $e,
+        match &$self.db {
+            $crate::Db::Sqlite($s) => $e,
+            $crate::Db::Postgres($s) => $e,
         }
     };
 }
 
 mod append;
 mod bot;
+mod cache;
 mod contacts;
 mod email;
 mod jobs;
@@ -233,8 +234,15 @@ pub struct ConversationChanges {
 }
 
 /// The storage API. Every method is one transaction; handlers are not generic over the backend.
+/// Clones share the database and the settings cache.
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    settings: std::sync::Arc<cache::Settings>,
+}
+
+#[derive(Clone)]
+enum Db {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
 }
@@ -243,16 +251,27 @@ impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub async fn open(config: &DatabaseConfig) -> StoreResult<Self> {
         match config {
-            DatabaseConfig::Sqlite(opts) => Ok(Self::Sqlite(SqliteStore::open(opts).await?)),
-            DatabaseConfig::Postgres(opts) => Ok(Self::Postgres(PostgresStore::open(opts).await?)),
+            DatabaseConfig::Sqlite(opts) => {
+                Ok(Self::with(Db::Sqlite(SqliteStore::open(opts).await?)))
+            }
+            DatabaseConfig::Postgres(opts) => {
+                Ok(Self::with(Db::Postgres(PostgresStore::open(opts).await?)))
+            }
+        }
+    }
+
+    fn with(db: Db) -> Self {
+        Self {
+            db,
+            settings: std::sync::Arc::default(),
         }
     }
 
     /// A short name of the backend for logs and metrics.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
         }
     }
 
@@ -275,17 +294,17 @@ impl Store {
     /// Tells every node on this database (PostgreSQL `NOTIFY`); SQLite has one node: a no-op.
     /// Payloads must stay under 8,000 bytes.
     pub async fn notify(&self, payload: &str) -> StoreResult<()> {
-        match self {
-            Self::Sqlite(_) => Ok(()),
-            Self::Postgres(s) => s.notify(payload).await,
+        match &self.db {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(s) => s.notify(payload).await,
         }
     }
 
     /// Notifications from every node, this one included; `None` on SQLite.
     pub async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Notified>>> {
-        match self {
-            Self::Sqlite(_) => Ok(None),
-            Self::Postgres(s) => Ok(Some(s.listen().await?)),
+        match &self.db {
+            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(s) => Ok(Some(s.listen().await?)),
         }
     }
 
@@ -332,20 +351,41 @@ impl Store {
 
     // ---- inboxes -------------------------------------------------------------------------
 
+    /// (A new inbox makes nothing cached stale: only inboxes that exist are kept.)
     pub async fn create_inbox(&self, new: NewInbox<'_>) -> StoreResult<Inbox> {
         dispatch!(self, s => s.create_inbox(new).await)
     }
 
     pub async fn update_inbox(&self, id: InboxId, changes: InboxChanges<'_>) -> StoreResult<Inbox> {
-        dispatch!(self, s => s.update_inbox(id, changes).await)
+        let updated = dispatch!(self, s => s.update_inbox(id, changes).await);
+        self.settings.forget();
+        updated
     }
 
+    /// An inbox (from the settings cache when read within the last second; see `cache.rs`).
     pub async fn inbox(&self, id: InboxId) -> StoreResult<Option<Inbox>> {
-        dispatch!(self, s => s.inbox(id).await)
+        if let Some(inbox) = self.settings.inbox(id) {
+            return Ok(Some(inbox));
+        }
+        let seen = self.settings.generation();
+        let inbox = dispatch!(self, s => s.inbox(id).await)?;
+        if let Some(i) = &inbox {
+            self.settings.keep_inbox(seen, i);
+        }
+        Ok(inbox)
     }
 
+    /// The inbox a widget key names (cached as [`Store::inbox`]; unknown keys are not).
     pub async fn inbox_by_widget_key(&self, key: &str) -> StoreResult<Option<Inbox>> {
-        dispatch!(self, s => s.inbox_by_widget_key(key).await)
+        if let Some(inbox) = self.settings.inbox_by_key(key) {
+            return Ok(Some(inbox));
+        }
+        let seen = self.settings.generation();
+        let inbox = dispatch!(self, s => s.inbox_by_widget_key(key).await)?;
+        if let Some(i) = &inbox {
+            self.settings.keep_inbox(seen, i);
+        }
+        Ok(inbox)
     }
 
     pub async fn list_inboxes(&self) -> StoreResult<Vec<Inbox>> {
@@ -407,9 +447,9 @@ impl Store {
     /// fails fails alone; results in order, returned after the commit. SQLite's `append_message`
     /// goes through this (group commit); imports may use it directly.
     pub async fn append_batch(&self, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
-        match self {
-            Self::Sqlite(s) => s.append_batch(batch.to_vec()).await,
-            Self::Postgres(s) => {
+        match &self.db {
+            Db::Sqlite(s) => s.append_batch(batch.to_vec()).await,
+            Db::Postgres(s) => {
                 let batch: Vec<&NewMessage> = batch.iter().collect();
                 s.append_batch(&batch).await
             }

@@ -56,12 +56,16 @@ impl PostgresOptions {
     }
 }
 
+mod group;
+
 #[derive(Clone)]
 pub struct PostgresStore {
     /// The same pool as `reader`: PostgreSQL handles concurrent writers itself. Two names keep the
     /// shared queries backend-neutral.
     writer: PgPool,
     reader: PgPool,
+    /// Messages to store, handed to the group-commit task (`group.rs`).
+    appends: tokio::sync::mpsc::Sender<group::Pending>,
 }
 
 impl PostgresStore {
@@ -79,10 +83,14 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(Self {
+        let (appends, queue) = tokio::sync::mpsc::channel(4 * group::MAX_BATCH);
+        let store = Self {
             writer: pool.clone(),
             reader: pool,
-        })
+            appends,
+        };
+        tokio::spawn(store.clone().group_commit(queue));
+        Ok(store)
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -145,12 +153,16 @@ impl PostgresStore {
         Ok(rx)
     }
 
-    /// Serialises "find or open the current conversation" per contact across all nodes.
-    /// On PostgreSQL each message is its own transaction: batching several writers' messages
-    /// into one transaction could take row locks in conflicting orders across nodes (deadlocks);
-    /// PostgreSQL already groups concurrent commits' WAL flushes.
+    /// Stores a message through the group commit (`group.rs`): alone when nothing else is
+    /// waiting, else with the messages that arrived meanwhile, set-based.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        self.append_direct(new).await
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let closed = || StoreError::Unavailable("the store is closed".into());
+        self.appends
+            .send((new.clone(), reply))
+            .await
+            .map_err(|_| closed())?;
+        result.await.map_err(|_| closed())?
     }
 
     async fn lock_contact(
@@ -166,10 +178,12 @@ impl PostgresStore {
     }
 }
 
-/// Storing messages: each its own transaction (see `append_message`).
+/// Storing messages one transaction each: a batch of one, and whatever the set path of
+/// `group.rs` does not cover.
 impl PostgresStore {
-    /// Stores a message in its own transaction; a retry that raced another send of the same
-    /// client message id finds the stored one.
+    /// Stores a message in its own transaction (the contact's row lock serialises "find or
+    /// open the current conversation" across nodes); a retry that raced another send of the
+    /// same client message id finds the stored one.
     pub async fn append_direct(&self, new: &NewMessage) -> StoreResult<Appended> {
         for _ in 0..2 {
             let mut tx = self.writer.begin().await.map_err(db)?;

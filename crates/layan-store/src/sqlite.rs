@@ -122,9 +122,13 @@ impl SqliteStore {
         // (`<file>.lock`, held only while opening) puts them one after the other; the second
         // then finds the schema made and applies nothing.
         let guard = OpenLock::acquire(&opts.path).await?;
+        // No ping before handing out a connection (sqlx's default, meant for networked
+        // databases): an SQLite connection is a file handle on its own thread and cannot drop,
+        // and the ping is one more round trip to that thread for every query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(base.clone())
             .await
             .map_err(db)?;
@@ -134,6 +138,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(Box::new(e)))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.readers.max(1))
+            .test_before_acquire(false)
             .connect_with(base.read_only(true))
             .await
             .map_err(db)?;

@@ -52,8 +52,10 @@ on_every_backend!(
     unknown_ids_are_not_found,
     data_survives_reopening_the_store,
     concurrent_senders_get_gap_free_sequences_and_one_conversation,
+    many_shoppers_at_once_each_get_one_conversation_and_their_jobs,
     two_nodes_starting_together_migrate_once,
     jobs_lease_retry_and_survive_a_dead_worker,
+    a_worker_s_batch_is_recorded_done_together,
     a_customer_message_and_its_follow_up_job_commit_together,
     a_batch_commits_together_and_one_bad_message_fails_alone,
     a_retry_after_the_conversation_closed_returns_the_stored_message,
@@ -512,6 +514,79 @@ async fn concurrent_senders_get_gap_free_sequences_and_one_conversation(config: 
     );
 }
 
+/// Many shoppers write at once (on PostgreSQL their messages go together in set-based batches,
+/// on SQLite in group commits): each gets one conversation with gap-free sequences, ticket
+/// numbers are unique, and every message committed its follow-up job.
+async fn many_shoppers_at_once_each_get_one_conversation_and_their_jobs(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let (inbox, _) = inbox_and_contact(&store).await;
+    let mut shoppers = Vec::new();
+    for i in 0..24 {
+        shoppers.push(
+            store
+                .create_contact_with_identity(
+                    NewContact::default(),
+                    "widget_visitor",
+                    &format!("m{i}"),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let mut tasks = Vec::new();
+    for round in 0..3 {
+        for shopper in &shoppers {
+            let (store, inbox, shopper) = (store.clone(), inbox.clone(), shopper.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut msg = incoming(&inbox, &shopper, "halo", None);
+                msg.automations = true;
+                // Rounds overlap: a shopper's next message may join a batch with their last.
+                tokio::time::sleep(std::time::Duration::from_millis(round * 2)).await;
+                store.append_message(&msg).await.unwrap()
+            }));
+        }
+    }
+    let results = futures_join(tasks).await;
+    let mut numbers: Vec<i64> = Vec::new();
+    for shopper in &shoppers {
+        let mine: Vec<_> = results
+            .iter()
+            .filter(|r| r.conversation.contact_id == shopper.id)
+            .collect();
+        assert_eq!(mine.len(), 3);
+        let conv = mine[0].conversation.id;
+        assert!(
+            mine.iter().all(|r| r.conversation.id == conv),
+            "one conversation each"
+        );
+        assert_eq!(mine.iter().filter(|r| r.created_conversation).count(), 1);
+        let seqs: Vec<i64> = store
+            .messages_after(conv, 0, 10, true)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        let stored = store.conversation(conv).await.unwrap().unwrap();
+        assert_eq!((stored.last_seq, stored.last_incoming_seq), (3, 3));
+        numbers.push(stored.number.0);
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), shoppers.len(), "ticket numbers are unique");
+    let jobs = store.list_jobs(None, 500).await.unwrap();
+    assert_eq!(jobs.len(), results.len(), "one follow-up job per message");
+    let mut payloads: Vec<String> = jobs.into_iter().map(|j| j.payload).collect();
+    payloads.sort();
+    let mut expected: Vec<String> = results
+        .iter()
+        .map(|r| format!("{{\"message_id\":{}}}", r.message.id))
+        .collect();
+    expected.sort();
+    assert_eq!(payloads, expected);
+}
+
 async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for t in tasks {
@@ -622,6 +697,56 @@ async fn jobs_lease_retry_and_survive_a_dead_worker(config: DatabaseConfig) {
         .unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 1, "fresh attempts");
+}
+
+async fn a_worker_s_batch_is_recorded_done_together(config: DatabaseConfig) {
+    use layan_core::JobStatus;
+    use layan_store::NewJob;
+    let store = open(&config).await;
+    let t0 = layan_core::now_millis();
+    let keys: Vec<String> = (0..5).map(|i| format!("batch-{i}")).collect();
+    for key in &keys {
+        store
+            .enqueue_job(NewJob {
+                kind: "test.kind",
+                payload: "{}",
+                dedupe_key: Some(key),
+                run_at: t0,
+                max_attempts: 3,
+            })
+            .await
+            .unwrap();
+    }
+    let claimed = store.claim_jobs("a", t0, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+    // Three done, one to retry, one still running: only the three are done.
+    let mut done: Vec<i64> = claimed[..3].iter().map(|j| j.id).collect();
+    done.sort_unstable();
+    store.complete_jobs(&done).await.unwrap();
+    store
+        .fail_job(claimed[3].id, "later", Some(t0))
+        .await
+        .unwrap();
+    store.complete_jobs(&[]).await.unwrap();
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(
+        (counts.queued, counts.running, counts.failed, counts.done),
+        (1, 1, 0, 3)
+    );
+    let listed = store.list_jobs(Some(JobStatus::Done), 10).await.unwrap();
+    let mut listed: Vec<i64> = listed.iter().map(|j| j.id).collect();
+    listed.sort_unstable();
+    assert_eq!(listed, done);
+    // Done jobs are not claimed again, even after their lease would have run out.
+    let again = store
+        .claim_jobs("b", t0 + 120_000, 60_000, 10)
+        .await
+        .unwrap();
+    let mut again: Vec<i64> = again.iter().map(|j| j.id).collect();
+    again.sort_unstable();
+    let mut rest = vec![claimed[3].id, claimed[4].id];
+    rest.sort_unstable();
+    assert_eq!(again, rest);
 }
 
 async fn a_customer_message_and_its_follow_up_job_commit_together(config: DatabaseConfig) {
