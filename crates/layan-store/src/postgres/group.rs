@@ -22,7 +22,10 @@
 //! Callers get their result after the commit. A failed commit is not retried that way (it may
 //! have happened): the batch's callers get the error, and their retries are idempotent.
 
-use std::collections::{BTreeSet, HashMap};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::LazyLock,
+};
 
 use layan_core::{Conversation, NewMessage, Target, now_millis};
 use sqlx::Row;
@@ -48,20 +51,21 @@ pub(super) type Pending = (
 const LOCK_CONTACTS: &str = "SELECT id FROM contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 
 /// The current conversation of each (contact, inbox) pair, as `append::CURRENT_CONVERSATION`.
-fn current_conversations() -> String {
+static CURRENT_CONVERSATIONS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT c.* FROM UNNEST($1::bigint[], $2::bigint[]) AS t(contact_id, inbox_id) \
          CROSS JOIN LATERAL (SELECT {CONV_COLS} FROM conversations c \
          WHERE c.contact_id = t.contact_id AND c.inbox_id = t.inbox_id \
          AND c.merged_into_id IS NULL ORDER BY c.id DESC LIMIT 1) c"
     )
-}
+});
 
 /// Takes `$1` ticket numbers at once; returns the last.
 const TAKE_TICKET_NUMBERS: &str = "UPDATE counters SET value = value + $1 \
      WHERE name = 'conversation_number' RETURNING value";
 
-fn open_conversations() -> String {
+/// New open conversations: binds numbers, inboxes, contacts (arrays) and now.
+static OPEN_CONVERSATIONS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO conversations (number, inbox_id, contact_id, status, created_at, \
          updated_at, last_message_at) \
@@ -69,11 +73,12 @@ fn open_conversations() -> String {
          FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) AS t(number, inbox_id, contact_id) \
          RETURNING {CONV_RET}"
     )
-}
+});
 
-fn lock_conversations() -> String {
+/// The conversations a batch writes to, locked in id order.
+static LOCK_CONVERSATIONS: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {CONV_COLS} FROM conversations c WHERE c.id = ANY($1) ORDER BY c.id FOR UPDATE")
-}
+});
 
 /// Writes each conversation's state after the batch (what `append::ADVANCE` does per message).
 const WRITE_CONVERSATIONS: &str = "UPDATE conversations c SET last_seq = v.last_seq, \
@@ -222,7 +227,7 @@ impl PostgresStore {
         let mut current: HashMap<(i64, i64), i64> = HashMap::new();
         if !pairs.is_empty() {
             let (contact_ids, inbox_ids): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();
-            let rows = sqlx::query(&current_conversations())
+            let rows = sqlx::query(&CURRENT_CONVERSATIONS)
                 .bind(contact_ids)
                 .bind(inbox_ids)
                 .fetch_all(&mut *tx)
@@ -264,7 +269,7 @@ impl PostgresStore {
                 .await
                 .map_err(db)?;
             let numbers: Vec<i64> = (last - count + 1..=last).collect();
-            let rows = sqlx::query(&open_conversations())
+            let rows = sqlx::query(&OPEN_CONVERSATIONS)
                 .bind(&numbers)
                 .bind(opening.iter().map(|p| p.1).collect::<Vec<_>>())
                 .bind(opening.iter().map(|p| p.0).collect::<Vec<_>>())
@@ -303,7 +308,7 @@ impl PostgresStore {
             }
         }
         if !locking.is_empty() {
-            let rows = sqlx::query(&lock_conversations())
+            let rows = sqlx::query(&LOCK_CONVERSATIONS)
                 .bind(locking.iter().copied().collect::<Vec<_>>())
                 .fetch_all(&mut *tx)
                 .await
