@@ -88,6 +88,26 @@ pub(crate) fn unique_rule(what: &str) -> &'static str {
     }
 }
 
+/// A message waiting for a backend's next group commit, and where its result goes.
+pub(crate) type Pending = (
+    NewMessage,
+    tokio::sync::oneshot::Sender<StoreResult<Appended>>,
+);
+
+/// Hands `new` to a group-commit task and waits for its result, which comes after the commit.
+pub(crate) async fn group_committed(
+    appends: &tokio::sync::mpsc::Sender<Pending>,
+    new: &NewMessage,
+) -> StoreResult<Appended> {
+    let (reply, result) = tokio::sync::oneshot::channel();
+    let closed = || StoreError::Unavailable("the store is closed".into());
+    appends
+        .send((new.clone(), reply))
+        .await
+        .map_err(|_| closed())?;
+    result.await.map_err(|_| closed())?
+}
+
 /// The same failure for every message of a batch (a `StoreError` is not `Clone`).
 pub(crate) fn batch_error<T>(n: usize, e: &StoreError) -> Vec<StoreResult<T>> {
     (0..n)
@@ -364,24 +384,32 @@ impl Store {
 
     /// An inbox (from the settings cache when read within the last second; see `cache.rs`).
     pub async fn inbox(&self, id: InboxId) -> StoreResult<Option<Inbox>> {
-        if let Some(inbox) = self.settings.inbox(id) {
-            return Ok(Some(inbox));
-        }
-        let seen = self.settings.generation();
-        let inbox = dispatch!(self, s => s.inbox(id).await)?;
-        if let Some(i) = &inbox {
-            self.settings.keep_inbox(seen, i);
-        }
-        Ok(inbox)
+        let cached = self.settings.inbox(id);
+        self.inbox_through_cache(cached, async { dispatch!(self, s => s.inbox(id).await) })
+            .await
     }
 
     /// The inbox a widget key names (cached as [`Store::inbox`]; unknown keys are not).
     pub async fn inbox_by_widget_key(&self, key: &str) -> StoreResult<Option<Inbox>> {
-        if let Some(inbox) = self.settings.inbox_by_key(key) {
-            return Ok(Some(inbox));
+        let cached = self.settings.inbox_by_key(key);
+        self.inbox_through_cache(cached, async {
+            dispatch!(self, s => s.inbox_by_widget_key(key).await)
+        })
+        .await
+    }
+
+    /// `cached`, or what `read` finds (kept when it exists and no write came in meanwhile).
+    async fn inbox_through_cache(
+        &self,
+        cached: Option<Inbox>,
+        read: impl std::future::Future<Output = StoreResult<Option<Inbox>>>,
+    ) -> StoreResult<Option<Inbox>> {
+        if cached.is_some() {
+            return Ok(cached);
         }
+        // Taken before `read` runs (a future does nothing until awaited).
         let seen = self.settings.generation();
-        let inbox = dispatch!(self, s => s.inbox_by_widget_key(key).await)?;
+        let inbox = read.await?;
         if let Some(i) = &inbox {
             self.settings.keep_inbox(seen, i);
         }

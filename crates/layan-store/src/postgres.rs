@@ -65,7 +65,7 @@ pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
     /// Messages to store, handed to the group-commit task (`group.rs`).
-    appends: tokio::sync::mpsc::Sender<group::Pending>,
+    appends: tokio::sync::mpsc::Sender<crate::Pending>,
 }
 
 impl PostgresStore {
@@ -156,13 +156,7 @@ impl PostgresStore {
     /// Stores a message through the group commit (`group.rs`): alone when nothing else is
     /// waiting, else with the messages that arrived meanwhile, set-based.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        let (reply, result) = tokio::sync::oneshot::channel();
-        let closed = || StoreError::Unavailable("the store is closed".into());
-        self.appends
-            .send((new.clone(), reply))
-            .await
-            .map_err(|_| closed())?;
-        result.await.map_err(|_| closed())?
+        crate::group_committed(&self.appends, new).await
     }
 
     async fn lock_contact(

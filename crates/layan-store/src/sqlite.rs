@@ -54,14 +54,8 @@ pub struct SqliteStore {
     /// The connection messages are stored on (rusqlite; see `sqlite_append.rs`).
     appender: crate::sqlite_append::Appender,
     /// Messages to store, handed to the group-commit task.
-    appends: tokio::sync::mpsc::Sender<Pending>,
+    appends: tokio::sync::mpsc::Sender<crate::Pending>,
 }
-
-/// A message waiting for the next group commit, and where its result goes.
-type Pending = (
-    NewMessage,
-    tokio::sync::oneshot::Sender<StoreResult<Appended>>,
-);
 
 /// An exclusive advisory lock on `<database file>.lock`, held while a process opens (and
 /// migrates) the database; released on drop.
@@ -159,8 +153,8 @@ impl SqliteStore {
     /// while a commit is running wait and go together in the next transaction (one fsync for
     /// all). Each caller gets its result after that commit. With one sender at a time this is
     /// one message per transaction, as before.
-    async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
-        let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<crate::Pending>) {
+        let mut batch: Vec<crate::Pending> = Vec::with_capacity(MAX_BATCH);
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let (messages, replies): (Vec<NewMessage>, Vec<_>) = batch.drain(..).unzip();
             let results = self.append_batch(messages).await;
@@ -184,13 +178,7 @@ impl SqliteStore {
 
     /// Stores a message through the group commit (see [`Self::group_commit`]).
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        let (reply, result) = tokio::sync::oneshot::channel();
-        let closed = || StoreError::Unavailable("the store is closed".into());
-        self.appends
-            .send((new.clone(), reply))
-            .await
-            .map_err(|_| closed())?;
-        result.await.map_err(|_| closed())?
+        crate::group_committed(&self.appends, new).await
     }
 
     pub async fn ping(&self) -> StoreResult<()> {

@@ -32,7 +32,7 @@ use sqlx::Row;
 
 use super::{PostgresStore, db};
 use crate::{
-    Appended, StoreError, StoreResult, append,
+    Appended, Pending, StoreError, StoreResult, append,
     rows::{CONV_COLS, CONV_RET},
 };
 
@@ -40,12 +40,6 @@ use crate::{
 pub(super) const MAX_BATCH: usize = 64;
 /// Batches stored at the same time (each on its own connection): one fills while one commits.
 const IN_FLIGHT: usize = 2;
-
-/// A message waiting for the next batch, and where its result goes.
-pub(super) type Pending = (
-    NewMessage,
-    tokio::sync::oneshot::Sender<StoreResult<Appended>>,
-);
 
 /// The batch's customer messages' contacts, locked in id order.
 const LOCK_CONTACTS: &str = "SELECT id FROM contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE";
