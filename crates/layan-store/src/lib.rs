@@ -471,8 +471,9 @@ impl Store {
         dispatch!(self, s => s.append_message(new).await)
     }
 
-    /// Stores several messages in one transaction (one commit), each in a savepoint so one that
-    /// fails fails alone; results in order, returned after the commit. SQLite's `append_message`
+    /// Stores several messages in one transaction (one commit); one that fails fails alone (the
+    /// batch is then stored again with each message in a savepoint); results in order, returned
+    /// after the commit. SQLite's `append_message`
     /// goes through this (group commit); imports may use it directly.
     pub async fn append_batch(&self, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
         match &self.db {

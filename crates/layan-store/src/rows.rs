@@ -59,6 +59,56 @@ macro_rules! sqlx_columns {
 sqlx_columns!(sqlx::sqlite::SqliteRow);
 sqlx_columns!(sqlx::postgres::PgRow);
 
+/// The names of [`CONV_RET`]'s columns, in its order (and [`CONV_COLS`]'s, without `c.`).
+pub(crate) const CONV_NAMES: [&str; 16] = [
+    "id",
+    "number",
+    "inbox_id",
+    "contact_id",
+    "status",
+    "assignee_id",
+    "last_seq",
+    "created_at",
+    "updated_at",
+    "last_message_at",
+    "waiting_since",
+    "priority",
+    "team_id",
+    "snoozed_until",
+    "merged_into_id",
+    "last_incoming_seq",
+];
+
+/// A rusqlite row whose columns are `names`, in that order, read by position. rusqlite finds a
+/// column by name by asking SQLite for every column's name in turn (a call, a `strlen` and a
+/// comparison each): that was a tenth of the message writer's time.
+pub(crate) struct Positional<'r, 's> {
+    pub row: &'r rusqlite::Row<'s>,
+    pub names: &'static [&'static str],
+}
+
+impl Positional<'_, '_> {
+    fn at(&self, name: &str) -> StoreResult<usize> {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| StoreError::Database(format!("no column {name} here").into()))
+    }
+}
+
+impl Columns for Positional<'_, '_> {
+    fn int(&self, name: &str) -> StoreResult<Option<i64>> {
+        self.row
+            .get(self.at(name)?)
+            .map_err(|e| StoreError::Database(Box::new(e)))
+    }
+    fn text(&self, name: &str) -> StoreResult<Option<String>> {
+        self.row
+            .get(self.at(name)?)
+            .map_err(|e| StoreError::Database(Box::new(e)))
+    }
+}
+
 impl Columns for rusqlite::Row<'_> {
     fn int(&self, name: &str) -> StoreResult<Option<i64>> {
         self.get(name)
@@ -118,4 +168,16 @@ pub(crate) fn message(row: &impl Columns) -> StoreResult<Option<Message>> {
             Some(json) => Some(serde_json::from_str(&json).map_err(|_| corrupt("extras", &json))?),
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_column_names_follow_both_column_lists() {
+        assert_eq!(CONV_NAMES.join(", "), CONV_RET);
+        let qualified: Vec<String> = CONV_NAMES.iter().map(|n| format!("c.{n}")).collect();
+        assert_eq!(qualified.join(", "), CONV_COLS);
+    }
 }

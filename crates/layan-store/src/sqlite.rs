@@ -88,6 +88,13 @@ impl Drop for OpenLock {
     }
 }
 
+/// The WAL is copied back into the database file (a checkpoint, run by whichever connection
+/// commits past it) once it holds this many pages — 40 MB at 4 KiB pages, not SQLite's 1,000.
+/// A checkpoint writes each page once however often the WAL has it, and the pages messages touch
+/// (their conversations, the list indexes) are rewritten over and over: ten times fewer
+/// checkpoints took the message writer from 17,000 to 19,500 messages/s (BENCHMARKS.md).
+pub(crate) const WAL_AUTOCHECKPOINT: i64 = 10_000;
+
 /// At most this many messages share one commit.
 const MAX_BATCH: usize = 256;
 
@@ -109,6 +116,7 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .foreign_keys(true)
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
             .busy_timeout(Duration::from_secs(10));
         // SQLite's migrator takes no lock across processes, and switching a fresh file to WAL
         // needs an exclusive lock that is not always waited for: two processes opening a new
@@ -237,6 +245,21 @@ crate::bot::bot_queries!(SqliteStore, Sqlite, SqliteRow);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every connection that writes checkpoints at the same, larger WAL size.
+    #[tokio::test]
+    async fn connections_checkpoint_at_the_configured_wal_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&SqliteOptions::new(dir.path().join("layan.db")))
+            .await
+            .unwrap();
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(pages, WAL_AUTOCHECKPOINT);
+        store.close().await;
+    }
 
     /// Closing leaves everything in the database file: the message writer's connection is
     /// closed first and the WAL checkpointed, so a copy of the file alone is a full backup.

@@ -2,17 +2,17 @@
 //! trip to the connection's own thread (about 50 µs; a message is six to eight statements): that
 //! was the whole cost of a message. Here a group commit runs synchronously on a connection of its
 //! own, on a thread of its own, through rusqlite, with its statements prepared once — the same statements as
-//! PostgreSQL's (`append.rs`). It writes only while holding the sqlx writer connection (see
+//! PostgreSQL's (`append.rs`) — and without a savepoint per message unless one of the batch fails. It writes only while holding the sqlx writer connection (see
 //! `SqliteStore::append_batch`), so the two never wait on SQLite's lock for each other.
 
 use layan_core::{Author, ConversationStatus, Direction, NewMessage, Target, now_millis};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, ErrorCode, params};
+use rusqlite::{Connection, ErrorCode, Statement, params};
 
 use crate::{
     Appended, NewJob, StoreError, StoreResult, append, batch_error,
-    rows::{self, Columns},
+    rows::{self, Positional},
 };
 
 /// The thread that stores messages, with its connection: the batch runs synchronously there,
@@ -31,28 +31,33 @@ type Batch = (
 
 impl Appender {
     /// Opens the append connection (after the migrations: the same file and settings as sqlx's)
-    /// and starts its thread, which ends when the last `Appender` is dropped.
+    /// on its thread, prepares its statements there, and returns once both are done; the thread
+    /// ends when the last `Appender` is dropped.
     pub(crate) fn start(path: &std::path::Path, fsync_every_commit: bool) -> StoreResult<Self> {
-        let conn = Connection::open(path).map_err(error)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(error)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(error)?;
-        let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
-        conn.pragma_update(None, "synchronous", synchronous)
-            .map_err(error)?;
-        conn.set_prepared_statement_cache_capacity(32);
+        let path = path.to_owned();
         let (jobs, queue) = std::sync::mpsc::channel::<Batch>();
+        let (ready, started) = std::sync::mpsc::channel::<StoreResult<()>>();
         let thread = std::thread::Builder::new()
             .name("layan-sqlite-append".into())
             .spawn(move || {
+                let conn = match open(&path, fsync_every_commit) {
+                    Ok(conn) => conn,
+                    Err(e) => return drop(ready.send(Err(e))),
+                };
+                let mut statements = match Statements::prepare(&conn) {
+                    Ok(statements) => statements,
+                    Err(e) => return drop(ready.send(Err(e))),
+                };
+                let _ = ready.send(Ok(()));
                 for (batch, reply) in queue {
-                    let batch: Vec<&NewMessage> = batch.iter().collect();
                     // The caller may have gone; what was stored stays stored.
-                    let _ = reply.send(append_batch(&conn, &batch));
+                    let _ = reply.send(append_batch(&mut statements, &batch));
                 }
             })
             .map_err(|e| StoreError::Database(Box::new(e)))?;
+        started
+            .recv()
+            .map_err(|_| StoreError::Unavailable("the message writer did not start".into()))??;
         Ok(Self {
             jobs: Arc::new(Mutex::new(Some(jobs))),
             thread: Arc::new(Mutex::new(Some(thread))),
@@ -86,56 +91,162 @@ impl Appender {
     }
 }
 
-/// Stores the batch in one transaction (one commit, one fsync), each message in a savepoint so
-/// one that fails fails alone. Results are in the batch's order; if the commit fails, every
-/// message fails and nothing was stored.
-fn append_batch(conn: &Connection, batch: &[&NewMessage]) -> Vec<StoreResult<Appended>> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return batch_error(batch.len(), &error(e));
+fn open(path: &std::path::Path, fsync_every_commit: bool) -> StoreResult<Connection> {
+    let conn = Connection::open(path).map_err(error)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(error)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(error)?;
+    let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
+    conn.pragma_update(None, "synchronous", synchronous)
+        .map_err(error)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        crate::sqlite::WAL_AUTOCHECKPOINT,
+    )
+    .map_err(error)?;
+    Ok(conn)
+}
+
+/// The writer's statements, prepared once when its thread starts (rusqlite's statement cache
+/// hashes the whole SQL text on every use).
+struct Statements<'c> {
+    begin: Statement<'c>,
+    commit: Statement<'c>,
+    rollback: Statement<'c>,
+    savepoint: Statement<'c>,
+    rollback_to: Statement<'c>,
+    release: Statement<'c>,
+    by_client_id: Statement<'c>,
+    conversation: Statement<'c>,
+    current: Statement<'c>,
+    advance: Statement<'c>,
+    insert_message: Statement<'c>,
+    attach: Statement<'c>,
+    inbox_channel: Statement<'c>,
+    next_number: Statement<'c>,
+    open_conversation: Statement<'c>,
+    insert_job: Statement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> StoreResult<Self> {
+        let p = |sql: &str| conn.prepare(sql).map_err(error);
+        Ok(Self {
+            begin: p("BEGIN IMMEDIATE")?,
+            commit: p("COMMIT")?,
+            rollback: p("ROLLBACK")?,
+            savepoint: p("SAVEPOINT message")?,
+            rollback_to: p("ROLLBACK TO message")?,
+            release: p("RELEASE message")?,
+            by_client_id: p(&append::BY_CLIENT_ID)?,
+            conversation: p(&append::CONVERSATION)?,
+            current: p(&append::CURRENT_CONVERSATION)?,
+            advance: p(&append::ADVANCE)?,
+            insert_message: p(append::INSERT_MESSAGE)?,
+            attach: p(append::ATTACH)?,
+            inbox_channel: p(append::INBOX_CHANNEL)?,
+            next_number: p(append::NEXT_TICKET_NUMBER)?,
+            open_conversation: p(&append::OPEN_CONVERSATION)?,
+            insert_job: p(crate::jobs::INSERT_JOB)?,
+        })
+    }
+}
+
+/// Runs a statement that returns no rows.
+fn run(statement: &mut Statement<'_>) -> StoreResult<()> {
+    statement.execute([]).map(drop).map_err(error)
+}
+
+/// Stores the batch in one transaction (one commit, one fsync). Optimistically first: every
+/// message straight into the transaction; if any of them fails (a retried send, an unknown
+/// conversation, an attachment that is not the author's…), the transaction is rolled back and
+/// the batch stored again with each message in a savepoint of its own (see [`append_each`]),
+/// so one that fails fails alone. A savepoint per message costs two statements and a copy of
+/// every page it touches; failures are rare. Results are in the batch's order; if the commit
+/// fails, every message fails and nothing was stored.
+fn append_batch(st: &mut Statements<'_>, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
+    if let Err(e) = run(&mut st.begin) {
+        return batch_error(batch.len(), &e);
     }
     let mut results = Vec::with_capacity(batch.len());
     for new in batch {
-        let outcome = savepoint(conn, |conn| append_one(conn, new)).map(|r| match r {
+        match append_one(st, new) {
+            Ok(appended) => results.push(Ok(appended)),
+            Err(_) => {
+                let _ = run(&mut st.rollback);
+                return append_each(st, batch);
+            }
+        }
+    }
+    finish(st, results)
+}
+
+/// Commits, or rolls back and fails the whole batch.
+fn finish(
+    st: &mut Statements<'_>,
+    results: Vec<StoreResult<Appended>>,
+) -> Vec<StoreResult<Appended>> {
+    match run(&mut st.commit) {
+        Ok(()) => results,
+        Err(e) => {
+            let _ = run(&mut st.rollback);
+            batch_error(results.len(), &e)
+        }
+    }
+}
+
+/// The batch in one transaction with each message in a savepoint: a message that fails is
+/// rolled back alone and gets its own error; a retried send gets the stored message.
+fn append_each(st: &mut Statements<'_>, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
+    if let Err(e) = run(&mut st.begin) {
+        return batch_error(batch.len(), &e);
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for new in batch {
+        let outcome = savepoint(st, |st| append_one(st, new)).map(|r| match r {
             // A retried send: the insert met the stored one (its changes are rolled back).
             Err(StoreError::Conflict("duplicate_client_message")) => {
-                stored(conn, new).transpose().unwrap_or(r)
+                stored(st, new).transpose().unwrap_or(r)
             }
             other => other,
         });
         match outcome {
             Ok(result) => results.push(result),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = run(&mut st.rollback);
                 return batch_error(batch.len(), &e);
             }
         }
     }
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => results,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            batch_error(batch.len(), &error(e))
-        }
-    }
+    finish(st, results)
 }
 
 /// Runs `f` in a savepoint, rolled back when it fails. The outer error is the savepoint's own
 /// failure (the transaction is unusable); the inner one is `f`'s.
-fn savepoint<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> StoreResult<T>,
+fn savepoint<'c, T>(
+    st: &mut Statements<'c>,
+    f: impl FnOnce(&mut Statements<'c>) -> StoreResult<T>,
 ) -> StoreResult<StoreResult<T>> {
-    let run = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
-    run("SAVEPOINT message").map_err(error)?;
-    let result = f(conn);
+    run(&mut st.savepoint)?;
+    let result = f(st);
     if result.is_err() {
-        run("ROLLBACK TO message").map_err(error)?;
+        run(&mut st.rollback_to)?;
     }
-    run("RELEASE message").map_err(error)?;
+    run(&mut st.release)?;
     Ok(result)
 }
 
-fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
+/// A conversation from a row of `CONV_COLS` or `CONV_RET`, read by position.
+fn conversation_row(row: &rusqlite::Row<'_>) -> StoreResult<layan_core::Conversation> {
+    rows::conversation(&Positional {
+        row,
+        names: &rows::CONV_NAMES,
+    })
+}
+
+fn append_one(st: &mut Statements<'_>, new: &NewMessage) -> StoreResult<Appended> {
     let now = now_millis();
     let author_kind = new.author.kind_str();
     let author_id = new.author.id();
@@ -143,17 +254,15 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
     // A retried send is found by the unique index when the message is inserted; authors
     // without an id (the bot, the system) are not covered by it (NULLs are distinct).
     if author_id.is_none()
-        && let Some(found) = stored(conn, new)?
+        && let Some(found) = stored(st, new)?
     {
         return Ok(found);
     }
 
     let (conversation, created) = match new.target {
         Target::Conversation(id) => (
-            one(conn, &append::CONVERSATION, params![id.0], |row| {
-                rows::conversation(row)
-            })?
-            .ok_or(StoreError::NotFound)?,
+            one(&mut st.conversation, params![id.0], conversation_row)?
+                .ok_or(StoreError::NotFound)?,
             false,
         ),
         // One writer: nothing else can open the contact's conversation meanwhile.
@@ -161,30 +270,22 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
             inbox_id,
             contact_id,
         } => match one(
-            conn,
-            &append::CURRENT_CONVERSATION,
+            &mut st.current,
             params![contact_id.0, inbox_id.0],
-            |row| rows::conversation(row),
+            conversation_row,
         )? {
             Some(c) if c.status.accepts_customer_messages() => (c, false),
-            _ => (
-                open_conversation(conn, inbox_id.0, contact_id.0, now)?,
-                true,
-            ),
+            _ => (open_conversation(st, inbox_id.0, contact_id.0, now)?, true),
         },
         Target::New {
             inbox_id,
             contact_id,
-        } => (
-            open_conversation(conn, inbox_id.0, contact_id.0, now)?,
-            true,
-        ),
+        } => (open_conversation(st, inbox_id.0, contact_id.0, now)?, true),
     };
 
     let (status, waiting_since) = append::advance(&conversation, new.direction, now);
     let updated = one(
-        conn,
-        &append::ADVANCE,
+        &mut st.advance,
         params![
             status.as_str(),
             waiting_since,
@@ -194,7 +295,7 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
             now,
             conversation.id.0
         ],
-        |row| rows::conversation(row),
+        conversation_row,
     )?
     .ok_or(StoreError::NotFound)?;
 
@@ -203,8 +304,7 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
         .as_ref()
         .and_then(|e| serde_json::to_string(e).ok());
     let id = one(
-        conn,
-        append::INSERT_MESSAGE,
+        &mut st.insert_message,
         params![
             updated.id.0,
             updated.last_seq,
@@ -217,7 +317,7 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
             now,
             extras
         ],
-        |row| row.req_int("id"),
+        |row| row.get::<_, i64>(0).map_err(error),
     )?
     .ok_or(StoreError::Conflict("duplicate_client_message"))?;
     if !new.attachments.is_empty() {
@@ -225,9 +325,9 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
         let Author::Agent(agent) = new.author else {
             return Err(StoreError::Conflict("attachment_unavailable"));
         };
-        let mut attach = conn.prepare_cached(append::ATTACH).map_err(error)?;
         for attachment in &new.attachments {
-            let done = attach
+            let done = st
+                .attach
                 .execute(params![id, attachment, updated.id.0, agent.0])
                 .map_err(error)?;
             if done != 1 {
@@ -236,18 +336,15 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
         }
     }
     let channel = if append::needs_channel(new) {
-        one(
-            conn,
-            append::INBOX_CHANNEL,
-            params![updated.inbox_id.0],
-            |row| row.text("channel"),
-        )?
+        one(&mut st.inbox_channel, params![updated.inbox_id.0], |row| {
+            row.get::<_, Option<String>>(0).map_err(error)
+        })?
         .flatten()
     } else {
         None
     };
     for job in append::MessageJob::for_message(new, id, channel.as_deref()) {
-        insert_job(conn, &job.job(now))?;
+        insert_job(st, &job.job(now))?;
     }
     Ok(append::appended(
         new,
@@ -260,22 +357,19 @@ fn append_one(conn: &Connection, new: &NewMessage) -> StoreResult<Appended> {
 }
 
 /// The message `new`'s author already stored with its client message id, if any.
-fn stored(conn: &Connection, new: &NewMessage) -> StoreResult<Option<Appended>> {
+fn stored(st: &mut Statements<'_>, new: &NewMessage) -> StoreResult<Option<Appended>> {
     let Some(client_id) = &new.client_message_id else {
         return Ok(None);
     };
     let params = params![new.author.kind_str(), new.author.id(), client_id.as_str()];
-    let Some(message) = one(conn, &append::BY_CLIENT_ID, params, |row| {
-        rows::message(row)
-    })?
-    .flatten() else {
+    let Some(message) = one(&mut st.by_client_id, params, |row| rows::message(row))?.flatten()
+    else {
         return Ok(None);
     };
     let conversation = one(
-        conn,
-        &append::CONVERSATION,
+        &mut st.conversation,
         params![message.conversation_id.0],
-        |row| rows::conversation(row),
+        conversation_row,
     )?
     .ok_or(StoreError::NotFound)?;
     Ok(Some(Appended {
@@ -288,50 +382,45 @@ fn stored(conn: &Connection, new: &NewMessage) -> StoreResult<Option<Appended>> 
 }
 
 fn open_conversation(
-    conn: &Connection,
+    st: &mut Statements<'_>,
     inbox_id: i64,
     contact_id: i64,
     now: i64,
 ) -> StoreResult<layan_core::Conversation> {
-    let number = one(conn, append::NEXT_TICKET_NUMBER, [], |row| {
-        row.req_int("value")
+    let number = one(&mut st.next_number, [], |row| {
+        row.get::<_, i64>(0).map_err(error)
     })?
     .ok_or(StoreError::NotFound)?;
     one(
-        conn,
-        &append::OPEN_CONVERSATION,
+        &mut st.open_conversation,
         params![number, inbox_id, contact_id, now, now, now],
-        |row| rows::conversation(row),
+        conversation_row,
     )?
     .ok_or(StoreError::NotFound)
 }
 
-fn insert_job(conn: &Connection, job: &NewJob<'_>) -> StoreResult<()> {
+fn insert_job(st: &mut Statements<'_>, job: &NewJob<'_>) -> StoreResult<()> {
     let now = now_millis();
-    conn.prepare_cached(crate::jobs::INSERT_JOB)
-        .and_then(|mut st| {
-            st.execute(params![
-                job.kind,
-                job.payload,
-                job.dedupe_key,
-                job.max_attempts,
-                job.run_at,
-                now,
-                now
-            ])
-        })
+    st.insert_job
+        .execute(params![
+            job.kind,
+            job.payload,
+            job.dedupe_key,
+            job.max_attempts,
+            job.run_at,
+            now,
+            now
+        ])
         .map_err(error)?;
     Ok(())
 }
 
-/// The first row of a cached statement, read by `read`; `None` when there is none.
+/// The first row of a prepared statement, read by `read`; `None` when there is none.
 fn one<T>(
-    conn: &Connection,
-    sql: &str,
+    statement: &mut Statement<'_>,
     params: impl rusqlite::Params,
     read: impl FnOnce(&rusqlite::Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<Option<T>> {
-    let mut statement = conn.prepare_cached(sql).map_err(error)?;
     let mut rows = statement.query(params).map_err(error)?;
     match rows.next().map_err(error)? {
         Some(row) => read(row).map(Some),
@@ -365,4 +454,20 @@ fn error(e: rusqlite::Error) -> StoreError {
         }
     }
     StoreError::Database(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The message writer's connection checkpoints at the same WAL size as sqlx's.
+    #[test]
+    fn the_writer_connection_checkpoints_at_the_configured_wal_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::open(&dir.path().join("layan.db"), true).unwrap();
+        let pages: i64 = conn
+            .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+            .unwrap();
+        assert_eq!(pages, crate::sqlite::WAL_AUTOCHECKPOINT);
+    }
 }
