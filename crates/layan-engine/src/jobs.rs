@@ -254,14 +254,9 @@ impl Engine {
     /// this runs twice: its client message id is derived from the message), then routing
     /// (which only assigns a conversation nobody has).
     pub(crate) async fn message_followup(&self, message: MessageId) -> EngineResult<()> {
-        let m = self
+        let (m, conversation) = self
             .store
-            .message_by_id(message)
-            .await?
-            .ok_or(EngineError::NotFound)?;
-        let conversation = self
-            .store
-            .conversation(m.conversation_id)
+            .message_with_conversation(message)
             .await?
             .ok_or(EngineError::NotFound)?;
         let inbox = self
@@ -284,37 +279,36 @@ impl Engine {
             }
             crate::bot::BotTurn::NotMine => {}
         }
+        // The conversation as routing should see it: as read above, or as the acknowledgement
+        // left it (routing assigns only a conversation nobody has, whatever it is handed).
+        let mut current = conversation;
         let first = m.seq == 1;
         if first && inbox.auto_ack {
-            let contact = self.store.contact(conversation.contact_id).await?;
+            let contact = self.store.contact(current.contact_id).await?;
             let locale = contact
                 .as_ref()
                 .and_then(|c| c.locale.as_deref())
                 .and_then(Locale::from_tag)
                 .unwrap_or(Locale::En);
-            let text =
-                layan_core::acknowledgement(conversation.number, inbox.response_minutes, locale);
-            self.ingest(NewMessage {
-                target: Target::Conversation(conversation.id),
-                direction: Direction::Bot,
-                author: Author::Bot,
-                author_name: Some(inbox.name.clone()),
-                body: MessageBody::parse(&text)?,
-                client_message_id: Some(layan_core::ClientMessageId::parse(&format!(
-                    "ack-{}",
-                    m.id
-                ))?),
-                automations: false,
-                attachments: Vec::new(),
-                extras: None,
-            })
-            .await?;
+            let text = layan_core::acknowledgement(current.number, inbox.response_minutes, locale);
+            current = self
+                .ingest(NewMessage {
+                    target: Target::Conversation(current.id),
+                    direction: Direction::Bot,
+                    author: Author::Bot,
+                    author_name: Some(inbox.name.clone()),
+                    body: MessageBody::parse(&text)?,
+                    client_message_id: Some(layan_core::ClientMessageId::parse(&format!(
+                        "ack-{}",
+                        m.id
+                    ))?),
+                    automations: false,
+                    attachments: Vec::new(),
+                    extras: None,
+                })
+                .await?
+                .conversation;
         }
-        let current = self
-            .store
-            .conversation(conversation.id)
-            .await?
-            .ok_or(EngineError::NotFound)?;
         self.route(&current).await?;
         Ok(())
     }

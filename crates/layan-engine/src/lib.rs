@@ -323,6 +323,8 @@ impl Engine {
             .as_ref()
             .filter(|(_, identified)| *identified)
             .map(|(c, _)| c.id);
+        // A contact created just now has no conversation yet (no need to look).
+        let mut fresh = false;
         let (contact, new_token) = match (identity, known) {
             // The same signed-in shopper again.
             (Some(who), Some((c, true))) if self.is_identified_as(&c, who).await? => (c, None),
@@ -361,6 +363,7 @@ impl Engine {
                         &auth::token_hash(&token),
                     )
                     .await?;
+                fresh = true;
                 (contact, Some(token))
             }
         };
@@ -369,10 +372,13 @@ impl Engine {
                 .remove_identity(before, identity::WIDGET_IDENTIFIED, &auth::token_hash(old))
                 .await?;
         }
-        let conversation = self
-            .store
-            .current_conversation(inbox.id, contact.id)
-            .await?;
+        let conversation = if fresh {
+            None
+        } else {
+            self.store
+                .current_conversation(inbox.id, contact.id)
+                .await?
+        };
         Ok(Visitor {
             inbox,
             contact,

@@ -711,6 +711,10 @@ impl Engine {
             return Ok(None);
         }
         let online = self.online_agents();
+        if online.is_empty() {
+            // Nobody online, nobody to route to (they are routed when someone comes online).
+            return Ok(None);
+        }
         let (members, last) = self.store.routing_members(inbox.id).await?;
         let candidates: Vec<Candidate> = members
             .iter()

@@ -243,8 +243,9 @@ impl Store {
         dispatch!(self, s => s.routing_members(inbox).await)
     }
 
-    /// Assigns the conversation only if nobody has it (two nodes routing at once cannot both
-    /// win), and remembers the agent for round-robin. `None` when someone else had it.
+    /// Assigns the conversation only if it is open and nobody has it (two nodes routing at once
+    /// cannot both win, and one resolved meanwhile is not routed), and remembers the agent for
+    /// round-robin. `None` when someone else had it or it is no longer open.
     pub async fn assign_if_unassigned(
         &self,
         conversation: ConversationId,
@@ -284,6 +285,14 @@ impl Store {
         id: layan_core::MessageId,
     ) -> StoreResult<Option<layan_core::Message>> {
         dispatch!(self, s => s.message_by_id(id).await)
+    }
+
+    /// A message with its conversation, in one read.
+    pub async fn message_with_conversation(
+        &self,
+        id: layan_core::MessageId,
+    ) -> StoreResult<Option<(layan_core::Message, layan_core::Conversation)>> {
+        dispatch!(self, s => s.message_with_conversation(id).await)
     }
 
     // ---- notifications -------------------------------------------------------------------
@@ -1008,7 +1017,7 @@ impl $store {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let row = sqlx::query(&q(&format!(
             "UPDATE conversations SET assignee_id = ?, updated_at = ? \
-             WHERE id = ? AND assignee_id IS NULL RETURNING {CONV_RET}"
+             WHERE id = ? AND assignee_id IS NULL AND status = 'open' RETURNING {CONV_RET}"
         )))
         .bind(agent.0)
         .bind(now_millis())
@@ -1089,10 +1098,27 @@ impl $store {
     pub async fn message_by_id(&self, id: layan_core::MessageId) -> StoreResult<Option<layan_core::Message>> {
         let row = sqlx::query(&q(&format!("SELECT {MSG_COLS} FROM messages m WHERE m.id = ?")))
             .bind(id.0)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db)?;
         row.as_ref().map(required_message).transpose()
+    }
+
+    pub async fn message_with_conversation(
+        &self,
+        id: layan_core::MessageId,
+    ) -> StoreResult<Option<(layan_core::Message, layan_core::Conversation)>> {
+        let row = sqlx::query(&q(&format!(
+            "SELECT {MSG_COLS}, {CONV_COLS} FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.as_ref()
+            .map(|row| Ok((required_message(row)?, conversation_from_row(row)?)))
+            .transpose()
     }
 
     pub async fn create_notification(

@@ -59,6 +59,7 @@ on_every_backend!(
     a_customer_message_and_its_follow_up_job_commit_together,
     a_batch_commits_together_and_one_bad_message_fails_alone,
     a_retry_after_the_conversation_closed_returns_the_stored_message,
+    routing_assigns_only_an_open_conversation_nobody_has,
     references_to_unknown_rows_are_not_found,
     knowledge_base_articles_translations_votes_and_documents,
     orders_apply_once_newest_wins_and_shipments_merge,
@@ -755,6 +756,21 @@ async fn a_customer_message_and_its_follow_up_job_commit_together(config: Databa
     let mut msg = incoming(&inbox, &contact, "hello", Some("f-1"));
     msg.automations = true;
     let first = store.append_message(&msg).await.unwrap();
+    // What the job reads: the message with its conversation.
+    let (m, c) = store
+        .message_with_conversation(first.message.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((m.id, m.body.as_str()), (first.message.id, "hello"));
+    assert_eq!((c.id, c.last_seq), (first.conversation.id, 1));
+    assert!(
+        store
+            .message_with_conversation(layan_core::MessageId(999_999))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // A retry of the same send stores nothing and queues nothing.
     let again = store.append_message(&msg).await.unwrap();
     assert!(again.duplicate);
@@ -854,6 +870,57 @@ async fn a_retry_after_the_conversation_closed_returns_the_stored_message(config
         .await
         .unwrap();
     assert_eq!(all.len(), 2, "the customer's message and the bot's, once");
+}
+
+async fn routing_assigns_only_an_open_conversation_nobody_has(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let mut agents = Vec::new();
+    for email in ["r1@x.io", "r2@x.io"] {
+        let agent = store
+            .create_agent(NewAgent {
+                email,
+                name: "Rina",
+                role: Role::Agent,
+                password_hash: "h",
+            })
+            .await
+            .unwrap();
+        agents.push(agent.id);
+    }
+    let conv = store
+        .append_message(&incoming(&inbox, &contact, "halo", None))
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let assigned = store.assign_if_unassigned(conv, agents[0]).await.unwrap();
+    assert_eq!(assigned.and_then(|c| c.assignee_id), Some(agents[0]));
+    // Someone has it: the second router loses.
+    assert!(
+        store
+            .assign_if_unassigned(conv, agents[1])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Unassigned and resolved meanwhile: not routed.
+    let released = ConversationChanges {
+        assignee: Some(None),
+        status: Some(ConversationStatus::Resolved),
+        ..Default::default()
+    };
+    store.update_conversation(conv, &released).await.unwrap();
+    assert!(
+        store
+            .assign_if_unassigned(conv, agents[1])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = store.conversation(conv).await.unwrap().unwrap();
+    assert_eq!(stored.assignee_id, None);
+    assert_eq!(stored.status, ConversationStatus::Resolved);
 }
 
 async fn references_to_unknown_rows_are_not_found(config: DatabaseConfig) {
