@@ -29,6 +29,7 @@ mod rows;
 mod search;
 mod sqlite;
 mod sqlite_append;
+mod sqlite_read;
 #[doc(hidden)]
 pub mod testing;
 mod workspace;

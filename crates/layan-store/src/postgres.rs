@@ -433,6 +433,61 @@ impl PostgresStore {
     }
 }
 
+/// The point reads (SQLite runs them on the calling thread; see `sqlite_read.rs`).
+impl PostgresStore {
+    async fn point_read<T>(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+        read: impl FnOnce(&PgRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = query.fetch_optional(&self.reader).await.map_err(db)?;
+        row.as_ref().map(read).transpose()
+    }
+
+    pub async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
+        let sql = q(&CONTACT_BY_ID);
+        self.point_read(sqlx::query(&sql).bind(id.0), contact_from_row)
+            .await
+    }
+
+    pub async fn contact_by_identity(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Option<Contact>> {
+        let sql = q(&CONTACT_BY_IDENTITY);
+        self.point_read(sqlx::query(&sql).bind(kind).bind(value), contact_from_row)
+            .await
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        let sql = q(&append::CONVERSATION);
+        self.point_read(sqlx::query(&sql).bind(id.0), conversation_from_row)
+            .await
+    }
+
+    pub async fn conversation_summary(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        let sql = format!("{} WHERE c.id = ?", summary_select(false));
+        let sql = q(&sql);
+        self.point_read(sqlx::query(&sql).bind(id.0), summary_from_row)
+            .await
+    }
+
+    pub async fn message_with_conversation(
+        &self,
+        id: MessageId,
+    ) -> StoreResult<Option<(Message, Conversation)>> {
+        let sql = q(&MESSAGE_WITH_CONVERSATION);
+        self.point_read(sqlx::query(&sql).bind(id.0), |row| {
+            Ok((required_message(row)?, conversation_from_row(row)?))
+        })
+        .await
+    }
+}
+
 /// Turns `?` placeholders into PostgreSQL's `$1, $2, …` (outside quoted literals).
 fn q(sql: &str) -> Cow<'_, str> {
     if !sql.contains('?') {

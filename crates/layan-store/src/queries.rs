@@ -56,6 +56,26 @@ const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.c
      i.auto_assign, i.reassign_on_offline, i.auto_ack, i.response_minutes, i.created_at";
 const CONTACT_COLS: &str =
     "ct.id, ct.name, ct.email, ct.locale, ct.phone, ct.notes, ct.attributes, ct.created_at";
+/// The point reads SQLite runs on the calling thread (`sqlite_read.rs`) and PostgreSQL through
+/// sqlx (`postgres.rs`); the conversation by id is `append::CONVERSATION`.
+static CONTACT_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {CONTACT_COLS} FROM contacts ct WHERE ct.id = ?")
+});
+static CONTACT_BY_IDENTITY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {CONTACT_COLS} FROM contact_identities ci \
+             JOIN contacts ct ON ct.id = ci.contact_id WHERE ci.kind = ? AND ci.value = ?"
+        )
+    });
+static MESSAGE_WITH_CONVERSATION: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {MSG_COLS}, {CONV_COLS} FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?"
+        )
+    });
+
 // SQLite's RETURNING clause cannot name a table alias: the same columns, unqualified.
 const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";
 const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, auto_assign, \
@@ -100,17 +120,7 @@ fn inbox_from_row(row: &$row) -> StoreResult<Inbox> {
 }
 
 fn contact_from_row(row: &$row) -> StoreResult<Contact> {
-    Ok(Contact {
-        id: ContactId(row.try_get("id").map_err(db)?),
-        name: row.try_get("name").map_err(db)?,
-        email: row.try_get("email").map_err(db)?,
-        locale: row.try_get("locale").map_err(db)?,
-        phone: row.try_get("phone").map_err(db)?,
-        notes: row.try_get("notes").map_err(db)?,
-        attributes: serde_json::from_str(&row.try_get::<String, _>("attributes").map_err(db)?)
-            .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
-        created_at: row.try_get("created_at").map_err(db)?,
-    })
+    crate::rows::contact(row)
 }
 
 fn conversation_from_row(row: &$row) -> StoreResult<Conversation> {
@@ -127,28 +137,7 @@ fn required_message(row: &$row) -> StoreResult<Message> {
 }
 
 fn summary_from_row(row: &$row) -> StoreResult<ConversationSummary> {
-    Ok(ConversationSummary {
-        conversation: conversation_from_row(row)?,
-        contact_name: row.try_get("contact_name").map_err(db)?,
-        contact_email: row.try_get("contact_email").map_err(db)?,
-        inbox_name: row.try_get("inbox_name").map_err(db)?,
-        assignee_name: row.try_get("assignee_name").map_err(db)?,
-        team_name: row.try_get("team_name").map_err(db)?,
-        labels: {
-            let joined: Option<String> = row.try_get("labels").map_err(db)?;
-            let mut labels: Vec<String> = joined
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect();
-            labels.sort();
-            labels
-        },
-        last_message: message_from_row(row)?,
-        read_seq: row.try_get("read_seq").map_err(db)?,
-    })
+    crate::rows::summary(row)
 }
 
 /// The list's SELECT up to the joins; `read_join` is either empty (`read_seq` is NULL) or the
@@ -402,34 +391,6 @@ impl $store {
         Ok(())
     }
 
-    pub async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
-        let row = sqlx::query(&q(&format!(
-            "SELECT {CONTACT_COLS} FROM contacts ct WHERE ct.id = ?"
-        )))
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(contact_from_row).transpose()
-    }
-
-    pub async fn contact_by_identity(
-        &self,
-        kind: &str,
-        value: &str,
-    ) -> StoreResult<Option<Contact>> {
-        let row = sqlx::query(&q(&format!(
-            "SELECT {CONTACT_COLS} FROM contact_identities ci JOIN contacts ct ON ct.id = ci.contact_id \
-             WHERE ci.kind = ? AND ci.value = ?"
-        )))
-        .bind(kind)
-        .bind(value)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(contact_from_row).transpose()
-    }
-
     pub async fn update_contact(
         &self,
         id: ContactId,
@@ -448,29 +409,6 @@ impl $store {
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
         contact_from_row(&row)
-    }
-
-    pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
-        let row = sqlx::query(&q(&format!(
-            "SELECT {CONV_COLS} FROM conversations c WHERE c.id = ?"
-        )))
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(conversation_from_row).transpose()
-    }
-
-    pub async fn conversation_summary(
-        &self,
-        id: ConversationId,
-    ) -> StoreResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&q(&format!("{} WHERE c.id = ?", summary_select(false))))
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db)?;
-        row.as_ref().map(summary_from_row).transpose()
     }
 
     pub async fn list_conversations(

@@ -2,8 +2,8 @@
 //! and PostgreSQL rows and rusqlite's (SQLite's message append, `sqlite_append.rs`).
 
 use layan_core::{
-    AgentId, Author, ContactId, Conversation, ConversationId, ConversationStatus, Direction,
-    InboxId, Message, MessageId, Priority, TeamId, TicketNumber,
+    AgentId, Author, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
+    ConversationSummary, Direction, InboxId, Message, MessageId, Priority, TeamId, TicketNumber,
 };
 
 use crate::{StoreError, StoreResult};
@@ -82,12 +82,12 @@ pub(crate) const CONV_NAMES: [&str; 16] = [
 /// A rusqlite row whose columns are `names`, in that order, read by position. rusqlite finds a
 /// column by name by asking SQLite for every column's name in turn (a call, a `strlen` and a
 /// comparison each): that was a tenth of the message writer's time.
-pub(crate) struct Positional<'r, 's> {
+pub(crate) struct Positional<'r, 's, 'n> {
     pub row: &'r rusqlite::Row<'s>,
-    pub names: &'static [&'static str],
+    pub names: &'n [&'n str],
 }
 
-impl Positional<'_, '_> {
+impl Positional<'_, '_, '_> {
     fn at(&self, name: &str) -> StoreResult<usize> {
         self.names
             .iter()
@@ -96,7 +96,7 @@ impl Positional<'_, '_> {
     }
 }
 
-impl Columns for Positional<'_, '_> {
+impl Columns for Positional<'_, '_, '_> {
     fn int(&self, name: &str) -> StoreResult<Option<i64>> {
         self.row
             .get(self.at(name)?)
@@ -141,6 +141,46 @@ pub(crate) fn conversation(row: &impl Columns) -> StoreResult<Conversation> {
         snoozed_until: row.int("snoozed_until")?,
         merged_into_id: row.int("merged_into_id")?.map(ConversationId),
         last_incoming_seq: row.req_int("last_incoming_seq")?,
+    })
+}
+
+/// A contact from its columns (`CONTACT_COLS`).
+pub(crate) fn contact(row: &impl Columns) -> StoreResult<Contact> {
+    Ok(Contact {
+        id: ContactId(row.req_int("id")?),
+        name: row.text("name")?,
+        email: row.text("email")?,
+        locale: row.text("locale")?,
+        phone: row.text("phone")?,
+        notes: row.text("notes")?,
+        attributes: serde_json::from_str(&row.req_text("attributes")?)
+            .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+        created_at: row.req_int("created_at")?,
+    })
+}
+
+/// A conversation as the inbox lists it, from the summary query's columns (its conversation's,
+/// names, labels joined by commas, the last visible message's `m_` columns, `read_seq`).
+pub(crate) fn summary(row: &impl Columns) -> StoreResult<ConversationSummary> {
+    let mut labels: Vec<String> = row
+        .text("labels")?
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    labels.sort();
+    Ok(ConversationSummary {
+        conversation: conversation(row)?,
+        contact_name: row.text("contact_name")?,
+        contact_email: row.text("contact_email")?,
+        inbox_name: row.req_text("inbox_name")?,
+        assignee_name: row.text("assignee_name")?,
+        team_name: row.text("team_name")?,
+        labels,
+        last_message: message(row)?,
+        read_seq: row.int("read_seq")?,
     })
 }
 

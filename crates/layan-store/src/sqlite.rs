@@ -55,6 +55,8 @@ pub struct SqliteStore {
     appender: crate::sqlite_append::Appender,
     /// Messages to store, handed to the group-commit task.
     appends: tokio::sync::mpsc::Sender<crate::Pending>,
+    /// The hottest reads, on the calling thread (rusqlite; see `sqlite_read.rs`).
+    point: std::sync::Arc<crate::sqlite_read::PointReads>,
 }
 
 /// An exclusive advisory lock on `<database file>.lock`, held while a process opens (and
@@ -152,6 +154,7 @@ impl SqliteStore {
             writer,
             reader,
             appends,
+            point: std::sync::Arc::new(crate::sqlite_read::PointReads::new(&opts.path)),
         };
         tokio::spawn(store.clone().group_commit(queue));
         Ok(store)
@@ -199,6 +202,7 @@ impl SqliteStore {
 
     pub async fn close(&self) {
         self.appender.close().await;
+        self.point.close();
         self.reader.close().await;
         // Everything into the database file now, whichever connection closes last (a
         // read-only one cannot checkpoint, and sqlx finishes closing handles in the background).
@@ -217,6 +221,53 @@ impl SqliteStore {
         _contact: ContactId,
     ) -> StoreResult<()> {
         Ok(())
+    }
+}
+
+/// The point reads, on the calling thread (see `sqlite_read.rs`); the same SQL and row readers
+/// as PostgreSQL's.
+impl SqliteStore {
+    pub async fn contact(&self, id: ContactId) -> StoreResult<Option<Contact>> {
+        self.point
+            .one(&CONTACT_BY_ID, [id.0], |row| crate::rows::contact(row))
+    }
+
+    pub async fn contact_by_identity(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Option<Contact>> {
+        self.point.one(&CONTACT_BY_IDENTITY, [kind, value], |row| {
+            crate::rows::contact(row)
+        })
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        self.point.one(&crate::append::CONVERSATION, [id.0], |row| {
+            crate::rows::conversation(row)
+        })
+    }
+
+    pub async fn conversation_summary(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        static SUMMARY_BY_ID: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{} WHERE c.id = ?", summary_select(false)));
+        self.point
+            .one(&SUMMARY_BY_ID, [id.0], |row| crate::rows::summary(row))
+    }
+
+    pub async fn message_with_conversation(
+        &self,
+        id: MessageId,
+    ) -> StoreResult<Option<(Message, Conversation)>> {
+        self.point.one(&MESSAGE_WITH_CONVERSATION, [id.0], |row| {
+            Ok((
+                crate::rows::message(row)?.ok_or(StoreError::NotFound)?,
+                crate::rows::conversation(row)?,
+            ))
+        })
     }
 }
 

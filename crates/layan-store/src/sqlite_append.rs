@@ -430,7 +430,7 @@ fn one<T>(
 
 /// rusqlite's errors as the store's: a uniqueness rule broken is a conflict named like sqlx's
 /// (see `queries.rs`), a busy or unopenable database is unavailable.
-fn error(e: rusqlite::Error) -> StoreError {
+pub(crate) fn error(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(failure, message) = &e {
         match failure.code {
             ErrorCode::ConstraintViolation

@@ -1104,23 +1104,6 @@ impl $store {
         row.as_ref().map(required_message).transpose()
     }
 
-    pub async fn message_with_conversation(
-        &self,
-        id: layan_core::MessageId,
-    ) -> StoreResult<Option<(layan_core::Message, layan_core::Conversation)>> {
-        let row = sqlx::query(&q(&format!(
-            "SELECT {MSG_COLS}, {CONV_COLS} FROM messages m \
-             JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?"
-        )))
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        row.as_ref()
-            .map(|row| Ok((required_message(row)?, conversation_from_row(row)?)))
-            .transpose()
-    }
-
     pub async fn create_notification(
         &self,
         agent: AgentId,

@@ -375,6 +375,32 @@ async fn listing_filters_and_pages(config: DatabaseConfig) {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].assignee_name.as_deref(), Some("Citra"));
 
+    // One conversation's summary (a point read; on SQLite through rusqlite) is the list's.
+    store.add_label(ids[0], "vip").await.unwrap();
+    store.add_label(ids[0], "alpha").await.unwrap();
+    let listed = store
+        .list_conversations(&ConversationFilter {
+            assignee: Some(Some(agent.id)),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let one = store.conversation_summary(ids[0]).await.unwrap().unwrap();
+    assert_eq!(one.labels, ["alpha", "vip"]);
+    assert_eq!(one.contact_name.as_deref(), Some("Sari"));
+    assert_eq!(
+        serde_json::to_value(&one).unwrap(),
+        serde_json::to_value(&listed[0]).unwrap()
+    );
+    assert!(
+        store
+            .conversation_summary(layan_core::ConversationId(999_999))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     let page1 = store
         .list_conversations(&ConversationFilter {
             limit: 2,
