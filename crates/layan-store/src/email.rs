@@ -411,7 +411,7 @@ impl $store {
     pub async fn inbound_email(&self, id: i64) -> StoreResult<Option<crate::email::InboundEmailRow>> {
         let Some(row) = sqlx::query(&q(&format!("SELECT {INBOUND_COLS}, raw FROM inbound_emails WHERE id = ?")))
             .bind(id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db)?
         else {
@@ -483,7 +483,7 @@ impl $store {
             .bind(sender)
             .bind(since)
             .bind(up_to)
-            .fetch_one(&self.writer)
+            .fetch_one(&self.reader)
             .await
             .map_err(db)
     }
@@ -502,7 +502,7 @@ impl $store {
             sep.push_bind(id.clone());
         }
         qb.push(") ORDER BY e.message_id DESC");
-        let rows = qb.build().fetch_all(&self.writer).await.map_err(db)?;
+        let rows = qb.build().fetch_all(&self.reader).await.map_err(db)?;
         let mut out: Vec<ConversationId> = Vec::new();
         for r in &rows {
             let id = ConversationId(r.try_get("conversation_id").map_err(db)?);
@@ -516,7 +516,7 @@ impl $store {
     pub async fn message_by_rfc_id(&self, rfc: &str) -> StoreResult<Option<(MessageId, ConversationId)>> {
         let Some(row) = sqlx::query(&q("SELECT message_id, conversation_id FROM email_messages WHERE rfc_message_id = ? ORDER BY message_id LIMIT 1"))
             .bind(rfc)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db)?
         else {
@@ -532,7 +532,7 @@ impl $store {
         sqlx::query(&q(&format!("SELECT {CONV_COLS} FROM conversations c WHERE c.number = ? AND c.inbox_id = ?")))
             .bind(number)
             .bind(inbox.0)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db)?
             .as_ref()
@@ -619,7 +619,7 @@ impl $store {
             "SELECT {EMAIL_COLS} FROM email_messages e WHERE e.conversation_id = ? ORDER BY e.message_id"
         )))
         .bind(conversation.0)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.reader)
         .await
         .map_err(db)?;
         let mut metas = rows.iter().map(email_meta_from_row).collect::<StoreResult<Vec<_>>>()?;
@@ -628,7 +628,7 @@ impl $store {
              JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ? ORDER BY a.id",
         ))
         .bind(conversation.0)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.reader)
         .await
         .map_err(db)?;
         for f in &files {
@@ -643,7 +643,7 @@ impl $store {
     pub async fn email_meta(&self, message: MessageId) -> StoreResult<Option<layan_core::EmailMeta>> {
         sqlx::query(&q(&format!("SELECT {EMAIL_COLS} FROM email_messages e WHERE e.message_id = ?")))
             .bind(message.0)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db)?
             .as_ref()
@@ -694,7 +694,7 @@ impl $store {
     pub async fn message_files(&self, message: MessageId) -> StoreResult<Vec<(layan_core::AttachmentMeta, Vec<u8>)>> {
         let rows = sqlx::query(&q("SELECT * FROM attachments WHERE message_id = ? ORDER BY id"))
             .bind(message.0)
-            .fetch_all(&self.writer)
+            .fetch_all(&self.reader)
             .await
             .map_err(db)?;
         rows.iter()
