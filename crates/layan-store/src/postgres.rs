@@ -470,8 +470,7 @@ impl PostgresStore {
         &self,
         id: ConversationId,
     ) -> StoreResult<Option<ConversationSummary>> {
-        let sql = format!("{} WHERE c.id = ?", summary_select(false));
-        let sql = q(&sql);
+        let sql = q(&SUMMARY_BY_ID);
         self.point_read(sqlx::query(&sql).bind(id.0), summary_from_row)
             .await
     }

@@ -75,6 +75,9 @@ static MESSAGE_WITH_CONVERSATION: std::sync::LazyLock<String> =
              JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?"
         )
     });
+/// One conversation's summary (the list's columns and joins).
+static SUMMARY_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} WHERE c.id = ?", summary_select(false)));
 
 // SQLite's RETURNING clause cannot name a table alias: the same columns, unqualified.
 const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";

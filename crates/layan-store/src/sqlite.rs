@@ -252,8 +252,6 @@ impl SqliteStore {
         &self,
         id: ConversationId,
     ) -> StoreResult<Option<ConversationSummary>> {
-        static SUMMARY_BY_ID: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| format!("{} WHERE c.id = ?", summary_select(false)));
         self.point
             .one(&SUMMARY_BY_ID, [id.0], |row| crate::rows::summary(row))
     }
