@@ -11,8 +11,20 @@ use layan_core::{
 
 use crate::{
     Appended, NewJob,
-    rows::{CONV_COLS, CONV_RET, MSG_COLS},
+    rows::{CONTACT_RET, CONV_COLS, CONV_RET, MSG_COLS},
 };
+
+/// A new contact: binds name, email, locale, now.
+pub(crate) static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO contacts (name, email, locale, created_at) VALUES (?, ?, ?, ?) \
+         RETURNING {CONTACT_RET}"
+    )
+});
+
+/// Another way to recognise a contact: binds kind, value, the contact, now.
+pub(crate) const INSERT_IDENTITY: &str =
+    "INSERT INTO contact_identities (kind, value, contact_id, created_at) VALUES (?, ?, ?, ?)";
 
 /// The message an author already sent with this client message id (a retried send).
 pub(crate) static BY_CLIENT_ID: LazyLock<String> = LazyLock::new(|| {

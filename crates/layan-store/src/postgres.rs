@@ -159,6 +159,35 @@ impl PostgresStore {
         crate::group_committed(&self.appends, new).await
     }
 
+    /// A new contact and its identity in one statement (one round trip, atomic on its own);
+    /// `Conflict("identity_taken")` when the identity names another contact already.
+    pub async fn create_contact_with_identity(
+        &self,
+        new: NewContact<'_>,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Contact> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "WITH ct AS ({}), ci AS (INSERT INTO contact_identities \
+                 (kind, value, contact_id, created_at) SELECT $5, $6, id, $4 FROM ct) \
+                 SELECT * FROM ct",
+                q(&crate::append::INSERT_CONTACT)
+            )
+        });
+        let row = sqlx::query(&SQL)
+            .bind(new.name)
+            .bind(new.email)
+            .bind(new.locale)
+            .bind(now_millis())
+            .bind(kind)
+            .bind(value)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(db)?;
+        crate::rows::contact(&row)
+    }
+
     async fn lock_contact(
         tx: &mut sqlx::Transaction<'_, Postgres>,
         contact: ContactId,

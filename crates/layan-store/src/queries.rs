@@ -48,7 +48,7 @@ fn like_escape(s: &str) -> String {
 }
 
 
-use crate::rows::{corrupt, CONV_COLS, CONV_RET, MSG_COLS};
+use crate::rows::{corrupt, CONTACT_RET, CONV_COLS, CONV_RET, MSG_COLS};
 
 const AGENT_COLS: &str =
     "a.id, a.email, a.name, a.role, a.locale, a.capacity, a.away, a.created_at";
@@ -83,7 +83,6 @@ static SUMMARY_BY_ID: std::sync::LazyLock<String> =
 const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";
 const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, auto_assign, \
      reassign_on_offline, auto_ack, response_minutes, created_at";
-const CONTACT_RET: &str = "id, name, email, locale, phone, notes, attributes, created_at";
 
 fn agent_from_row(row: &$row) -> StoreResult<Agent> {
     let role: String = row.try_get("role").map_err(db)?;
@@ -350,40 +349,8 @@ impl $store {
         rows.iter().map(inbox_from_row).collect()
     }
 
-    pub async fn create_contact_with_identity(
-        &self,
-        new: NewContact<'_>,
-        kind: &str,
-        value: &str,
-    ) -> StoreResult<Contact> {
-        let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let row = sqlx::query(&q(&format!(
-            "INSERT INTO contacts (name, email, locale, created_at) VALUES (?, ?, ?, ?) \
-             RETURNING {CONTACT_RET}"
-        )))
-        .bind(new.name)
-        .bind(new.email)
-        .bind(new.locale)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let contact = contact_from_row(&row)?;
-        sqlx::query(&q("INSERT INTO contact_identities (kind, value, contact_id, created_at) VALUES (?, ?, ?, ?)",))
-        .bind(kind)
-        .bind(value)
-        .bind(contact.id.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(contact)
-    }
-
     pub async fn add_contact_identity(&self, contact: ContactId, kind: &str, value: &str) -> StoreResult<()> {
-        sqlx::query(&q("INSERT INTO contact_identities (kind, value, contact_id, created_at) VALUES (?, ?, ?, ?)"))
+        sqlx::query(&q(crate::append::INSERT_IDENTITY))
             .bind(kind)
             .bind(value)
             .bind(contact.0)

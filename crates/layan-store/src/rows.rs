@@ -16,6 +16,9 @@ pub(crate) const CONV_COLS: &str = "c.id, c.number, c.inbox_id, c.contact_id, c.
 pub(crate) const CONV_RET: &str = "id, number, inbox_id, contact_id, status, assignee_id, last_seq, \
      created_at, updated_at, last_message_at, waiting_since, priority, team_id, snoozed_until, \
      merged_into_id, last_incoming_seq";
+/// A contact's columns, unqualified.
+pub(crate) const CONTACT_RET: &str =
+    "id, name, email, locale, phone, notes, attributes, created_at";
 /// A message's columns, `m_`-prefixed so they can sit beside a conversation's.
 pub(crate) const MSG_COLS: &str = "m.id AS m_id, m.conversation_id AS m_conversation_id, m.seq AS m_seq, \
      m.direction AS m_direction, m.author_kind AS m_author_kind, m.author_id AS m_author_id, \

@@ -18,6 +18,7 @@ use sqlx::{
     },
 };
 
+use crate::sqlite_append::{IdentifiedContact, Write, Written};
 use crate::{
     AgentChanges, Appended, ConversationChanges, ConversationFilter, ConversationSort,
     InboxChanges, JobCounts, NewAgent, NewAudit, NewCanned, NewContact, NewInbox, NewJob,
@@ -53,8 +54,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// The connection messages are stored on (rusqlite; see `sqlite_append.rs`).
     appender: crate::sqlite_append::Appender,
-    /// Messages to store, handed to the group-commit task.
-    appends: tokio::sync::mpsc::Sender<crate::Pending>,
+    /// Messages and new contacts to store, handed to the group-commit task.
+    appends: tokio::sync::mpsc::Sender<Pending>,
     /// The hottest reads, on the calling thread (rusqlite; see `sqlite_read.rs`).
     point: std::sync::Arc<crate::sqlite_read::PointReads>,
 }
@@ -160,36 +161,82 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Group commit: SQLite has one writer and every commit is an fsync, so messages that arrive
-    /// while a commit is running wait and go together in the next transaction (one fsync for
-    /// all). Each caller gets its result after that commit. With one sender at a time this is
-    /// one message per transaction, as before.
-    async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<crate::Pending>) {
-        let mut batch: Vec<crate::Pending> = Vec::with_capacity(MAX_BATCH);
+    /// Group commit: SQLite has one writer and every commit is an fsync, so writes (messages,
+    /// new visitors' contacts) that arrive while a commit is running wait and go together in
+    /// the next transaction (one fsync for all). Each caller gets its result after that
+    /// commit. With one sender at a time this is one write per transaction, as before.
+    async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
+        let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let (messages, replies): (Vec<NewMessage>, Vec<_>) = batch.drain(..).unzip();
-            let results = self.append_batch(messages).await;
+            let (writes, replies): (Vec<Write>, Vec<_>) = batch.drain(..).unzip();
+            let results = self.write_batch(writes).await;
             for (reply, result) in replies.into_iter().zip(results) {
-                // The caller may have gone (a dropped request); the message is stored anyway.
+                // The caller may have gone (a dropped request); the write is stored anyway.
                 let _ = reply.send(result);
             }
         }
     }
 
-    /// Stores several messages in one transaction (see `sqlite_append.rs`). The sqlx writer
+    /// Stores several writes in one transaction (see `sqlite_append.rs`). The sqlx writer
     /// connection is held meanwhile, unused: SQLite has one writer at a time, and holding it
     /// keeps every other write waiting in the pool's queue instead of on SQLite's busy lock.
-    pub async fn append_batch(&self, batch: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
+    async fn write_batch(&self, batch: Vec<Write>) -> Vec<StoreResult<Written>> {
         let _writer = match self.writer.acquire().await {
             Ok(conn) => conn,
             Err(e) => return crate::batch_error(batch.len(), &db(e)),
         };
-        self.appender.append(batch).await
+        self.appender.write(batch).await
     }
 
-    /// Stores a message through the group commit (see [`Self::group_commit`]).
+    /// Stores several messages in one transaction (see [`Self::write_batch`]).
+    pub async fn append_batch(&self, batch: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
+        let writes = batch.into_iter().map(Write::Message).collect();
+        self.write_batch(writes)
+            .await
+            .into_iter()
+            .map(|r| r.and_then(Written::into_message))
+            .collect()
+    }
+
+    /// Hands `write` to the group commit (see [`Self::group_commit`]) and waits for its result,
+    /// which comes after the commit.
+    async fn group_committed(&self, write: Write) -> StoreResult<Written> {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let closed = || StoreError::Unavailable("the store is closed".into());
+        self.appends
+            .send((write, reply))
+            .await
+            .map_err(|_| closed())?;
+        result.await.map_err(|_| closed())?
+    }
+
+    /// Stores a message through the group commit.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        crate::group_committed(&self.appends, new).await
+        self.group_committed(Write::Message(new.clone()))
+            .await?
+            .into_message()
+    }
+
+    /// A new contact and its identity, through the group commit (a new widget visitor's, on
+    /// every first visit); `Conflict("identity_taken")` when the identity names another
+    /// contact already.
+    pub async fn create_contact_with_identity(
+        &self,
+        new: NewContact<'_>,
+        kind: &str,
+        value: &str,
+    ) -> StoreResult<Contact> {
+        let write = Write::Contact(IdentifiedContact {
+            name: new.name.map(str::to_owned),
+            email: new.email.map(str::to_owned),
+            locale: new.locale.map(str::to_owned),
+            kind: kind.to_owned(),
+            value: value.to_owned(),
+        });
+        match self.group_committed(write).await? {
+            Written::Contact(contact) => Ok(contact),
+            Written::Message(_) => Err(mismatch()),
+        }
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -266,6 +313,22 @@ impl SqliteStore {
                 crate::rows::conversation(row)?,
             ))
         })
+    }
+}
+
+/// A write waiting for the next group commit, and where its result goes.
+type Pending = (Write, tokio::sync::oneshot::Sender<StoreResult<Written>>);
+
+fn mismatch() -> StoreError {
+    StoreError::Database("the group commit returned another kind of write".into())
+}
+
+impl Written {
+    fn into_message(self) -> StoreResult<Appended> {
+        match self {
+            Written::Message(appended) => Ok(appended),
+            Written::Contact(_) => Err(mismatch()),
+        }
     }
 }
 

@@ -1,11 +1,15 @@
-//! SQLite's message append. SQLite has one writer, and through sqlx every statement is a round
-//! trip to the connection's own thread (about 50 µs; a message is six to eight statements): that
-//! was the whole cost of a message. Here a group commit runs synchronously on a connection of its
-//! own, on a thread of its own, through rusqlite, with its statements prepared once — the same statements as
-//! PostgreSQL's (`append.rs`) — and without a savepoint per message unless one of the batch fails. It writes only while holding the sqlx writer connection (see
-//! `SqliteStore::append_batch`), so the two never wait on SQLite's lock for each other.
+//! SQLite's group commit: messages, and the contacts new widget visitors become. SQLite has one
+//! writer, and through sqlx every statement is a round trip to the connection's own thread (about
+//! 50 µs; a message is six to eight statements): that was the whole cost of a message. Here a
+//! group commit runs synchronously on a connection of its own, on a thread of its own, through
+//! rusqlite, with its statements prepared once — the same statements as PostgreSQL's
+//! (`append.rs`) — and without a savepoint per write unless one of the batch fails. A new
+//! visitor's contact goes the same way: it was a transaction and an fsync of its own per visitor,
+//! one after another on the one writer, which capped new conversations at one per fsync. It
+//! writes only while holding the sqlx writer connection (see `SqliteStore::write_batch`), so the
+//! two never wait on SQLite's lock for each other.
 
-use layan_core::{Author, ConversationStatus, Direction, NewMessage, Target, now_millis};
+use layan_core::{Author, Contact, ConversationStatus, Direction, NewMessage, Target, now_millis};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, ErrorCode, Statement, params};
@@ -25,9 +29,33 @@ pub(crate) struct Appender {
 }
 
 type Batch = (
-    Vec<NewMessage>,
-    tokio::sync::oneshot::Sender<Vec<StoreResult<Appended>>>,
+    Vec<Write>,
+    tokio::sync::oneshot::Sender<Vec<StoreResult<Written>>>,
 );
+
+/// What the group commit stores.
+pub(crate) enum Write {
+    Message(NewMessage),
+    /// A new contact known by one identity (a new widget visitor, by their token's hash).
+    Contact(IdentifiedContact),
+}
+
+/// A new contact with the identity that finds it again.
+pub(crate) struct IdentifiedContact {
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) locale: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) value: String,
+}
+
+/// What a [`Write`] stored. (Nearly every write is a message: boxing it to shrink the rarer
+/// variants would cost an allocation per message.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Written {
+    Message(Appended),
+    Contact(Contact),
+}
 
 impl Appender {
     /// Opens the append connection (after the migrations: the same file and settings as sqlx's)
@@ -51,7 +79,7 @@ impl Appender {
                 let _ = ready.send(Ok(()));
                 for (batch, reply) in queue {
                     // The caller may have gone; what was stored stays stored.
-                    let _ = reply.send(append_batch(&mut statements, &batch));
+                    let _ = reply.send(write_batch(&mut statements, &batch));
                 }
             })
             .map_err(|e| StoreError::Database(Box::new(e)))?;
@@ -64,8 +92,8 @@ impl Appender {
         })
     }
 
-    /// Stores the batch on the thread (see [`append_batch`]).
-    pub(crate) async fn append(&self, batch: Vec<NewMessage>) -> Vec<StoreResult<Appended>> {
+    /// Stores the batch on the thread (see [`write_batch`]).
+    pub(crate) async fn write(&self, batch: Vec<Write>) -> Vec<StoreResult<Written>> {
         let n = batch.len();
         let (reply, result) = tokio::sync::oneshot::channel();
         let gone = || StoreError::Unavailable("the message writer stopped".into());
@@ -128,6 +156,8 @@ struct Statements<'c> {
     next_number: Statement<'c>,
     open_conversation: Statement<'c>,
     insert_job: Statement<'c>,
+    insert_contact: Statement<'c>,
+    insert_identity: Statement<'c>,
 }
 
 impl<'c> Statements<'c> {
@@ -150,6 +180,8 @@ impl<'c> Statements<'c> {
             next_number: p(append::NEXT_TICKET_NUMBER)?,
             open_conversation: p(&append::OPEN_CONVERSATION)?,
             insert_job: p(crate::jobs::INSERT_JOB)?,
+            insert_contact: p(&append::INSERT_CONTACT)?,
+            insert_identity: p(append::INSERT_IDENTITY)?,
         })
     }
 }
@@ -160,34 +192,41 @@ fn run(statement: &mut Statement<'_>) -> StoreResult<()> {
 }
 
 /// Stores the batch in one transaction (one commit, one fsync). Optimistically first: every
-/// message straight into the transaction; if any of them fails (a retried send, an unknown
+/// write straight into the transaction; if any of them fails (a retried send, an unknown
 /// conversation, an attachment that is not the author's…), the transaction is rolled back and
-/// the batch stored again with each message in a savepoint of its own (see [`append_each`]),
-/// so one that fails fails alone. A savepoint per message costs two statements and a copy of
-/// every page it touches; failures are rare. Results are in the batch's order; if the commit
-/// fails, every message fails and nothing was stored.
-fn append_batch(st: &mut Statements<'_>, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
+/// the batch stored again with each write in a savepoint of its own (see [`write_each`]), so
+/// one that fails fails alone. A savepoint per write costs two statements and a copy of every
+/// page it touches; failures are rare. Results are in the batch's order; if the commit fails,
+/// every write fails and nothing was stored.
+fn write_batch(st: &mut Statements<'_>, batch: &[Write]) -> Vec<StoreResult<Written>> {
     if let Err(e) = run(&mut st.begin) {
         return batch_error(batch.len(), &e);
     }
     let mut results = Vec::with_capacity(batch.len());
-    for new in batch {
-        match append_one(st, new) {
-            Ok(appended) => results.push(Ok(appended)),
+    for write in batch {
+        match write_one(st, write) {
+            Ok(written) => results.push(Ok(written)),
             Err(_) => {
                 let _ = run(&mut st.rollback);
-                return append_each(st, batch);
+                return write_each(st, batch);
             }
         }
     }
     finish(st, results)
 }
 
+fn write_one(st: &mut Statements<'_>, write: &Write) -> StoreResult<Written> {
+    match write {
+        Write::Message(new) => append_one(st, new).map(Written::Message),
+        Write::Contact(new) => insert_contact(st, new).map(Written::Contact),
+    }
+}
+
 /// Commits, or rolls back and fails the whole batch.
 fn finish(
     st: &mut Statements<'_>,
-    results: Vec<StoreResult<Appended>>,
-) -> Vec<StoreResult<Appended>> {
+    results: Vec<StoreResult<Written>>,
+) -> Vec<StoreResult<Written>> {
     match run(&mut st.commit) {
         Ok(()) => results,
         Err(e) => {
@@ -197,20 +236,24 @@ fn finish(
     }
 }
 
-/// The batch in one transaction with each message in a savepoint: a message that fails is
-/// rolled back alone and gets its own error; a retried send gets the stored message.
-fn append_each(st: &mut Statements<'_>, batch: &[NewMessage]) -> Vec<StoreResult<Appended>> {
+/// The batch in one transaction with each write in a savepoint: a write that fails is rolled
+/// back alone and gets its own error; a retried send gets the stored message.
+fn write_each(st: &mut Statements<'_>, batch: &[Write]) -> Vec<StoreResult<Written>> {
     if let Err(e) = run(&mut st.begin) {
         return batch_error(batch.len(), &e);
     }
     let mut results = Vec::with_capacity(batch.len());
-    for new in batch {
-        let outcome = savepoint(st, |st| append_one(st, new)).map(|r| match r {
+    for write in batch {
+        let outcome = savepoint(st, |st| write_one(st, write)).map(|r| match (r, write) {
             // A retried send: the insert met the stored one (its changes are rolled back).
-            Err(StoreError::Conflict("duplicate_client_message")) => {
-                stored(st, new).transpose().unwrap_or(r)
+            (Err(StoreError::Conflict("duplicate_client_message")), Write::Message(new)) => {
+                match stored(st, new) {
+                    Ok(Some(found)) => Ok(Written::Message(found)),
+                    Ok(None) => Err(StoreError::Conflict("duplicate_client_message")),
+                    Err(e) => Err(e),
+                }
             }
-            other => other,
+            (other, _) => other,
         });
         match outcome {
             Ok(result) => results.push(result),
@@ -399,6 +442,22 @@ fn open_conversation(
     .ok_or(StoreError::NotFound)
 }
 
+/// A new contact and its identity (`Conflict("identity_taken")` when the identity names
+/// another contact already).
+fn insert_contact(st: &mut Statements<'_>, new: &IdentifiedContact) -> StoreResult<Contact> {
+    let now = now_millis();
+    let contact = one(
+        &mut st.insert_contact,
+        params![new.name, new.email, new.locale, now],
+        |row| rows::contact(row),
+    )?
+    .ok_or(StoreError::NotFound)?;
+    st.insert_identity
+        .execute(params![new.kind, new.value, contact.id.0, now])
+        .map_err(error)?;
+    Ok(contact)
+}
+
 fn insert_job(st: &mut Statements<'_>, job: &NewJob<'_>) -> StoreResult<()> {
     let now = now_millis();
     st.insert_job
@@ -433,8 +492,13 @@ fn one<T>(
 pub(crate) fn error(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(failure, message) = &e {
         match failure.code {
+            // A primary key is a uniqueness rule too (as sqlx's `is_unique_violation` has it).
             ErrorCode::ConstraintViolation
-                if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                if matches!(
+                    failure.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
             {
                 return StoreError::Conflict(crate::unique_rule(
                     message.as_deref().unwrap_or_default(),

@@ -58,6 +58,7 @@ on_every_backend!(
     a_worker_s_batch_is_recorded_done_together,
     a_customer_message_and_its_follow_up_job_commit_together,
     a_batch_commits_together_and_one_bad_message_fails_alone,
+    new_visitors_arriving_together_are_stored_and_a_taken_identity_fails_alone,
     a_retry_after_the_conversation_closed_returns_the_stored_message,
     routing_assigns_only_an_open_conversation_nobody_has,
     references_to_unknown_rows_are_not_found,
@@ -831,6 +832,71 @@ async fn a_batch_commits_together_and_one_bad_message_fails_alone(config: Databa
     let stored = store.messages_after(conv, 0, 10, true).await.unwrap();
     let bodies: Vec<_> = stored.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["one", "two", "three"], "gap-free, each once");
+}
+
+/// Visitors' contacts and messages arriving at once (on SQLite they share group commits): each
+/// is stored with what it was given, and a second contact for an identity already taken fails
+/// alone, leaving the others and the first one's contact as they were.
+async fn new_visitors_arriving_together_are_stored_and_a_taken_identity_fails_alone(
+    config: DatabaseConfig,
+) {
+    let store = open(&config).await;
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let locales = ["id", "th", "nl", "en"];
+    let visitors = (0..12).map(|i| {
+        let store = &store;
+        // Visitor 5's token twice: one of the two gets it.
+        let value = format!("v-{}", if i == 6 { 5 } else { i });
+        async move {
+            let (name, email) = (format!("Visitor {i}"), format!("v{i}@example.test"));
+            let new = NewContact {
+                name: Some(&name),
+                email: Some(&email),
+                locale: Some(locales[i % 4]),
+            };
+            (
+                i,
+                store
+                    .create_contact_with_identity(new, "widget_visitor", &value)
+                    .await,
+            )
+        }
+    });
+    let messages = (0..4).map(|i| {
+        let store = &store;
+        let m = incoming(&inbox, &contact, "halo", Some(&format!("nv-{i}")));
+        async move { store.append_message(&m).await }
+    });
+    let (created, sent) = futures_util::future::join(
+        futures_util::future::join_all(visitors),
+        futures_util::future::join_all(messages),
+    )
+    .await;
+    let seqs: Vec<i64> = sent.into_iter().map(|m| m.unwrap().message.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [1, 2, 3, 4], "every message stored once: {seqs:?}");
+    let mut taken = 0;
+    for (i, result) in created {
+        let value = format!("v-{}", if i == 6 { 5 } else { i });
+        match result {
+            Ok(c) => {
+                assert_eq!(c.locale.as_deref(), Some(locales[i % 4]));
+                assert_eq!(c.name, Some(format!("Visitor {i}")));
+                assert_eq!(c.email, Some(format!("v{i}@example.test")));
+                let found = store
+                    .contact_by_identity("widget_visitor", &value)
+                    .await
+                    .unwrap()
+                    .expect("stored");
+                assert_eq!(found.id, c.id, "visitor {i}");
+                assert_eq!(found.locale, c.locale);
+            }
+            Err(StoreError::Conflict("identity_taken")) if i == 5 || i == 6 => taken += 1,
+            Err(e) => panic!("visitor {i}: {e}"),
+        }
+    }
+    assert_eq!(taken, 1, "exactly one of the two with the same token fails");
 }
 
 async fn a_retry_after_the_conversation_closed_returns_the_stored_message(config: DatabaseConfig) {
