@@ -1,6 +1,8 @@
 //! The job queue's storage. A worker claims due jobs (and jobs whose lease ran out) in one
 //! statement — `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several nodes claim different jobs;
-//! SQLite's single writer makes the statement atomic by itself.
+//! SQLite's single writer makes the statement atomic by itself. On SQLite, claims and
+//! completions go through the group commit with messages (`sqlite_append.rs`): a worker's
+//! batches used to be two transactions and two fsyncs of their own on the one writer.
 
 use layan_core::{Job, JobStatus, Millis};
 
@@ -11,6 +13,23 @@ use crate::{Store, StoreResult};
 pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, payload, dedupe_key, status, \
      max_attempts, run_at, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?) \
      ON CONFLICT DO NOTHING";
+
+/// A job's columns.
+pub(crate) const JOB_COLS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, \
+     last_error, created_at, updated_at";
+
+/// Leases due jobs (queued and due, or running with an expired lease) to a worker: binds lease
+/// until, worker, now, now, now, limit. `skip_locked` is PostgreSQL's `FOR UPDATE SKIP LOCKED`
+/// (several nodes claim different jobs); SQLite's single writer makes the statement atomic by
+/// itself.
+pub(crate) fn claim_sql(skip_locked: &str) -> String {
+    format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, \
+         locked_by = ?, updated_at = ? WHERE id IN (SELECT id FROM jobs \
+         WHERE (status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_until < ?) \
+         ORDER BY run_at, id LIMIT ?{skip_locked}) RETURNING {JOB_COLS}"
+    )
+}
 
 pub struct NewJob<'a> {
     pub kind: &'a str,
@@ -98,24 +117,7 @@ impl Store {
 
 macro_rules! job_queries {
     ($store:ident, $db:ty, $row:ty) => {
-const JOB_COLS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, last_error, \
-     created_at, updated_at";
-
-fn job_from_row(row: &$row) -> StoreResult<Job> {
-    let status: String = row.try_get("status").map_err(db)?;
-    Ok(Job {
-        id: row.try_get("id").map_err(db)?,
-        kind: row.try_get("kind").map_err(db)?,
-        payload: row.try_get("payload").map_err(db)?,
-        status: JobStatus::parse(&status).ok_or_else(|| corrupt("job status", &status))?,
-        attempts: row.try_get("attempts").map_err(db)?,
-        max_attempts: row.try_get("max_attempts").map_err(db)?,
-        run_at: row.try_get("run_at").map_err(db)?,
-        last_error: row.try_get("last_error").map_err(db)?,
-        created_at: row.try_get("created_at").map_err(db)?,
-        updated_at: row.try_get("updated_at").map_err(db)?,
-    })
-}
+use $crate::jobs::JOB_COLS;
 
 /// Inserts a job inside a caller's transaction.
 async fn insert_job(conn: &mut <$db as sqlx::Database>::Connection, job: &NewJob<'_>) -> StoreResult<bool> {
@@ -138,39 +140,6 @@ impl $store {
     pub async fn enqueue_job(&self, job: NewJob<'_>) -> StoreResult<bool> {
         let mut conn = self.writer.acquire().await.map_err(db)?;
         insert_job(&mut conn, &job).await
-    }
-
-    pub async fn claim_jobs(&self, worker: &str, now: Millis, lease_ms: Millis, limit: u32) -> StoreResult<Vec<Job>> {
-        let rows = sqlx::query(&q(&format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, \
-             locked_by = ?, updated_at = ? WHERE id IN (SELECT id FROM jobs \
-             WHERE (status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_until < ?) \
-             ORDER BY run_at, id LIMIT ?{SKIP_LOCKED}) RETURNING {JOB_COLS}"
-        )))
-        .bind(now + lease_ms)
-        .bind(worker)
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.writer)
-        .await
-        .map_err(db)?;
-        rows.iter().map(job_from_row).collect()
-    }
-
-    pub async fn complete_jobs(&self, ids: &[i64]) -> StoreResult<()> {
-        let mut update = sqlx::QueryBuilder::<$db>::new(
-            "UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = ",
-        );
-        update.push_bind(now_millis()).push(" WHERE id IN (");
-        let mut list = update.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        update.push(")");
-        update.build().execute(&self.writer).await.map_err(db)?;
-        Ok(())
     }
 
     pub async fn fail_job(&self, id: i64, error: &str, retry_at: Option<Millis>) -> StoreResult<()> {
@@ -218,7 +187,7 @@ impl $store {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.iter().map(job_from_row).collect()
+        rows.iter().map(|row| $crate::rows::job(row)).collect()
     }
 
     pub async fn job_counts(&self) -> StoreResult<JobCounts> {

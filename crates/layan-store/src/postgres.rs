@@ -188,6 +188,45 @@ impl PostgresStore {
         crate::rows::contact(&row)
     }
 
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        static SQL: std::sync::LazyLock<String> =
+            // Rows another node is claiming are skipped, not waited for.
+            std::sync::LazyLock::new(|| {
+                q(&crate::jobs::claim_sql(" FOR UPDATE SKIP LOCKED")).into_owned()
+            });
+        let rows = sqlx::query(&SQL)
+            .bind(now + lease_ms)
+            .bind(worker)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db)?;
+        rows.iter().map(crate::rows::job).collect()
+    }
+
+    /// Records a worker's batch done in one statement.
+    pub async fn complete_jobs(&self, ids: &[i64]) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = $1 \
+             WHERE id = ANY($2)",
+        )
+        .bind(now_millis())
+        .bind(ids)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
     async fn lock_contact(
         tx: &mut sqlx::Transaction<'_, Postgres>,
         contact: ContactId,
@@ -540,9 +579,6 @@ fn q(sql: &str) -> Cow<'_, str> {
     }
     Cow::Owned(out)
 }
-
-/// How the job claim skips rows another node is claiming (nothing to skip with one writer).
-const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
 /// The labels of a conversation as one comma-separated string (labels never contain commas).
 const LABELS_AGG: &str = "string_agg(l.label, ',' ORDER BY l.label)";

@@ -3,7 +3,8 @@
 
 use layan_core::{
     AgentId, Author, Contact, ContactId, Conversation, ConversationId, ConversationStatus,
-    ConversationSummary, Direction, InboxId, Message, MessageId, Priority, TeamId, TicketNumber,
+    ConversationSummary, Direction, InboxId, Job, JobStatus, Message, MessageId, Priority, TeamId,
+    TicketNumber,
 };
 
 use crate::{StoreError, StoreResult};
@@ -144,6 +145,23 @@ pub(crate) fn conversation(row: &impl Columns) -> StoreResult<Conversation> {
         snoozed_until: row.int("snoozed_until")?,
         merged_into_id: row.int("merged_into_id")?.map(ConversationId),
         last_incoming_seq: row.req_int("last_incoming_seq")?,
+    })
+}
+
+/// A job from its columns (`jobs::JOB_COLS`).
+pub(crate) fn job(row: &impl Columns) -> StoreResult<Job> {
+    let status = row.req_text("status")?;
+    Ok(Job {
+        id: row.req_int("id")?,
+        kind: row.req_text("kind")?,
+        payload: row.req_text("payload")?,
+        status: JobStatus::parse(&status).ok_or_else(|| corrupt("job status", &status))?,
+        attempts: row.req_int("attempts")?,
+        max_attempts: row.req_int("max_attempts")?,
+        run_at: row.req_int("run_at")?,
+        last_error: row.text("last_error")?,
+        created_at: row.req_int("created_at")?,
+        updated_at: row.req_int("updated_at")?,
     })
 }
 

@@ -235,7 +235,38 @@ impl SqliteStore {
         });
         match self.group_committed(write).await? {
             Written::Contact(contact) => Ok(contact),
-            Written::Message(_) => Err(mismatch()),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Leases due jobs to `worker`, through the group commit (see `jobs::claim_sql`).
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let write = Write::ClaimJobs {
+            worker: worker.to_owned(),
+            now,
+            lease_ms,
+            limit,
+        };
+        match self.group_committed(write).await? {
+            Written::Jobs(jobs) => Ok(jobs),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Records a worker's jobs done, through the group commit.
+    pub async fn complete_jobs(&self, ids: &[i64]) -> StoreResult<()> {
+        match self
+            .group_committed(Write::CompleteJobs(ids.to_vec()))
+            .await?
+        {
+            Written::Jobs(_) => Ok(()),
+            _ => Err(mismatch()),
         }
     }
 
@@ -327,7 +358,7 @@ impl Written {
     fn into_message(self) -> StoreResult<Appended> {
         match self {
             Written::Message(appended) => Ok(appended),
-            Written::Contact(_) => Err(mismatch()),
+            _ => Err(mismatch()),
         }
     }
 }
@@ -336,9 +367,6 @@ impl Written {
 fn q(sql: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(sql)
 }
-
-/// How the job claim skips rows another node is claiming (nothing to skip with one writer).
-const SKIP_LOCKED: &str = "";
 
 /// The labels of a conversation as one comma-separated string (labels never contain commas).
 const LABELS_AGG: &str = "group_concat(l.label, ',')";

@@ -9,7 +9,9 @@
 //! writes only while holding the sqlx writer connection (see `SqliteStore::write_batch`), so the
 //! two never wait on SQLite's lock for each other.
 
-use layan_core::{Author, Contact, ConversationStatus, Direction, NewMessage, Target, now_millis};
+use layan_core::{
+    Author, Contact, ConversationStatus, Direction, Job, Millis, NewMessage, Target, now_millis,
+};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, ErrorCode, Statement, params};
@@ -38,6 +40,15 @@ pub(crate) enum Write {
     Message(NewMessage),
     /// A new contact known by one identity (a new widget visitor, by their token's hash).
     Contact(IdentifiedContact),
+    /// A worker leases due jobs (see `jobs::claim_sql`).
+    ClaimJobs {
+        worker: String,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+    },
+    /// A worker's jobs done.
+    CompleteJobs(Vec<i64>),
 }
 
 /// A new contact with the identity that finds it again.
@@ -55,6 +66,8 @@ pub(crate) struct IdentifiedContact {
 pub(crate) enum Written {
     Message(Appended),
     Contact(Contact),
+    /// The jobs claimed (none for a completion).
+    Jobs(Vec<Job>),
 }
 
 impl Appender {
@@ -158,6 +171,8 @@ struct Statements<'c> {
     insert_job: Statement<'c>,
     insert_contact: Statement<'c>,
     insert_identity: Statement<'c>,
+    claim_jobs: Statement<'c>,
+    complete_jobs: Statement<'c>,
 }
 
 impl<'c> Statements<'c> {
@@ -182,6 +197,10 @@ impl<'c> Statements<'c> {
             insert_job: p(crate::jobs::INSERT_JOB)?,
             insert_contact: p(&append::INSERT_CONTACT)?,
             insert_identity: p(append::INSERT_IDENTITY)?,
+            // One writer: nothing to skip.
+            claim_jobs: p(&crate::jobs::claim_sql(""))?,
+            complete_jobs: p("UPDATE jobs SET status = 'done', lease_until = NULL, \
+                 updated_at = ? WHERE id IN (SELECT value FROM json_each(?))")?,
         })
     }
 }
@@ -219,6 +238,29 @@ fn write_one(st: &mut Statements<'_>, write: &Write) -> StoreResult<Written> {
     match write {
         Write::Message(new) => append_one(st, new).map(Written::Message),
         Write::Contact(new) => insert_contact(st, new).map(Written::Contact),
+        Write::ClaimJobs {
+            worker,
+            now,
+            lease_ms,
+            limit,
+        } => {
+            let mut rows = st
+                .claim_jobs
+                .query(params![now + lease_ms, worker, now, now, now, limit])
+                .map_err(error)?;
+            let mut jobs = Vec::new();
+            while let Some(row) = rows.next().map_err(error)? {
+                jobs.push(rows::job(row)?);
+            }
+            Ok(Written::Jobs(jobs))
+        }
+        Write::CompleteJobs(ids) => {
+            let ids = serde_json::to_string(ids).map_err(|e| StoreError::Database(Box::new(e)))?;
+            st.complete_jobs
+                .execute(params![now_millis(), ids])
+                .map_err(error)?;
+            Ok(Written::Jobs(Vec::new()))
+        }
     }
 }
 
