@@ -52,9 +52,9 @@ impl SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    /// The connection messages are stored on (rusqlite; see `sqlite_append.rs`).
+    /// The connection the group commit writes on (rusqlite; see `sqlite_append.rs`).
     appender: crate::sqlite_append::Appender,
-    /// Messages and new contacts to store, handed to the group-commit task.
+    /// Messages, new contacts and job claims to store, handed to the group-commit task.
     appends: tokio::sync::mpsc::Sender<Pending>,
     /// The hottest reads, on the calling thread (rusqlite; see `sqlite_read.rs`).
     point: std::sync::Arc<crate::sqlite_read::PointReads>,
@@ -162,7 +162,7 @@ impl SqliteStore {
     }
 
     /// Group commit: SQLite has one writer and every commit is an fsync, so writes (messages,
-    /// new visitors' contacts) that arrive while a commit is running wait and go together in
+    /// new visitors' contacts, the job worker's claims and completions) that arrive while a commit is running wait and go together in
     /// the next transaction (one fsync for all). Each caller gets its result after that
     /// commit. With one sender at a time this is one write per transaction, as before.
     async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
