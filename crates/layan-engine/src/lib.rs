@@ -127,8 +127,9 @@ pub struct Engine {
     presence_published: Arc<std::sync::atomic::AtomicUsize>,
     /// This node's id in relayed notifications.
     node: u64,
-    /// True once [`Engine::start_relay`] found a database that relays between nodes.
-    multi_node: bool,
+    /// Where events for the other nodes go, once [`Engine::start_relay`] found a database that
+    /// relays between nodes (see `relay.rs`).
+    relay_out: Option<tokio::sync::mpsc::Sender<String>>,
     /// Messages stored through this engine (for metrics).
     stored: Arc<std::sync::atomic::AtomicU64>,
     /// Wakes this node's job worker when something was enqueued here.
@@ -168,7 +169,7 @@ impl Engine {
             remote_presence: Arc::default(),
             presence_published: Arc::default(),
             node: rand::random(),
-            multi_node: false,
+            relay_out: None,
             stored: Arc::default(),
             ip_failures: Arc::default(),
             viewers: Arc::default(),

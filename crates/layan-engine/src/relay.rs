@@ -98,6 +98,26 @@ impl Relayed {
     }
 }
 
+/// Notifications waiting to go out, at most (about 100 bytes each).
+const RELAY_QUEUE: usize = 65_536;
+/// Notifications sent in one statement, at most.
+const RELAY_BATCH: usize = 256;
+
+/// Sends the queued notifications, whatever has queued while the previous statement ran going
+/// together in the next: one transaction for many (each `NOTIFY` transaction is a commit, and a
+/// busy shop relays two or three events per message), in the order they were queued.
+/// PostgreSQL delivers identical payloads of one transaction once: identical events say the
+/// same thing (the receiver reads what changed from the database), so once is enough.
+async fn send_relayed(store: layan_store::Store, mut queue: tokio::sync::mpsc::Receiver<String>) {
+    let mut batch = Vec::with_capacity(RELAY_BATCH);
+    while queue.recv_many(&mut batch, RELAY_BATCH).await > 0 {
+        if let Err(e) = store.notify_all(&batch).await {
+            tracing::warn!(error = %e, events = batch.len(), "could not relay events to other nodes");
+        }
+        batch.clear();
+    }
+}
+
 /// Agents online on other nodes, by node, with when we last heard.
 #[derive(Default)]
 pub(crate) struct RemotePresence {
@@ -114,20 +134,20 @@ impl RemotePresence {
 }
 
 impl Engine {
-    /// Sends a notification to the other nodes, without making the caller wait for it.
+    /// Sends a notification to the other nodes, without making the caller wait for it: it
+    /// goes out with whatever else is waiting (see [`send_relayed`]). When the queue is full
+    /// (the database has been unreachable for a while) it is dropped, as a lost notification
+    /// is: the other nodes catch up from the database.
     pub(crate) fn relay(&self, relayed: Relayed) {
-        if !self.multi_node {
+        let Some(out) = &self.relay_out else {
             return;
-        }
+        };
         let Ok(payload) = serde_json::to_string(&relayed) else {
             return;
         };
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.notify(&payload).await {
-                tracing::warn!(error = %e, "could not relay an event to other nodes");
-            }
-        });
+        if out.try_send(payload).is_err() {
+            tracing::warn!("could not relay an event to other nodes: too many waiting");
+        }
     }
 
     /// Starts listening to the other nodes (PostgreSQL only) and announcing this node's presence.
@@ -136,7 +156,9 @@ impl Engine {
         let Some(mut rx) = self.store.listen().await? else {
             return Ok(());
         };
-        self.multi_node = true;
+        let (out, queue) = tokio::sync::mpsc::channel(RELAY_QUEUE);
+        self.relay_out = Some(out);
+        tokio::spawn(send_relayed(self.store.clone(), queue));
         let engine = self.clone();
         tokio::spawn(async move {
             while let Some(notified) = rx.recv().await {

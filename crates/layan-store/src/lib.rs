@@ -312,12 +312,12 @@ impl Store {
         dispatch!(self, s => s.analyze().await)
     }
 
-    /// Tells every node on this database (PostgreSQL `NOTIFY`); SQLite has one node: a no-op.
-    /// Payloads must stay under 8,000 bytes.
-    pub async fn notify(&self, payload: &str) -> StoreResult<()> {
+    /// Tells every node on this database (PostgreSQL `NOTIFY`), in this order, in one
+    /// transaction; SQLite has one node: a no-op. Payloads must stay under 8,000 bytes.
+    pub async fn notify_all(&self, payloads: &[String]) -> StoreResult<()> {
         match &self.db {
             Db::Sqlite(_) => Ok(()),
-            Db::Postgres(s) => s.notify(payload).await,
+            Db::Postgres(s) => s.notify_all(payloads).await,
         }
     }
 

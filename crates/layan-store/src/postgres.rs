@@ -105,10 +105,12 @@ impl PostgresStore {
         self.writer.close().await;
     }
 
-    pub async fn notify(&self, payload: &str) -> StoreResult<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
+    /// One statement for all: `unnest` yields the array in order, and notifications sent in
+    /// one transaction are delivered in the order sent.
+    pub async fn notify_all(&self, payloads: &[String]) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
             .bind(NOTIFY_CHANNEL)
-            .bind(payload)
+            .bind(payloads)
             .execute(&self.writer)
             .await
             .map_err(db)?;

@@ -66,6 +66,7 @@ on_every_backend!(
     orders_apply_once_newest_wins_and_shipments_merge,
     contacts_merge_moves_everything_and_duplicates_are_suggested,
     proactive_candidates_follow_the_rules_and_are_sent_once,
+    notifications_sent_together_arrive_in_order,
 );
 
 async fn open(config: &DatabaseConfig) -> Store {
@@ -1587,4 +1588,32 @@ async fn proactive_candidates_follow_the_rules_and_are_sent_once(config: Databas
             .await
             .unwrap()
     );
+}
+
+/// Events for other nodes go out several in one statement: each arrives, in the order sent.
+/// SQLite has one node: nothing to listen to, and sending is a no-op.
+async fn notifications_sent_together_arrive_in_order(config: DatabaseConfig) {
+    let store = open(&config).await;
+    let Some(mut rx) = store.listen().await.unwrap() else {
+        assert!(matches!(config, DatabaseConfig::Sqlite(_)));
+        store.notify_all(&["x".to_owned()]).await.unwrap();
+        return;
+    };
+    let sent: Vec<String> = (0..50).map(|i| format!("{{\"n\":{i}}}")).collect();
+    store.notify_all(&sent[..20]).await.unwrap();
+    store.notify_all(&sent[20..]).await.unwrap();
+    let mut got = Vec::new();
+    // Other tests on this server notify on the same channel: keep only this test's payloads.
+    while got.len() < sent.len() {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("notifications within 10 s")
+            .expect("listening");
+        if let layan_store::Notified::Payload(p) = next
+            && sent.contains(&p)
+        {
+            got.push(p);
+        }
+    }
+    assert_eq!(got, sent);
 }
