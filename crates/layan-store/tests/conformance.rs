@@ -55,6 +55,7 @@ on_every_backend!(
     many_shoppers_at_once_each_get_one_conversation_and_their_jobs,
     two_nodes_starting_together_migrate_once,
     jobs_lease_retry_and_survive_a_dead_worker,
+    workers_claiming_at_once_never_get_the_same_job,
     a_worker_s_batch_is_recorded_done_together,
     a_customer_message_and_its_follow_up_job_commit_together,
     a_batch_commits_together_and_one_bad_message_fails_alone,
@@ -630,6 +631,69 @@ async fn two_nodes_starting_together_migrate_once(config: DatabaseConfig) {
         .await
         .unwrap();
     assert_eq!(seen.len(), 1, "both nodes see the same data");
+}
+
+/// Workers claiming at the same moment (on SQLite their claims share a group commit, on
+/// PostgreSQL they skip each other's locked rows) get each due job once between them, and a
+/// completion recorded with other writes sticks.
+async fn workers_claiming_at_once_never_get_the_same_job(config: DatabaseConfig) {
+    use layan_core::JobStatus;
+    use layan_store::NewJob;
+    let store = open(&config).await;
+    let t0 = layan_core::now_millis();
+    for i in 0..10 {
+        let key = format!("c{i}");
+        store
+            .enqueue_job(NewJob {
+                kind: "test.kind",
+                payload: "{}",
+                dedupe_key: Some(&key),
+                run_at: t0,
+                max_attempts: 3,
+            })
+            .await
+            .unwrap();
+    }
+    let claims = (0..4).map(|w| {
+        let store = &store;
+        async move { store.claim_jobs(&format!("w{w}"), t0, 60_000, 3).await }
+    });
+    let mut claimed: Vec<i64> = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .flat_map(|jobs| jobs.unwrap())
+        .map(|job| job.id)
+        .collect();
+    claimed.sort_unstable();
+    let mut distinct = claimed.clone();
+    distinct.dedup();
+    assert_eq!(distinct, claimed, "a job claimed twice: {claimed:?}");
+    assert_eq!(claimed.len(), 10, "4 workers × 3 take all 10: {claimed:?}");
+    // Completions of two workers at once, with a message stored meanwhile.
+    let (inbox, contact) = inbox_and_contact(&store).await;
+    let m = incoming(&inbox, &contact, "halo", Some("cj-1"));
+    let (a, b, sent) = futures_util::future::join3(
+        store.complete_jobs(&claimed[..5]),
+        store.complete_jobs(&claimed[5..]),
+        store.append_message(&m),
+    )
+    .await;
+    a.unwrap();
+    b.unwrap();
+    sent.unwrap();
+    let done = store.list_jobs(Some(JobStatus::Done), 100).await.unwrap();
+    let mut done: Vec<i64> = done.iter().map(|j| j.id).collect();
+    done.sort_unstable();
+    assert_eq!(done, claimed);
+    assert!(
+        store
+            .claim_jobs("w9", t0 + 120_000, 60_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.kind != "test.kind"),
+        "done jobs are not claimed again, even after their leases would have run out"
+    );
 }
 
 async fn jobs_lease_retry_and_survive_a_dead_worker(config: DatabaseConfig) {
