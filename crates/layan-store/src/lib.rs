@@ -89,26 +89,6 @@ pub(crate) fn unique_rule(what: &str) -> &'static str {
     }
 }
 
-/// A message waiting for a backend's next group commit, and where its result goes.
-pub(crate) type Pending = (
-    NewMessage,
-    tokio::sync::oneshot::Sender<StoreResult<Appended>>,
-);
-
-/// Hands `new` to a group-commit task and waits for its result, which comes after the commit.
-pub(crate) async fn group_committed(
-    appends: &tokio::sync::mpsc::Sender<Pending>,
-    new: &NewMessage,
-) -> StoreResult<Appended> {
-    let (reply, result) = tokio::sync::oneshot::channel();
-    let closed = || StoreError::Unavailable("the store is closed".into());
-    appends
-        .send((new.clone(), reply))
-        .await
-        .map_err(|_| closed())?;
-    result.await.map_err(|_| closed())?
-}
-
 /// The same failure for every message of a batch (a `StoreError` is not `Clone`).
 pub(crate) fn batch_error<T>(n: usize, e: &StoreError) -> Vec<StoreResult<T>> {
     (0..n)

@@ -65,7 +65,7 @@ pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
     /// Messages to store, handed to the group-commit task (`group.rs`).
-    appends: tokio::sync::mpsc::Sender<crate::Pending>,
+    appends: tokio::sync::mpsc::Sender<Pending>,
 }
 
 impl PostgresStore {
@@ -158,7 +158,7 @@ impl PostgresStore {
     /// Stores a message through the group commit (`group.rs`): alone when nothing else is
     /// waiting, else with the messages that arrived meanwhile, set-based.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        crate::group_committed(&self.appends, new).await
+        group_committed(&self.appends, new).await
     }
 
     /// A new contact and its identity in one statement (one round trip, atomic on its own);
@@ -555,6 +555,26 @@ impl PostgresStore {
         })
         .await
     }
+}
+
+/// A message waiting for the next group commit (`postgres/group.rs`), and where its result goes.
+type Pending = (
+    NewMessage,
+    tokio::sync::oneshot::Sender<StoreResult<Appended>>,
+);
+
+/// Hands `new` to a group-commit task and waits for its result, which comes after the commit.
+async fn group_committed(
+    appends: &tokio::sync::mpsc::Sender<Pending>,
+    new: &NewMessage,
+) -> StoreResult<Appended> {
+    let (reply, result) = tokio::sync::oneshot::channel();
+    let closed = || StoreError::Unavailable("the store is closed".into());
+    appends
+        .send((new.clone(), reply))
+        .await
+        .map_err(|_| closed())?;
+    result.await.map_err(|_| closed())?
 }
 
 /// Turns `?` placeholders into PostgreSQL's `$1, $2, …` (outside quoted literals).

@@ -30,9 +30,9 @@ use std::{
 use layan_core::{Conversation, NewMessage, Target, now_millis};
 use sqlx::Row;
 
-use super::{PostgresStore, db};
+use super::{Pending, PostgresStore, db};
 use crate::{
-    Appended, Pending, StoreError, StoreResult, append,
+    Appended, StoreError, StoreResult, append,
     rows::{CONV_COLS, CONV_RET},
 };
 
