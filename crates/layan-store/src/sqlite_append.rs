@@ -1,13 +1,13 @@
-//! SQLite's group commit: messages, and the contacts new widget visitors become. SQLite has one
-//! writer, and through sqlx every statement is a round trip to the connection's own thread (about
-//! 50 µs; a message is six to eight statements): that was the whole cost of a message. Here a
-//! group commit runs synchronously on a connection of its own, on a thread of its own, through
-//! rusqlite, with its statements prepared once — the same statements as PostgreSQL's
-//! (`append.rs`) — and without a savepoint per write unless one of the batch fails. A new
-//! visitor's contact goes the same way: it was a transaction and an fsync of its own per visitor,
-//! one after another on the one writer, which capped new conversations at one per fsync. It
-//! writes only while holding the sqlx writer connection (see `SqliteStore::write_batch`), so the
-//! two never wait on SQLite's lock for each other.
+//! SQLite's group commit: messages, the contacts new widget visitors become, and the job
+//! worker's claims and completions. SQLite has one writer, and through sqlx every statement is a
+//! round trip to the connection's own thread (about 50 µs; a message is six to eight statements):
+//! that was the whole cost of a message. Here a group commit runs synchronously on a connection
+//! of its own, on a thread of its own, through rusqlite, with its statements prepared once — the
+//! same statements as PostgreSQL's (`append.rs`) — and without a savepoint per write unless one
+//! of the batch fails. A new visitor's contact and a job claim go the same way: each was a
+//! transaction and an fsync of its own, one after another on the one writer, which capped new
+//! conversations at about one per fsync. It writes only while holding the sqlx writer connection
+//! (see `SqliteStore::write_batch`), so the two never wait on SQLite's lock for each other.
 
 use layan_core::{
     Author, Contact, ConversationStatus, Direction, Job, Millis, NewMessage, Target, now_millis,
@@ -21,8 +21,9 @@ use crate::{
     rows::{self, Positional},
 };
 
-/// The thread that stores messages, with its connection: the batch runs synchronously there,
-/// never on the async runtime's workers (and works the same on a current-thread runtime).
+/// The thread that stores the group commit's writes, with its connection: the batch runs
+/// synchronously there, never on the async runtime's workers (and works the same on a
+/// current-thread runtime).
 #[derive(Clone)]
 pub(crate) struct Appender {
     /// Where batches go; `None` once closed.
