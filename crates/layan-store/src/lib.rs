@@ -89,6 +89,18 @@ pub(crate) fn unique_rule(what: &str) -> &'static str {
     }
 }
 
+/// Hands `write` to a backend's group-commit task and waits for its result, which comes after
+/// the commit.
+pub(crate) async fn group_committed<W, R>(
+    queue: &tokio::sync::mpsc::Sender<(W, tokio::sync::oneshot::Sender<StoreResult<R>>)>,
+    write: W,
+) -> StoreResult<R> {
+    let (reply, result) = tokio::sync::oneshot::channel();
+    let closed = || StoreError::Unavailable("the store is closed".into());
+    queue.send((write, reply)).await.map_err(|_| closed())?;
+    result.await.map_err(|_| closed())?
+}
+
 /// The same failure for every message of a batch (a `StoreError` is not `Clone`).
 pub(crate) fn batch_error<T>(n: usize, e: &StoreError) -> Vec<StoreResult<T>> {
     (0..n)

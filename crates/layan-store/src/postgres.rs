@@ -158,7 +158,7 @@ impl PostgresStore {
     /// Stores a message through the group commit (`group.rs`): alone when nothing else is
     /// waiting, else with the messages that arrived meanwhile, set-based.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        group_committed(&self.appends, new).await
+        crate::group_committed(&self.appends, new.clone()).await
     }
 
     /// A new contact and its identity in one statement (one round trip, atomic on its own);
@@ -562,20 +562,6 @@ type Pending = (
     NewMessage,
     tokio::sync::oneshot::Sender<StoreResult<Appended>>,
 );
-
-/// Hands `new` to a group-commit task and waits for its result, which comes after the commit.
-async fn group_committed(
-    appends: &tokio::sync::mpsc::Sender<Pending>,
-    new: &NewMessage,
-) -> StoreResult<Appended> {
-    let (reply, result) = tokio::sync::oneshot::channel();
-    let closed = || StoreError::Unavailable("the store is closed".into());
-    appends
-        .send((new.clone(), reply))
-        .await
-        .map_err(|_| closed())?;
-    result.await.map_err(|_| closed())?
-}
 
 /// Turns `?` placeholders into PostgreSQL's `$1, $2, …` (outside quoted literals).
 fn q(sql: &str) -> Cow<'_, str> {

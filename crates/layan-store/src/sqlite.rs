@@ -162,9 +162,10 @@ impl SqliteStore {
     }
 
     /// Group commit: SQLite has one writer and every commit is an fsync, so writes (messages,
-    /// new visitors' contacts, the job worker's claims and completions) that arrive while a commit is running wait and go together in
-    /// the next transaction (one fsync for all). Each caller gets its result after that
-    /// commit. With one sender at a time this is one write per transaction, as before.
+    /// new visitors' contacts, the job worker's claims and completions) that arrive while a
+    /// commit is running wait and go together in the next transaction (one fsync for all). Each
+    /// caller gets its result after that commit. With one sender at a time this is one write
+    /// per transaction, as before.
     async fn group_commit(self, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
         let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -198,21 +199,9 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Hands `write` to the group commit (see [`Self::group_commit`]) and waits for its result,
-    /// which comes after the commit.
-    async fn group_committed(&self, write: Write) -> StoreResult<Written> {
-        let (reply, result) = tokio::sync::oneshot::channel();
-        let closed = || StoreError::Unavailable("the store is closed".into());
-        self.appends
-            .send((write, reply))
-            .await
-            .map_err(|_| closed())?;
-        result.await.map_err(|_| closed())?
-    }
-
     /// Stores a message through the group commit.
     pub async fn append_message(&self, new: &NewMessage) -> StoreResult<Appended> {
-        self.group_committed(Write::Message(new.clone()))
+        crate::group_committed(&self.appends, Write::Message(new.clone()))
             .await?
             .into_message()
     }
@@ -233,7 +222,7 @@ impl SqliteStore {
             kind: kind.to_owned(),
             value: value.to_owned(),
         });
-        match self.group_committed(write).await? {
+        match crate::group_committed(&self.appends, write).await? {
             Written::Contact(contact) => Ok(contact),
             _ => Err(mismatch()),
         }
@@ -253,7 +242,7 @@ impl SqliteStore {
             lease_ms,
             limit,
         };
-        match self.group_committed(write).await? {
+        match crate::group_committed(&self.appends, write).await? {
             Written::Jobs(jobs) => Ok(jobs),
             _ => Err(mismatch()),
         }
@@ -261,10 +250,7 @@ impl SqliteStore {
 
     /// Records a worker's jobs done, through the group commit.
     pub async fn complete_jobs(&self, ids: &[i64]) -> StoreResult<()> {
-        match self
-            .group_committed(Write::CompleteJobs(ids.to_vec()))
-            .await?
-        {
+        match crate::group_committed(&self.appends, Write::CompleteJobs(ids.to_vec())).await? {
             Written::Jobs(_) => Ok(()),
             _ => Err(mismatch()),
         }
