@@ -108,10 +108,9 @@ fn mailboxes(a: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
             let address = m.address()?.trim().to_lowercase();
             address.contains('@').then(|| Mailbox {
                 address,
-                name: m
-                    .name()
-                    .map(|n| n.trim().to_string())
-                    .filter(|n| !n.is_empty()),
+                // A decoded name may hold CR/LF or bidi controls (`=?utf-8?q?x=0D=0ABcc:...?=`):
+                // it ends up in reply headers and the agent's screen, so it is made one line.
+                name: m.name().map(layan_core::one_line).filter(|n| !n.is_empty()),
             })
         })
         .collect()
@@ -169,7 +168,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, EmailError> {
         .map(|a| AttachmentInfo {
             name: a
                 .attachment_name()
-                .map(|n| n.trim().to_string())
+                .map(layan_core::one_line)
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| "attachment".to_string()),
             content_type: a
@@ -192,7 +191,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, EmailError> {
         reply_to: mailboxes(m.reply_to()).into_iter().next(),
         to: mailboxes(m.to()),
         cc: mailboxes(m.cc()),
-        subject: m.subject().unwrap_or("").trim().to_string(),
+        subject: layan_core::one_line(m.subject().unwrap_or("")),
         date: m.date().map(|d| d.to_timestamp().saturating_mul(1000)),
         visible: visible_part(&text),
         text,
@@ -398,6 +397,23 @@ fn verify_token(secret: &[u8], local: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_text_is_one_line_whatever_it_decodes_to() {
+        let raw = b"From: =?utf-8?q?x=0D=0ABcc:_victim@example.com?= <poison@example.test>\r\n\
+            Cc: =?utf-8?b?QW5hDQpYOiB5?= <ana@example.test>\r\n\
+            Subject: =?utf-8?q?hi=0D=0ABcc:_v@x.test?=\r\nMessage-ID: <p1@example.test>\r\n\
+            MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+            Content-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: text/plain\r\n\
+            Content-Disposition: attachment; filename*=utf-8''gpj%E2%80%AE%0D%0A.exe\r\n\r\nx\r\n--b--\r\n";
+        let m = parse(raw).unwrap();
+        let from = m.from.unwrap();
+        assert_eq!(from.address, "poison@example.test");
+        assert_eq!(from.name.as_deref(), Some("x Bcc: victim@example.com"));
+        assert_eq!(m.cc[0].name.as_deref(), Some("Ana X: y"));
+        assert_eq!(m.subject, "hi Bcc: v@x.test");
+        assert_eq!(m.attachments[0].name, "gpj .exe");
+    }
 
     #[test]
     fn thai_tis620_and_dutch_latin1_mail_read_correctly() {

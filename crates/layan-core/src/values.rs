@@ -25,6 +25,50 @@ impl InvalidValue {
     }
 }
 
+/// Whether `c` must never stand in a one-line field (a name, a subject, a file name): control
+/// characters (CR and LF above all — in a mail header they start a new header — TAB, the other
+/// C0 and C1 controls) and the bidirectional embedding, override, isolate and mark characters,
+/// which make text display in another order than it is stored (`gpj.exe` shown as `exe.jpg`).
+pub fn unsafe_in_line(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `raw` made safe for a one-line field: every run of [`unsafe_in_line`] characters and
+/// whitespace becomes one space, and the ends are trimmed. For text from outside that is kept
+/// rather than refused (a mail's sender name, a store's customer name, a signed identity).
+pub fn one_line(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut gap = false;
+    for c in raw.chars() {
+        if unsafe_in_line(c) || c.is_whitespace() {
+            gap = true;
+        } else {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Refuses a one-line field that holds [`unsafe_in_line`] characters (what a person types in a
+/// form never does): `code` and a message naming the field.
+pub fn check_one_line(raw: &str, code: &'static str, field: &str) -> Result<(), InvalidValue> {
+    if raw.chars().any(unsafe_in_line) {
+        return Err(InvalidValue::new(
+            code,
+            format!("{field} must be one line without control characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// The text of a message: not blank, at most [`MAX_MESSAGE_CHARS`] characters, no NUL bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -143,7 +187,7 @@ impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let name = raw.trim();
         let len = name.chars().count();
-        if len == 0 || len > 120 || name.chars().any(char::is_control) {
+        if len == 0 || len > 120 || name.chars().any(unsafe_in_line) {
             return Err(InvalidValue::new(
                 "invalid_name",
                 "a name must be 1-120 characters without control characters",
@@ -235,6 +279,27 @@ impl Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_fields_lose_header_breaks_and_bidi_controls() {
+        assert_eq!(
+            one_line("x\r\nBcc: victim@example.com"),
+            "x Bcc: victim@example.com"
+        );
+        assert_eq!(one_line(" Sari\u{202E}gpj.exe \t"), "Sari gpj.exe");
+        assert_eq!(one_line("\u{0085}\u{0007}"), "");
+        assert_eq!(one_line("สมชาย  ใจดี"), "สมชาย ใจดี");
+        assert!(check_one_line("Budi Santoso", "invalid_name", "a name").is_ok());
+        for bad in ["a\nb", "a\rb", "a\u{2066}b", "a\u{0085}b", "a\tb"] {
+            assert_eq!(
+                check_one_line(bad, "invalid_name", "a name")
+                    .unwrap_err()
+                    .code,
+                "invalid_name"
+            );
+            assert!(PersonName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn message_body_limits() {

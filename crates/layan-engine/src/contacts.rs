@@ -129,12 +129,14 @@ impl Engine {
     ) -> EngineResult<Contact> {
         self.contact_for(access, id).await?;
         let name = edit.name.map(str::trim);
-        if let Some(n) = name
-            && n.chars().count() > 200
-        {
-            return Err(
-                InvalidValue::new("invalid_name", "a name has at most 200 characters").into(),
-            );
+        if let Some(n) = name {
+            if n.chars().count() > 200 {
+                return Err(
+                    InvalidValue::new("invalid_name", "a name has at most 200 characters").into(),
+                );
+            }
+            // A name reaches mail headers: CR/LF there would add headers (`Bcc:`).
+            layan_core::check_one_line(n, "invalid_name", "a name")?;
         }
         let locale = match edit.locale.map(str::trim) {
             Some("") => Some(String::new()),

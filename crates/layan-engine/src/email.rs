@@ -1078,11 +1078,20 @@ fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
         a.parse::<lettre::Address>()
             .map_err(|e| format!("{a}: {e}"))
     };
+    // Every text that becomes a header is made one line here, whatever was stored: lettre
+    // panics on a display name with CR or LF, and a subject or file name must not carry them
+    // either. Entries clean or refuse such text already; this keeps a stored value from older
+    // versions (or a path not yet known) from ever stopping the send.
+    let from_name = layan_core::one_line(m.from_name);
+    let to_name = m
+        .to_name
+        .map(layan_core::one_line)
+        .filter(|n| !n.is_empty());
     let mut b = lettre::Message::builder()
-        .from(Mailbox::new(Some(m.from_name.to_string()), addr(m.from)?))
-        .reply_to(Mailbox::new(Some(m.from_name.to_string()), addr(m.from)?))
-        .to(Mailbox::new(m.to_name.map(str::to_string), addr(m.to)?))
-        .subject(m.subject)
+        .from(Mailbox::new(Some(from_name.clone()), addr(m.from)?))
+        .reply_to(Mailbox::new(Some(from_name), addr(m.from)?))
+        .to(Mailbox::new(to_name, addr(m.to)?))
+        .subject(layan_core::one_line(m.subject))
         .message_id(Some(format!("<{}>", m.message_id)));
     for c in m.cc {
         if let Ok(a) = addr(c) {
@@ -1115,7 +1124,7 @@ fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
             .or_else(|_| lettre::message::header::ContentType::parse("application/octet-stream"))
             .map_err(|e| e.to_string())?;
         mixed = mixed.singlepart(
-            lettre::message::Attachment::new(meta.filename.clone())
+            lettre::message::Attachment::new(layan_core::one_line(&meta.filename))
                 .body(data.clone(), content_type),
         );
     }
@@ -1238,6 +1247,47 @@ mod tests {
         assert_eq!(back.text.trim(), "Halo <b>Sari</b> & terima kasih");
         assert_eq!(back.from.unwrap().address, "help@shop.test");
         assert_eq!(back.in_reply_to, vec!["b@x.test".to_string()]);
+    }
+
+    /// A display name decoded from a mail with CR/LF in it (`x\r\nBcc: victim@…`) made lettre
+    /// panic while building the reply, which stopped the job worker for good.
+    #[test]
+    fn a_name_with_line_breaks_never_breaks_a_mail() {
+        let m = build_mail(&OutgoingMail {
+            from_name: "Rina\r\nX-Injected: 1",
+            from: "help@shop.test",
+            to: "sari@example.test",
+            to_name: Some("x\r\nBcc: victim@example.com"),
+            cc: &[],
+            subject: "Re: hi\r\nBcc: victim@example.com",
+            message_id: "layan.c1.m2.abc@shop.test",
+            in_reply_to: None,
+            references: &[],
+            text: "hello",
+            automatic: false,
+            files: &[(
+                layan_core::AttachmentMeta {
+                    id: 1,
+                    filename: "a\r\nb.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    size: 4,
+                    content_id: None,
+                },
+                b"%PDF".to_vec(),
+            )],
+        })
+        .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.contains("\r\nBcc:"), "{headers}");
+        assert!(!headers.contains("\r\nX-Injected"), "{headers}");
+        let back = mail::parse(raw.as_bytes()).unwrap();
+        assert_eq!(
+            back.to[0].name.as_deref(),
+            Some("x Bcc: victim@example.com")
+        );
+        assert_eq!(back.subject, "Re: hi Bcc: victim@example.com");
+        assert_eq!(back.attachments[0].name, "a b.pdf");
     }
 
     #[test]

@@ -106,7 +106,12 @@ pub fn verify_identity(
         email,
         name: claims
             .name
-            .map(|n| n.trim().chars().take(200).collect::<String>())
+            .map(|n| {
+                layan_core::one_line(&n)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            })
             .filter(|n| !n.is_empty()),
     })
 }

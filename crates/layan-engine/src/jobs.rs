@@ -20,6 +20,8 @@ pub const LEASE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(500);
 /// Jobs claimed at once (run concurrently).
 const BATCH: usize = 16;
+/// How often a worker parks the jobs whose last attempt died with its worker.
+const PARK_EVERY_MS: i64 = 10_000;
 /// Finished jobs are kept this long for the admin page, then swept.
 const KEEP_DONE_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -100,8 +102,13 @@ impl Engine {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let task = tokio::spawn(async move {
-            let mut last_sweep = 0;
+            let (mut last_sweep, mut last_park) = (0, 0);
             while !stopping.load(Ordering::Acquire) {
+                let now = now_millis();
+                if now - last_park >= PARK_EVERY_MS {
+                    last_park = now;
+                    engine.park_exhausted_jobs(now).await;
+                }
                 let worked = engine.run_due_jobs_until(&stopping).await;
                 let now = now_millis();
                 if now - last_sweep > 3_600_000 {
@@ -125,6 +132,20 @@ impl Engine {
             engine: self.clone(),
             stop,
             task,
+        }
+    }
+
+    /// Parks the jobs whose lease ran out with their last attempt used (their worker died
+    /// running them, perhaps because of them) instead of letting anyone claim them again: a
+    /// job that kills the process cannot crash-loop the nodes. An admin sees it and may retry.
+    pub async fn park_exhausted_jobs(&self, now: layan_core::Millis) {
+        match self.store.park_exhausted_jobs(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "parked jobs whose worker stopped during their last attempt"
+            ),
+            Err(e) => tracing::debug!(error = %e, "parking exhausted jobs failed"),
         }
     }
 
@@ -184,9 +205,25 @@ impl Engine {
     }
 
     /// Runs `job`; its id when it is done (the caller records that), a failure is recorded here.
+    /// A handler that panics is a failure like any other (an attempt counted, retried with
+    /// backoff, parked as failed after its last attempt): one bad job never stops the worker
+    /// or the other jobs of its batch.
     async fn run_job(&self, job: Job) -> Option<i64> {
-        let outcome = match tokio::time::timeout(LEASE / 2, self.handle_job(&job)).await {
-            Ok(r) => r,
+        use futures_util::FutureExt as _;
+        let handled = std::panic::AssertUnwindSafe(self.handle_job(&job)).catch_unwind();
+        let outcome = match tokio::time::timeout(LEASE / 2, handled).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(panic)) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(job = job.id, kind = %job.kind, panic = %what, "a job handler panicked");
+                Err(JobError::Retry(format!(
+                    "the handler failed unexpectedly: {what}"
+                )))
+            }
             Err(_) => Err(JobError::Retry("timed out".into())),
         };
         let result = match outcome {
@@ -219,6 +256,10 @@ impl Engine {
 
     async fn handle_job(&self, job: &Job) -> Result<(), JobError> {
         match job.kind.as_str() {
+            #[cfg(test)]
+            tests::PANICS => panic!("poisoned job {}", job.id),
+            #[cfg(test)]
+            tests::SUCCEEDS => Ok(()),
             JOB_MESSAGE_FOLLOWUP => {
                 let payload: serde_json::Value = serde_json::from_str(&job.payload)
                     .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
@@ -311,5 +352,84 @@ impl Engine {
         }
         self.route(&current).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use layan_core::JobStatus;
+    use layan_store::{DatabaseConfig, NewJob, SqliteOptions, Store};
+
+    use crate::Engine;
+
+    /// Job kinds only tests have: one whose handler panics, one that succeeds.
+    pub(super) const PANICS: &str = "test.panics";
+    pub(super) const SUCCEEDS: &str = "test.succeeds";
+
+    /// A handler that panics counts an attempt, is retried, and ends parked as failed with the
+    /// panic's words; the jobs around it — in the same batches — are done, and the worker keeps
+    /// taking jobs after it.
+    #[tokio::test]
+    async fn a_panicking_job_is_parked_and_stops_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&DatabaseConfig::Sqlite(SqliteOptions::new(
+            dir.path().join("layan.db"),
+        )))
+        .await
+        .unwrap();
+        let engine = Engine::new(store.clone());
+        let enqueue = |kind: &'static str, key: String| {
+            let store = store.clone();
+            async move {
+                store
+                    .enqueue_job(NewJob {
+                        kind,
+                        payload: "{}",
+                        dedupe_key: Some(&key),
+                        run_at: layan_core::now_millis(),
+                        max_attempts: 3,
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        for i in 0..20 {
+            enqueue(SUCCEEDS, format!("a{i}")).await;
+        }
+        enqueue(PANICS, "poison".into()).await;
+        for i in 0..20 {
+            enqueue(SUCCEEDS, format!("b{i}")).await;
+        }
+        let worker = engine.start_workers();
+        // The poison's retries back off (2 s, then 4 s); its attempts run out within ~10 s.
+        let mut parked = Vec::new();
+        for _ in 0..300 {
+            parked = store.list_jobs(Some(JobStatus::Failed), 10).await.unwrap();
+            if !parked.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(parked.len(), 1, "the poisoned job is parked");
+        assert_eq!(parked[0].kind, PANICS);
+        assert_eq!(parked[0].attempts, 3);
+        let error = parked[0].last_error.clone().unwrap();
+        assert!(error.contains("poisoned job"), "{error}");
+        let done = store.list_jobs(Some(JobStatus::Done), 100).await.unwrap();
+        assert_eq!(done.len(), 40, "every other job ran");
+        // The worker still works after the panics.
+        enqueue(SUCCEEDS, "after".into()).await;
+        engine.wake_jobs();
+        let mut counts = store.job_counts().await.unwrap();
+        for _ in 0..100 {
+            if counts.done == 41 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            counts = store.job_counts().await.unwrap();
+        }
+        assert_eq!((counts.done, counts.failed, counts.queued), (41, 1, 0));
+        worker.stop(std::time::Duration::from_secs(1)).await;
     }
 }

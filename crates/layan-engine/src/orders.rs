@@ -628,7 +628,17 @@ impl Engine {
         if let Some(c) = self.store.contact_by_email(email).await? {
             return Ok(c.id);
         }
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        // Names from a store, a mail or a signed identity are kept, made one line (they reach
+        // mail headers); 200 characters at most.
+        let name = name
+            .map(|n| {
+                layan_core::one_line(n)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty());
+        let name = name.as_deref();
         match self
             .store
             .create_contact_with_identity(

@@ -26,7 +26,8 @@ pub(crate) fn claim_sql(skip_locked: &str) -> String {
     format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?, \
          locked_by = ?, updated_at = ? WHERE id IN (SELECT id FROM jobs \
-         WHERE (status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_until < ?) \
+         WHERE (status = 'queued' AND run_at <= ?) \
+         OR (status = 'running' AND lease_until < ? AND attempts < max_attempts) \
          ORDER BY run_at, id LIMIT ?{skip_locked}) RETURNING {JOB_COLS}"
     )
 }
@@ -87,6 +88,13 @@ impl Store {
         retry_at: Option<Millis>,
     ) -> StoreResult<()> {
         dispatch!(self, s => s.fail_job(id, error, retry_at).await)
+    }
+
+    /// Parks as failed the jobs whose lease ran out during their last attempt (the worker
+    /// holding them died, perhaps because of them), so they are not claimed again; returns how
+    /// many. An admin sees them and may retry.
+    pub async fn park_exhausted_jobs(&self, now: Millis) -> StoreResult<u64> {
+        dispatch!(self, s => s.park_exhausted_jobs(now).await)
     }
 
     /// An admin retries a failed job: queued now, with fresh attempts. `NotFound` unless failed.
@@ -157,6 +165,21 @@ impl $store {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    pub async fn park_exhausted_jobs(&self, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query(&q(
+            "UPDATE jobs SET status = 'failed', lease_until = NULL, locked_by = NULL, \
+             last_error = ?, updated_at = ? \
+             WHERE status = 'running' AND lease_until < ? AND attempts >= max_attempts",
+        ))
+        .bind("the worker stopped while running this job's last attempt")
+        .bind(now)
+        .bind(now)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     pub async fn retry_job(&self, id: i64) -> StoreResult<()> {

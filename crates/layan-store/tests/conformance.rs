@@ -57,6 +57,7 @@ on_every_backend!(
     jobs_lease_retry_and_survive_a_dead_worker,
     workers_claiming_at_once_never_get_the_same_job,
     a_worker_s_batch_is_recorded_done_together,
+    a_job_whose_worker_dies_every_time_is_parked,
     a_customer_message_and_its_follow_up_job_commit_together,
     a_batch_commits_together_and_one_bad_message_fails_alone,
     new_visitors_arriving_together_are_stored_and_a_taken_identity_fails_alone,
@@ -782,6 +783,60 @@ async fn jobs_lease_retry_and_survive_a_dead_worker(config: DatabaseConfig) {
         .unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 1, "fresh attempts");
+}
+
+/// A job that kills its worker every time (a panic that aborts, an out-of-memory) is claimed
+/// again after each lease only while it has attempts left; then it is parked as failed for an
+/// admin, not claimed forever.
+async fn a_job_whose_worker_dies_every_time_is_parked(config: DatabaseConfig) {
+    use layan_core::JobStatus;
+    use layan_store::NewJob;
+    let store = open(&config).await;
+    let t0 = layan_core::now_millis();
+    store
+        .enqueue_job(NewJob {
+            kind: "test.poison",
+            payload: "{}",
+            dedupe_key: Some("poison"),
+            run_at: t0,
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    let mut now = t0;
+    for attempt in 1..=3 {
+        assert_eq!(store.park_exhausted_jobs(now).await.unwrap(), 0);
+        let got = store.claim_jobs("w", now, 1_000, 10).await.unwrap();
+        assert_eq!(got.len(), 1, "attempt {attempt}");
+        assert_eq!(got[0].attempts, attempt);
+        // The worker dies holding it; the lease runs out.
+        now += 1_001;
+    }
+    assert!(
+        store
+            .claim_jobs("w", now, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no fourth claim"
+    );
+    assert_eq!(store.park_exhausted_jobs(now).await.unwrap(), 1);
+    let failed = store.list_jobs(Some(JobStatus::Failed), 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("worker stopped")
+    );
+    // The admin's retry gives it fresh attempts.
+    store.retry_job(failed[0].id).await.unwrap();
+    let again = store
+        .claim_jobs("w", layan_core::now_millis(), 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
 }
 
 async fn a_worker_s_batch_is_recorded_done_together(config: DatabaseConfig) {

@@ -1087,3 +1087,111 @@ async fn mail_servers_over_tls_with_the_shops_ca() {
     );
     drop(plain);
 }
+
+/// A mail whose sender name decodes to `x\r\nBcc: victim@example.com`, in the middle of 50 good
+/// ones: it once made building the acknowledgement panic, which stopped the job worker for good
+/// (no more tickets, acknowledgements or replies, even after a restart). Now every mail becomes
+/// a ticket and gets its acknowledgement, the poisoned name is one line, nobody is Bcc'd, and no
+/// job fails. The same name typed through the API is refused; one stored by an older version is
+/// still sent safely.
+#[tokio::test]
+async fn a_poisoned_sender_name_among_fifty_mails_stops_nothing() {
+    let Some(t) = setup().await else { return };
+    let res = t
+        .ana
+        .call(
+            "PATCH",
+            &format!("/api/v1/inboxes/{}", t.inbox),
+            Some(json!({"auto_ack": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    for i in 0..51 {
+        let raw = if i == 25 {
+            b"From: =?utf-8?q?x=0D=0ABcc:_victim@example.com?= <poison@example.test>\r\n\
+              To: help@shop.test\r\nSubject: =?utf-8?q?Order=0D=0ABcc:_victim2@example.com?=\r\n\
+              Message-ID: <poison-1@example.test>\r\nMIME-Version: 1.0\r\n\
+              Content-Type: text/plain; charset=utf-8\r\n\r\nWhere is my order?\r\n"
+                .to_vec()
+        } else {
+            mail(
+                &format!("Shopper {i} <shopper{i}@example.test>"),
+                &format!("Question {i}"),
+                &format!("good-{i}@example.test"),
+                None,
+                "",
+                "Halo, pesanan saya belum sampai.",
+            )
+        };
+        t.servers.deliver(&raw).await;
+    }
+    let mut fetched = 0;
+    while fetched < 51 {
+        let n = t.fetch().await;
+        assert!(n > 0, "fetched {fetched} of 51");
+        fetched += n;
+    }
+    let sent = t.servers.wait_sent(51).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.servers.sent().len(), 51, "one acknowledgement each");
+    for (raw, envelope) in &sent {
+        assert!(
+            !envelope.iter().any(|r| r.starts_with("victim")),
+            "{envelope:?}"
+        );
+        let text = String::from_utf8_lossy(raw);
+        let headers = text.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.contains("\nBcc:"), "{headers}");
+    }
+    let failed = t.ana.json("/api/v1/jobs?status=failed").await;
+    assert_eq!(failed, json!([]), "no job failed");
+    let conv = t.conversations_of("poison@example.test", 1).await[0];
+    let c = t.ana.json(&format!("/api/v1/conversations/{conv}")).await;
+    let contact = c["contact_id"].as_i64().unwrap();
+    let profile = t.ana.json(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(
+        profile["contact"]["name"], "x Bcc: victim@example.com",
+        "{profile}"
+    );
+
+    // Typed through the API, the same name is refused by field.
+    let res = t
+        .ana
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{contact}"),
+            Some(json!({"name": "x\r\nBcc: victim@example.com"})),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_name"
+    );
+
+    // A name stored raw (as an older version could have): the reply still goes, to the
+    // customer alone.
+    t.app
+        .running
+        .engine
+        .store()
+        .update_profile(
+            layan_core::ContactId(contact),
+            &layan_store::ProfileChanges {
+                name: Some("x\r\nBcc: victim@example.com"),
+                locale: None,
+                phone: None,
+                notes: None,
+                attributes: None,
+            },
+        )
+        .await
+        .unwrap();
+    let reply = t.reply(conv, "Your order left today.").await;
+    t.delivery(conv, reply, "sent").await;
+    let sent = t.servers.wait_sent(52).await;
+    let (raw, envelope) = &sent[51];
+    assert_eq!(envelope, &vec!["poison@example.test".to_string()]);
+    let text = String::from_utf8_lossy(raw);
+    assert!(!text.split("\r\n\r\n").next().unwrap().contains("\nBcc:"));
+}
