@@ -28,6 +28,8 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 
 use crate::jobs::JobError;
+
+mod smtp;
 use crate::{Access, Engine, EngineError, EngineResult};
 
 /// How long one IMAP or SMTP conversation may take before it is given up (and retried).
@@ -783,7 +785,13 @@ impl Engine {
             .iter()
             .rev()
             .find(|e| e.delivery == Delivery::Received);
-        let cc: Vec<String> = last_in.map(|e| e.cc.clone()).unwrap_or_default();
+        // The people the customer copied get the agents' replies; automatic mail (the
+        // acknowledgement, the bot's and proactive messages) goes to the customer alone.
+        let cc: Vec<String> = if m.direction == Direction::Bot {
+            Vec::new()
+        } else {
+            last_in.map(|e| e.cc.clone()).unwrap_or_default()
+        };
         let references: Vec<String> = thread
             .iter()
             .filter(|e| e.message_id != message)
@@ -840,20 +848,43 @@ impl Engine {
             files: &self.store.message_files(message).await?,
         })
         .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;
-        match send_mail(&smtp, built, self.mail_ca.as_deref().map(Vec::as_slice)).await {
-            Ok(()) => {
+        let recipients: Vec<String> = std::iter::once(to.clone())
+            .chain(cc.iter().filter(|c| **c != to).cloned())
+            .collect();
+        match smtp::send(
+            &smtp,
+            &config.settings.address,
+            &recipients,
+            &built.formatted(),
+            self.mail_ca.as_deref().map(Vec::as_slice),
+        )
+        .await
+        {
+            Ok(handed) => {
+                // Sent; the Cc's the server refused are named on the message.
+                let refused = (!handed.refused.is_empty()).then(|| {
+                    handed
+                        .refused
+                        .iter()
+                        .map(|(a, why)| format!("{a} ({why})"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                });
+                if let Some(r) = &refused {
+                    tracing::info!(message = message.0, refused = %r, "mail sent; some Cc's were refused");
+                }
                 self.store
-                    .set_delivery(message, Delivery::Sent, None)
+                    .set_delivery(message, Delivery::Sent, refused.as_deref())
                     .await?;
                 self.delivery_changed(conversation.id).await;
                 Ok(())
             }
-            Err(SendError::Permanent(e)) => {
+            Err(smtp::SendError::Permanent(e)) => {
                 self.record_failure(message, &conversation, &config, &e)
                     .await?;
                 Err(JobError::Permanent(e))
             }
-            Err(SendError::Transient(e)) => {
+            Err(smtp::SendError::Transient(e)) => {
                 // Shown while retries go on; the last attempt's failure stays.
                 self.store
                     .set_delivery(message, Delivery::Failed, Some(&format!("retrying: {e}")))
@@ -1129,49 +1160,6 @@ fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
         );
     }
     b.multipart(mixed).map_err(|e| e.to_string())
-}
-
-enum SendError {
-    Transient(String),
-    Permanent(String),
-}
-
-async fn send_mail(
-    server: &MailServer,
-    message: lettre::Message,
-    extra_ca: Option<&[u8]>,
-) -> Result<(), SendError> {
-    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-    let bad = |e: lettre::transport::smtp::Error| {
-        SendError::Permanent(format!("SMTP {}: {e}", server.host))
-    };
-    let params = || -> Result<TlsParameters, SendError> {
-        let mut p = TlsParameters::builder(server.host.clone());
-        if let Some(pem) = extra_ca {
-            p = p.add_root_certificate(Certificate::from_pem(pem).map_err(bad)?);
-        }
-        p.build_rustls().map_err(bad)
-    };
-    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host);
-    let builder = match server.security {
-        Security::Tls => builder.tls(Tls::Wrapper(params()?)),
-        Security::Starttls => builder.tls(Tls::Required(params()?)),
-        Security::None => builder,
-    };
-    let mut builder = builder.port(server.port).timeout(Some(MAIL_TIMEOUT));
-    if !server.username.is_empty() {
-        builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-            server.username.clone(),
-            server.password.clone(),
-        ));
-    }
-    let transport = builder.build();
-    match transport.send(message).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("SMTP: {e}"))),
-        Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
-    }
 }
 
 /// Dispatches the email jobs (called by the worker).

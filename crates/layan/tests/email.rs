@@ -1195,3 +1195,59 @@ async fn a_poisoned_sender_name_among_fifty_mails_stops_nothing() {
     let text = String::from_utf8_lossy(raw);
     assert!(!text.split("\r\n\r\n").next().unwrap().contains("\nBcc:"));
 }
+
+/// A customer copies two people, one of whom the shop's mail server refuses (550), and a third
+/// it cannot take now (451). The acknowledgement goes to the customer alone (not to every Cc'd
+/// address); the agent's reply goes to the customer and the Cc that is accepted, and shows the
+/// refused ones by name instead of failing for everybody.
+#[tokio::test]
+async fn one_refused_cc_does_not_stop_a_reply_and_the_acknowledgement_goes_to_the_sender_only() {
+    let Some(t) = setup().await else { return };
+    let res = t
+        .ana
+        .call(
+            "PATCH",
+            &format!("/api/v1/inboxes/{}", t.inbox),
+            Some(json!({"auto_ack": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    t.servers
+        .deliver(&mail(
+            "Dewi <dewi@example.test>",
+            "Retur",
+            "dewi-1@example.test",
+            None,
+            "Cc: Anouk <anouk@example.test>, reject-cc@example.test, later-cc@example.test\r\n",
+            "Saya mau retur.",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    let conv = t.conversations_of("dewi@example.test", 1).await[0];
+    let sent = t.servers.wait_sent(1).await;
+    assert_eq!(
+        sent[0].1,
+        vec!["dewi@example.test".to_string()],
+        "the acknowledgement goes to the sender only"
+    );
+    let ack = parse(&sent[0].0).unwrap();
+    assert!(ack.cc.is_empty(), "{:?}", ack.cc);
+
+    let reply = t.reply(conv, "Bisa, kak.").await;
+    let e = t.delivery(conv, reply, "sent").await;
+    let sent = t.servers.wait_sent(2).await;
+    assert_eq!(
+        sent[1].1,
+        vec![
+            "dewi@example.test".to_string(),
+            "anouk@example.test".to_string()
+        ]
+    );
+    let why = e["delivery_detail"].as_str().unwrap();
+    assert!(why.contains("reject-cc@example.test"), "{why}");
+    assert!(why.contains("later-cc@example.test"), "{why}");
+    assert!(!why.contains("anouk"), "{why}");
+    // Not sent again on a later look.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(t.servers.sent().len(), 2);
+}

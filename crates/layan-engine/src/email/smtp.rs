@@ -1,0 +1,162 @@
+//! Handing a mail to the inbox's SMTP server, one transaction for all its recipients, each
+//! recipient's answer on its own: a Cc the server refuses does not stop the mail to the
+//! customer and the other Cc's (it is reported with the delivery), while a customer address
+//! refused stops the mail (nothing goes to the Cc's alone).
+
+use lettre::Address;
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+
+use layan_core::{MailServer, Security};
+
+use super::MAIL_TIMEOUT;
+
+/// Why a mail was not handed over.
+#[derive(Debug)]
+pub(super) enum SendError {
+    /// Worth another try later (the server is busy or unreachable, a 4xx answer).
+    Transient(String),
+    /// Another try gives the same answer (a 5xx answer, bad TLS settings, a refused login).
+    Permanent(String),
+}
+
+/// A mail the server took: the recipients it refused, each with its answer.
+#[derive(Debug, Default)]
+pub(super) struct Handed {
+    pub refused: Vec<(String, String)>,
+}
+
+fn classify(what: &str, e: &SmtpError) -> SendError {
+    if e.is_permanent() {
+        SendError::Permanent(format!("{what}: {e}"))
+    } else {
+        SendError::Transient(format!("{what}: {e}"))
+    }
+}
+
+/// Sends `raw` from `from` to `recipients` (the customer first, then the Cc's).
+pub(super) async fn send(
+    server: &MailServer,
+    from: &str,
+    recipients: &[String],
+    raw: &[u8],
+    extra_ca: Option<&[u8]>,
+) -> Result<Handed, SendError> {
+    let address = |a: &str| {
+        a.parse::<Address>()
+            .map_err(|e| SendError::Permanent(format!("{a}: {e}")))
+    };
+    let from = address(from)?;
+    let Some((customer, _)) = recipients.split_first() else {
+        return Err(SendError::Permanent("no recipient".into()));
+    };
+    let params = || -> Result<TlsParameters, SendError> {
+        let bad = |e: SmtpError| SendError::Permanent(format!("SMTP {}: {e}", server.host));
+        let mut p = TlsParameters::builder(server.host.clone());
+        if let Some(pem) = extra_ca {
+            p = p.add_root_certificate(Certificate::from_pem(pem).map_err(bad)?);
+        }
+        p.build_rustls().map_err(bad)
+    };
+    let hello = ClientId::default();
+    let (wrapper, starttls) = match server.security {
+        Security::Tls => (Some(params()?), None),
+        Security::Starttls => (None, Some(params()?)),
+        Security::None => (None, None),
+    };
+    let mut conn = AsyncSmtpConnection::connect_tokio1(
+        (server.host.as_str(), server.port),
+        Some(MAIL_TIMEOUT),
+        &hello,
+        wrapper,
+        None,
+    )
+    .await
+    .map_err(|e| classify("SMTP", &e))?;
+    let outcome = transaction(
+        &mut conn, server, starttls, &hello, from, customer, recipients, raw,
+    )
+    .await;
+    match &outcome {
+        Ok(_) => {
+            let _ = conn.quit().await;
+        }
+        Err(_) => conn.abort().await,
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    server: &MailServer,
+    starttls: Option<TlsParameters>,
+    hello: &ClientId,
+    from: Address,
+    customer: &str,
+    recipients: &[String],
+    raw: &[u8],
+) -> Result<Handed, SendError> {
+    if let Some(params) = starttls {
+        conn.starttls(params, hello)
+            .await
+            .map_err(|e| classify("SMTP STARTTLS", &e))?;
+    }
+    if !server.username.is_empty() {
+        let credentials = Credentials::new(server.username.clone(), server.password.clone());
+        conn.auth(DEFAULT_MECHANISMS, &credentials)
+            .await
+            .map_err(|e| classify("SMTP login", &e))?;
+    }
+    // As lettre's own transport: 8BITMIME for a body that is not ASCII, SMTPUTF8 for addresses
+    // that are not, refused up front when the server cannot take them.
+    let info = conn.server_info();
+    let mut options = Vec::new();
+    if recipients.iter().any(|r| !r.is_ascii()) || !AsRef::<str>::as_ref(&from).is_ascii() {
+        if !info.supports_feature(Extension::SmtpUtfEight) {
+            return Err(SendError::Permanent(
+                "SMTP: the server does not take addresses that are not ASCII".into(),
+            ));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !raw.is_ascii() {
+        if !info.supports_feature(Extension::EightBitMime) {
+            return Err(SendError::Permanent(
+                "SMTP: the server does not take 8-bit mail".into(),
+            ));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(Some(from), options))
+        .await
+        .map_err(|e| classify("SMTP", &e))?;
+    let mut handed = Handed::default();
+    for r in recipients {
+        let to = match r.parse::<Address>() {
+            Ok(to) => to,
+            Err(e) if r == customer => return Err(SendError::Permanent(format!("{r}: {e}"))),
+            Err(_) => {
+                handed
+                    .refused
+                    .push((r.clone(), "not a valid address".into()));
+                continue;
+            }
+        };
+        match conn.command(Rcpt::new(to, Vec::new())).await {
+            Ok(_) => {}
+            // The customer's address refused: nothing goes (not to the Cc's alone).
+            Err(e) if r == customer => return Err(classify(&format!("SMTP {r}"), &e)),
+            // A Cc refused: noted, the others still get it. An answer that is not a reply code
+            // (the connection broke) ends the attempt.
+            Err(e) if e.status().is_some() => handed.refused.push((r.clone(), e.to_string())),
+            Err(e) => return Err(classify("SMTP", &e)),
+        }
+    }
+    conn.command(Data).await.map_err(|e| classify("SMTP", &e))?;
+    conn.message(raw).await.map_err(|e| classify("SMTP", &e))?;
+    Ok(handed)
+}
