@@ -367,6 +367,18 @@ pub struct MessageExtras {
     pub links: Vec<MessageLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot: Option<BotTrace>,
+    /// Files that came with the message but were not kept (over the size limit): named to the
+    /// agent, so nothing disappears silently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files_not_kept: Vec<FileNotKept>,
+}
+
+/// A file received and not kept: its name and size in bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FileNotKept {
+    pub name: String,
+    pub size: u64,
 }
 
 /// Where an inbound or outbound message goes.

@@ -393,6 +393,7 @@ impl Engine {
                     if last { handoff.clone() } else { None },
                     reply.generated,
                 )),
+                ..MessageExtras::default()
             };
             self.ingest(NewMessage {
                 target: Target::Conversation(conversation.id),

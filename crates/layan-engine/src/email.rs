@@ -346,6 +346,16 @@ impl Engine {
             },
         };
         let body = message_text(&parsed);
+        // Files over the limit are not kept, but named with their size on the message.
+        let files_not_kept: Vec<layan_core::FileNotKept> = parsed
+            .attachments
+            .iter()
+            .filter(|a| a.data.len() > MAX_ATTACHMENT_BYTES)
+            .map(|a| layan_core::FileNotKept {
+                name: safe_filename(&a.name),
+                size: a.data.len() as u64,
+            })
+            .collect();
         let appended = self
             .ingest(NewMessage {
                 target,
@@ -359,7 +369,10 @@ impl Engine {
                 // No acknowledgement (or routing noise) for automatic mail.
                 automations: parsed.automatic.is_none(),
                 attachments: Vec::new(),
-                extras: None,
+                extras: (!files_not_kept.is_empty()).then(|| layan_core::MessageExtras {
+                    files_not_kept,
+                    ..Default::default()
+                }),
             })
             .await?;
         let rfc = parsed

@@ -1251,3 +1251,60 @@ async fn one_refused_cc_does_not_stop_a_reply_and_the_acknowledgement_goes_to_th
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(t.servers.sent().len(), 2);
 }
+
+/// An attachment over the size limit is not kept, but named with its size on the message (it
+/// used to disappear silently); the small one beside it is kept.
+#[tokio::test]
+async fn an_attachment_too_large_to_keep_is_named_on_the_message() {
+    use base64::Engine as _;
+    let Some(t) = setup().await else { return };
+    let big = vec![b'v'; layan_core::email::MAX_ATTACHMENT_BYTES + 1];
+    let b64 = |data: &[u8]| {
+        base64::engine::general_purpose::STANDARD
+            .encode(data)
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let raw = format!(
+        "From: Budi <budi.k@example.test>\r\nTo: {SHOP}\r\nSubject: Video\r\n\
+         Message-ID: <big-1@example.test>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIni videonya.\r\n\
+         --b\r\nContent-Type: video/mp4\r\nContent-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"unboxing.mp4\"\r\n\r\n{}\r\n\
+         --b\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"resi.jpg\"\r\n\r\n{}\r\n--b--\r\n",
+        b64(&big),
+        b64(b"\xff\xd8\xff small jpeg")
+    );
+    t.servers.deliver(raw.as_bytes()).await;
+    assert_eq!(t.fetch().await, 1);
+    let conv = t.conversations_of("budi.k@example.test", 1).await[0];
+    let msgs = t.messages(conv, 1).await;
+    assert_eq!(msgs[0]["body"], "Ini videonya.");
+    assert_eq!(
+        msgs[0]["extras"]["files_not_kept"],
+        json!([{"name": "unboxing.mp4", "size": layan_core::email::MAX_ATTACHMENT_BYTES + 1}]),
+        "{:#}",
+        msgs[0]
+    );
+    // The mail's side is recorded just after its message.
+    let mut emails = t.emails(conv).await;
+    for _ in 0..100 {
+        if !emails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        emails = t.emails(conv).await;
+    }
+    let kept: Vec<&str> = emails[0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, vec!["resi.jpg"]);
+}
