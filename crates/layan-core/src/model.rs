@@ -371,6 +371,23 @@ pub struct MessageExtras {
     /// agent, so nothing disappears silently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files_not_kept: Vec<FileNotKept>,
+    /// What a system message or note records, for agents' screens to say in their language
+    /// (the body holds the English text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventNote>,
+}
+
+/// A recorded event: its kind (`mail_answers_other_ticket`, …) and what it is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventNote {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// A file received and not kept: its name and size in bytes.

@@ -337,7 +337,7 @@ impl Engine {
         let contact = self
             .contact_for_email(&from.address, from.name.as_deref())
             .await?;
-        let conversation = self.thread_of(&config, &parsed, contact).await?;
+        let (conversation, answers) = self.thread_of(&config, &parsed, contact).await?;
         let target = match conversation {
             Some(c) => Target::Conversation(c.id),
             None => Target::New {
@@ -375,6 +375,16 @@ impl Engine {
                 }),
             })
             .await?;
+        // A reply to a ticket from someone who is not part of it opened this conversation:
+        // the agents see which ticket it answers (and may bring the two together).
+        if let Some(original) = answers {
+            self.note_answer_from_outside(
+                &appended.message.conversation_id,
+                &original,
+                &from.address,
+            )
+            .await?;
+        }
         let rfc = parsed
             .message_id
             .clone()
@@ -427,13 +437,18 @@ impl Engine {
     }
 
     /// The conversation a mail continues, if any (see the module's doc). A closed one is not
-    /// continued: the mail opens a new conversation, as a chat message would.
+    /// continued: the mail opens a new conversation, as a chat message would. A mail that
+    /// threads by a Message-ID (ours or one we stored) but comes from someone who is not a
+    /// participant continues nothing: the second value is the conversation it answers, for a
+    /// note in the new one — otherwise a forwarded reply would let anyone join a customer's
+    /// ticket, and the people they copy would receive the agents' next replies.
     async fn thread_of(
         &self,
         config: &EmailConfig,
         parsed: &mail::InboundEmail,
         contact: layan_core::ContactId,
-    ) -> EngineResult<Option<Conversation>> {
+    ) -> EngineResult<(Option<Conversation>, Option<Conversation>)> {
+        let mut answers = None;
         let usable = |c: Conversation| {
             (c.inbox_id == config.inbox_id && c.status != ConversationStatus::Closed).then_some(c)
         };
@@ -442,12 +457,15 @@ impl Engine {
             .as_ref()
             .map(|f| f.address.as_str())
             .unwrap_or("");
-        // 1. Our signed token: only we can make one.
+        // 1. Our signed token (only we can make one), from a participant.
         if let Some(id) = mail::conversation_from_references(config.secret.as_bytes(), parsed)
             && let Some(c) = self.store.conversation(ConversationId(id)).await?
             && let Some(c) = usable(c)
         {
-            return Ok(Some(c));
+            if self.takes_part(&c, contact, sender).await? {
+                return Ok((Some(c), None));
+            }
+            answers = Some(c);
         }
         // 2. A Message-ID we stored, when the sender is the customer or took part by mail.
         let ids: Vec<String> = parsed
@@ -464,16 +482,11 @@ impl Engine {
             let Some(c) = self.store.conversation(id).await? else {
                 continue;
             };
-            let participant = c.contact_id == contact
-                || self
-                    .store
-                    .conversation_emails(c.id)
-                    .await?
-                    .iter()
-                    .any(|e| e.from == sender || e.cc.iter().any(|a| a == sender));
-            if participant && let Some(c) = usable(c) {
-                return Ok(Some(c));
+            let Some(c) = usable(c) else { continue };
+            if self.takes_part(&c, contact, sender).await? {
+                return Ok((Some(c), None));
             }
+            answers.get_or_insert(c);
         }
         // 3. The ticket number in the subject, for the same customer.
         if let Some(number) = mail::ticket_number_in_subject(&parsed.subject)
@@ -484,9 +497,66 @@ impl Engine {
             && c.contact_id == contact
             && let Some(c) = usable(c)
         {
-            return Ok(Some(c));
+            return Ok((Some(c), None));
         }
-        Ok(None)
+        Ok((None, answers))
+    }
+
+    /// Whether the sender of a mail takes part in a conversation: the customer, or someone
+    /// the customer (or an agent's reply) copied — see [`mail_participants`].
+    async fn takes_part(
+        &self,
+        c: &Conversation,
+        contact: layan_core::ContactId,
+        sender: &str,
+    ) -> EngineResult<bool> {
+        if c.contact_id == contact {
+            return Ok(true);
+        }
+        let customer = self
+            .store
+            .contact(c.contact_id)
+            .await?
+            .and_then(|c| c.email);
+        let thread = self.store.conversation_emails(c.id).await?;
+        Ok(mail_participants(customer.as_deref(), &thread).contains(&sender.to_string()))
+    }
+
+    /// A private note in a conversation opened by a reply to another ticket from someone who
+    /// is not part of it. Its text is English; agents' screens show it in their language
+    /// from the event it carries.
+    async fn note_answer_from_outside(
+        &self,
+        conversation: &ConversationId,
+        original: &Conversation,
+        sender: &str,
+    ) -> EngineResult<()> {
+        let text = format!(
+            "This mail answers {} but comes from {sender}, who is not part of that ticket, so it \
+             opened this conversation; nobody it copies gets replies unless an agent adds them.",
+            original.number
+        );
+        self.ingest(NewMessage {
+            target: Target::Conversation(*conversation),
+            direction: Direction::Note,
+            author: Author::System,
+            author_name: None,
+            body: MessageBody::parse(&text)?,
+            client_message_id: None,
+            automations: false,
+            attachments: Vec::new(),
+            extras: Some(layan_core::MessageExtras {
+                event: Some(layan_core::EventNote {
+                    kind: "mail_answers_other_ticket".into(),
+                    ticket: Some(original.number.0),
+                    conversation: Some(original.id),
+                    address: Some(sender.to_string()),
+                }),
+                ..Default::default()
+            }),
+        })
+        .await?;
+        Ok(())
     }
 
     /// Tells agents' screens that a message's delivery changed (the conversation is re-read).
@@ -800,10 +870,24 @@ impl Engine {
             .find(|e| e.delivery == Delivery::Received);
         // The people the customer copied get the agents' replies; automatic mail (the
         // acknowledgement, the bot's and proactive messages) goes to the customer alone.
+        // Only participants: the people the customer copied, never ones a copied person
+        // added (nobody outside gets replies unless an agent adds them).
         let cc: Vec<String> = if m.direction == Direction::Bot {
             Vec::new()
         } else {
-            last_in.map(|e| e.cc.clone()).unwrap_or_default()
+            // Reply-all to the last mail: its sender (a person the customer copied may write)
+            // and its Cc's, as far as they take part.
+            let participants = mail_participants(Some(&to), &thread);
+            let mut cc: Vec<String> = Vec::new();
+            for a in last_in
+                .into_iter()
+                .flat_map(|e| std::iter::once(&e.from).chain(e.cc.iter()))
+            {
+                if *a != to && participants.contains(a) && !cc.contains(a) {
+                    cc.push(a.clone());
+                }
+            }
+            cc
         };
         let references: Vec<String> = thread
             .iter()
@@ -941,6 +1025,24 @@ impl Engine {
     pub(crate) fn is_widget_inbox(inbox: &Inbox) -> bool {
         inbox.channel == ChannelKind::WebWidget
     }
+}
+
+/// Who takes part in a conversation by mail: the customer, the people the customer's own mails
+/// copied, and those the shop's mails went to. Someone a copied person adds is not one of them.
+fn mail_participants(customer: Option<&str>, thread: &[EmailMeta]) -> Vec<String> {
+    let mut people: Vec<String> = customer.map(str::to_string).into_iter().collect();
+    for e in thread {
+        let from_customer = e.delivery == Delivery::Received && Some(e.from.as_str()) == customer;
+        let ours = e.delivery != Delivery::Received;
+        if from_customer || ours {
+            for a in e.to.iter().chain(e.cc.iter()) {
+                if !people.contains(a) {
+                    people.push(a.clone());
+                }
+            }
+        }
+    }
+    people
 }
 
 /// A delivery report: from a mailer daemon or postmaster, or a `multipart/report` of delivery

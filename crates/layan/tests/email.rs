@@ -1308,3 +1308,78 @@ async fn an_attachment_too_large_to_keep_is_named_on_the_message() {
         .collect();
     assert_eq!(kept, vec!["resi.jpg"]);
 }
+
+/// Our real reply, forwarded to someone else who answers it (with a Cc of their own), does not
+/// join the customer's ticket: it opens a conversation of its own with a note naming the ticket
+/// it answers. A person the customer copied does join by answering — but someone *they* copy
+/// gets no replies unless an agent adds them.
+#[tokio::test]
+async fn a_reply_from_outside_the_ticket_opens_its_own_and_strangers_get_no_replies() {
+    let Some(t) = setup().await else { return };
+    t.servers
+        .deliver(&mail(
+            "Dewi <dewi@example.test>",
+            "Retur",
+            "dewi-1@example.test",
+            None,
+            "Cc: Anouk <anouk@example.test>\r\n",
+            "Saya mau retur.",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    let conv = t.conversations_of("dewi@example.test", 1).await[0];
+    let number = t.ana.json(&format!("/api/v1/conversations/{conv}")).await["number"]
+        .as_i64()
+        .unwrap();
+    t.reply(conv, "Bisa, kak.").await;
+    let sent = t.servers.wait_sent(1).await;
+    let ours = parse(&sent[0].0).unwrap().message_id.unwrap();
+
+    // Mallory got our reply forwarded and answers it, copying Eve.
+    t.servers
+        .deliver(&mail(
+            "mallory@example.test",
+            &format!("Re: Retur [#{number}]"),
+            "mallory-1@example.test",
+            Some(&ours),
+            "Cc: eve@example.test\r\n",
+            "Kirim ke alamat saya saja.",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    let own = t.conversations_of("mallory@example.test", 1).await[0];
+    assert_ne!(own, conv);
+    let msgs = t.messages(own, 2).await;
+    let note = &msgs[1];
+    assert_eq!(note["direction"], "note");
+    assert_eq!(note["extras"]["event"]["kind"], "mail_answers_other_ticket");
+    assert_eq!(note["extras"]["event"]["ticket"], number);
+    assert_eq!(note["extras"]["event"]["address"], "mallory@example.test");
+    t.messages(conv, 2).await;
+
+    // Anouk, whom Dewi copied, answers and copies Eve: her mail joins the ticket...
+    t.servers
+        .deliver(&mail(
+            "anouk@example.test",
+            "Re: Retur",
+            "anouk-1@example.test",
+            Some(&ours),
+            "Cc: dewi@example.test, eve@example.test\r\n",
+            "Ik help Dewi hiermee.",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    t.messages(conv, 3).await;
+    // ...but the next reply goes to Dewi and Anouk, not to Eve.
+    t.reply(conv, "Baik, kami proses.").await;
+    let sent = t.servers.wait_sent(2).await;
+    let mut envelope = sent[1].1.clone();
+    envelope.sort();
+    assert_eq!(
+        envelope,
+        vec![
+            "anouk@example.test".to_string(),
+            "dewi@example.test".to_string()
+        ]
+    );
+}
