@@ -237,10 +237,9 @@ fn automatic(
 fn starts_quote(line: &str) -> bool {
     let l = line.trim();
     let lower = l.to_lowercase();
-    // "On Mon, 3 Nov 2026 at 10:00, Toko <x@y> wrote:" (and the line may be wrapped before
-    // "wrote:", so a line that starts with "On " and mentions an address counts too).
-    (lower.starts_with("on ")
-        && (lower.ends_with("wrote:") || (lower.contains('@') && lower.contains(','))))
+    // "On Mon, 3 Nov 2026 at 10:00, Toko <x@y> wrote:" (wrapped onto two lines, see
+    // `quote_starts_at`).
+    (lower.starts_with("on ") && lower.ends_with("wrote:"))
         || (lower.starts_with("op ") && lower.contains(" schreef") && lower.ends_with(':'))
         || (lower.starts_with("pada ")
             && (lower.contains(" menulis") || lower.contains(" wrote"))
@@ -249,19 +248,59 @@ fn starts_quote(line: &str) -> bool {
         || lower.starts_with("-----original message-----")
         || lower.starts_with("-----oorspronkelijk bericht-----")
         || lower.starts_with("-----pesan asli-----")
+        || l.starts_with("-----ข้อความต้นฉบับ-----")
         || lower.starts_with("________________________________")
-        || (lower.starts_with("from:") && lower.contains('@'))
-        || (lower.starts_with("van:") && lower.contains('@'))
-        || (lower.starts_with("dari:") && lower.contains('@'))
+        || (header_label(&lower, FROM_LABELS) && lower.contains('@'))
+}
+
+/// "From:" as Outlook writes it in our four languages.
+const FROM_LABELS: &[&str] = &["from:", "van:", "dari:", "จาก:"];
+/// "Sent:" / "Date:", the line Outlook puts after "From:".
+const SENT_LABELS: &[&str] = &[
+    "sent:",
+    "date:",
+    "verzonden:",
+    "datum:",
+    "dikirim:",
+    "tanggal:",
+    "ส่ง:",
+    "วันที่:",
+];
+
+fn header_label(lower: &str, labels: &[&str]) -> bool {
+    labels.iter().any(|l| lower.starts_with(l))
+}
+
+/// Whether a quote starts at `lines[i]`, looking at the next line too: Outlook's header block
+/// without an address ("From: Toko" then "Sent: …"), and a Gmail attribution wrapped onto two
+/// lines ("Op ma 3 nov … <" then "cs@toko.test>:").
+fn quote_starts_at(lines: &[&str], i: usize) -> bool {
+    let line = lines[i];
+    if starts_quote(line) {
+        return true;
+    }
+    let Some(next) = lines.get(i + 1) else {
+        return false;
+    };
+    let lower = line.trim().to_lowercase();
+    if header_label(&lower, FROM_LABELS) && header_label(&next.trim().to_lowercase(), SENT_LABELS) {
+        return true;
+    }
+    let attribution = ["on ", "op ", "pada ", "เมื่อ"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    let joined = format!("{} {}", line.trim(), next.trim());
+    attribution && joined.ends_with(':') && starts_quote(&joined)
 }
 
 /// What the customer wrote: the text before a quoted earlier message, without `>` lines and
 /// without a signature after "-- ". Never empty when the text is not (a mail that is only a
 /// quote shows whole).
 pub fn visible_part(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<&str> = Vec::new();
-    for line in text.lines() {
-        if starts_quote(line) || line == "-- " || line == "--" {
+    for (i, line) in lines.iter().copied().enumerate() {
+        if quote_starts_at(&lines, i) || line == "-- " || line == "--" {
             break;
         }
         if line.trim_start().starts_with('>') {
@@ -521,9 +560,69 @@ mod tests {
                 "Yes please",
             ),
             ("> only a quote", "> only a quote"),
+            // A customer's own sentence that merely looks like the start of one is kept.
+            (
+                "Hi,\nOn Monday I ordered, my email is sari@example.test,\nplease check it.",
+                "Hi,\nOn Monday I ordered, my email is sari@example.test,\nplease check it.",
+            ),
+            // Thai Outlook: its header block, with or without the address, and its separator.
+            (
+                "ได้รับของแล้วครับ\n\nจาก: Toko Batik <cs@toko.test>\nส่ง: 3 พฤศจิกายน 2569 10:00\nถึง: ลูกค้า\nเรื่อง: คำสั่งซื้อ\n\nคำสั่งซื้อ #1042",
+                "ได้รับของแล้วครับ",
+            ),
+            (
+                "ขอบคุณค่ะ\n\nจาก: Toko Batik\nส่ง: วันจันทร์ที่ 3 พฤศจิกายน 2569 10:00\nถึง: somying@example.test\n\nคำสั่งซื้อ",
+                "ขอบคุณค่ะ",
+            ),
+            (
+                "เรียบร้อยค่ะ\n\n-----ข้อความต้นฉบับ-----\nจาก: Toko\nคำสั่งซื้อ",
+                "เรียบร้อยค่ะ",
+            ),
+            // Gmail attributions wrapped onto two lines.
+            (
+                "Oke, makasih.\n\nPada tanggal Sen, 3 Nov 2026 pukul 10.00 Toko Batik Sari <\ncs@toko.test> menulis:\n\n> Pesanan dikirim",
+                "Oke, makasih.",
+            ),
+            (
+                "Prima, dank je.\n\nOp ma 3 nov 2026 om 10:00 schreef Toko Batik Sari <\ncs@toko.test>:\n\n> Je bestelling",
+                "Prima, dank je.",
+            ),
+            (
+                "โอเคค่ะ\n\nเมื่อ จ. 3 พ.ย. 2026 เวลา 10:00 Toko Batik Sari <cs@toko.test>\nเขียนว่า:\n\n> คำสั่งซื้อ",
+                "โอเคค่ะ",
+            ),
+            (
+                "Great, thanks.\n\nOn Mon, 3 Nov 2026 at 10:00 Toko Batik Sari <\ncs@toko.test> wrote:\n\n> Your order",
+                "Great, thanks.",
+            ),
+            // Outlook's Dutch and Indonesian header blocks without an address.
+            (
+                "Dank je!\n\nVan: Toko Batik\nVerzonden: maandag 3 november 2026 10:00\nAan: Jeroen\nOnderwerp: Bestelling\n\nJe bestelling",
+                "Dank je!",
+            ),
+            (
+                "Terima kasih.\n\nDari: Toko Batik\nDikirim: Senin, 3 November 2026 10.00\nKepada: Budi\n\nPesanan",
+                "Terima kasih.",
+            ),
         ] {
-            assert_eq!(visible_part(text), expect);
+            assert_eq!(visible_part(text), expect, "{text}");
         }
+    }
+
+    /// An Outlook reply with only an HTML part (Dutch): the quoted header block after the
+    /// separator line is not part of what the customer wrote.
+    #[test]
+    fn an_html_only_outlook_reply_is_trimmed_too() {
+        let raw = "From: Jeroen <jeroen@example.nl>\r\nSubject: RE: Bestelling\r\n\
+            MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+            <html><body><div>Bedankt, ik wacht af.</div><div><br></div>\
+            <div id=\"divRplyFwdMsg\" dir=\"ltr\"><hr style=\"display:inline-block;width:98%\">\
+            <font face=\"Calibri\"><b>Van:</b> Toko Batik &lt;cs@toko.test&gt;<br>\
+            <b>Verzonden:</b> maandag 3 november 2026 10:00<br><b>Aan:</b> Jeroen<br>\
+            <b>Onderwerp:</b> Bestelling</font><div>&nbsp;</div></div>\
+            <div>Je bestelling is verzonden.</div></body></html>\r\n";
+        let m = parse(raw.as_bytes()).unwrap();
+        assert_eq!(m.visible, "Bedankt, ik wacht af.", "{:?}", m.text);
     }
 
     #[test]
