@@ -23,6 +23,16 @@ fn db(e: sqlx::Error) -> StoreError {
     {
         return StoreError::NotFound;
     }
+    // SQLite busy or locked (another process holds the write lock past the busy timeout: a
+    // backup, a second server on the same file): nothing was written, try again.
+    if let sqlx::Error::Database(d) = &e
+        && d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && d.code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    {
+        return StoreError::Unavailable(Box::new(e));
+    }
     if matches!(
         e,
         sqlx::Error::Io(_)

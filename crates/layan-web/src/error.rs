@@ -18,6 +18,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (on 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every error response.
@@ -40,7 +42,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// With a `Retry-After` header of `seconds`.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -104,17 +114,21 @@ impl From<EngineError> for ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!("too many attempts from your address; try again in {retry_after_s} s"),
-            ),
+            )
+            .retry_after(retry_after_s),
             EngineError::InvalidCredentials => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "wrong email or password",
             ),
+            // Busy (SQLite locked by another process, a backup) or unreachable: a short wait
+            // and the same request again.
             EngineError::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
                 "the database cannot be reached right now; nothing was saved, try again shortly",
-            ),
+            )
+            .retry_after(5),
             EngineError::Upstream(said) => Self::new(StatusCode::BAD_GATEWAY, "store_error", said),
             other => Self::internal(&other),
         }
@@ -179,7 +193,12 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 

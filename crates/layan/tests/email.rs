@@ -1383,3 +1383,47 @@ async fn a_reply_from_outside_the_ticket_opens_its_own_and_strangers_get_no_repl
         ]
     );
 }
+
+/// "Check now" while another process holds SQLite's write lock past the busy timeout (a backup,
+/// a second server on the same file): 503 with `Retry-After` (was 500), the mail stays unread
+/// on the server, and once the lock is gone the same request stores it. SQLite only.
+#[tokio::test]
+async fn a_fetch_while_the_database_is_locked_answers_503_and_loses_nothing() {
+    if layan_store::testing::selected() != layan_store::testing::Backend::Sqlite {
+        return;
+    }
+    let Some(t) = setup().await else { return };
+    t.servers
+        .deliver(&mail(
+            "locked@example.test",
+            "Halo",
+            "locked-1@example.test",
+            None,
+            "",
+            "Halo",
+        ))
+        .await;
+    let path = t.app.dir.path().join("layan.db");
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        std::thread::sleep(Duration::from_secs(14));
+        conn.execute_batch("ROLLBACK").unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let res = t
+        .ana
+        .post(
+            &format!("/api/v1/inboxes/{}/email/fetch", t.inbox),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "database_unavailable");
+    assert_eq!(t.servers.unseen().await, 1, "the mail stays unread");
+    holder.join().unwrap();
+    assert_eq!(t.fetch().await, 1);
+    t.conversations_of("locked@example.test", 1).await;
+}
