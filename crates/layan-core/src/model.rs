@@ -373,8 +373,9 @@ pub struct MessageExtras {
     pub files_not_kept: Vec<FileNotKept>,
     /// What a system message or note records, for agents' screens to say in their language
     /// (the body holds the English text).
+    /// Boxed: rare, and it would make every message larger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<EventNote>,
+    pub event: Option<Box<EventNote>>,
 }
 
 /// A recorded event: its kind (`mail_answers_other_ticket`, …) and what it is about.

@@ -546,12 +546,12 @@ impl Engine {
             automations: false,
             attachments: Vec::new(),
             extras: Some(layan_core::MessageExtras {
-                event: Some(layan_core::EventNote {
+                event: Some(Box::new(layan_core::EventNote {
                     kind: "mail_answers_other_ticket".into(),
                     ticket: Some(original.number.0),
                     conversation: Some(original.id),
                     address: Some(sender.to_string()),
-                }),
+                })),
                 ..Default::default()
             }),
         })

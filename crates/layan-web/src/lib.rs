@@ -39,6 +39,8 @@ use crate::error::ApiError;
 
 /// The largest request body we read (64 KiB): a message is at most 10,000 characters.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest webhook body a store may send (an order with hundreds of lines).
+pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
 
 /// What the web layer needs to know from the settings.
 #[derive(Clone, Default)]
@@ -356,10 +358,14 @@ pub fn router(state: AppState) -> Router {
             put(kb::put_translation).delete(kb::delete_translation),
         )
         .route("/api/v1/kb/search", get(kb::search))
-        .route("/api/v1/webhooks/shopify", post(orders::shopify_webhook))
+        // A store's order with many lines is larger than an API request: 1 MiB for webhooks.
+        .route(
+            "/api/v1/webhooks/shopify",
+            post(orders::shopify_webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),
+        )
         .route(
             "/api/v1/webhooks/woocommerce",
-            post(orders::woocommerce_webhook),
+            post(orders::woocommerce_webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),
         )
         .route(
             "/api/v1/conversations/{id}/orders",
@@ -372,6 +378,13 @@ pub fn router(state: AppState) -> Router {
         .merge(widget)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(json_413))
+        // Agent pages and API answers hold customers' data: never kept by a browser or proxy
+        // (assets, the widget script and the help center set their own caching).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(csp),
@@ -390,6 +403,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A body over the limit refused by an extractor other than JSON's (raw webhook bodies,
+/// uploads) answers in the one JSON error format too.
+async fn json_413(res: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return error::payload_too_large().into_response();
+    }
+    res
 }
 
 /// Serves until `state.shutdown` is cancelled, then stops accepting, lets in-flight requests

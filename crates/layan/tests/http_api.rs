@@ -634,3 +634,40 @@ async fn metrics_count_requests_sockets_and_messages() {
     assert!(value("layan_http_responses_total{class=\"2xx\"}") >= 2.0);
     assert!(value("layan_http_request_duration_seconds_count") >= 3.0);
 }
+
+/// Agent pages and API answers are never cached (`no-store`), the help center's pages keep their
+/// own caching; a body over the limit answers 413 in the JSON error format on every endpoint,
+/// raw-body webhooks too (whose own limit is 1 MiB, for orders with many lines).
+#[tokio::test]
+async fn answers_are_not_cached_and_every_413_is_json() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let res = ana.get("/api/v1/conversations").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let res = ana.get("/app").await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let res = app
+        .http
+        .get(format!("{}/assets/app.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+    let res = app
+        .http
+        .post(format!("{}/api/v1/webhooks/shopify", app.base))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+}
