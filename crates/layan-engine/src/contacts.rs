@@ -527,55 +527,89 @@ impl Engine {
     }
 }
 
+/// The customer in Shopify's privacy webhooks.
 #[derive(serde::Deserialize)]
 struct ShopifyPrivacyCustomer {
-    #[serde(default)]
-    id: Option<serde_json::Number>,
+    id: serde_json::Number,
     #[serde(default)]
     email: Option<String>,
 }
 
+/// `customers/redact` as Shopify documents it; every field is required, so a signed body of
+/// another topic (an order also has a `customer`) replayed under this topic is refused.
 #[derive(serde::Deserialize)]
-struct ShopifyPrivacy {
+struct ShopifyRedact {
+    #[allow(dead_code)]
+    shop_id: serde_json::Number,
+    shop_domain: String,
     customer: ShopifyPrivacyCustomer,
-    #[serde(default)]
     orders_to_redact: Vec<serde_json::Number>,
-    #[serde(default)]
-    data_request: Option<serde_json::Value>,
+}
+
+/// `customers/data_request` as Shopify documents it.
+#[derive(serde::Deserialize)]
+struct ShopifyDataRequest {
+    #[allow(dead_code)]
+    shop_id: serde_json::Number,
+    shop_domain: String,
+    customer: ShopifyPrivacyCustomer,
+    #[allow(dead_code)]
+    orders_requested: Vec<serde_json::Number>,
+    data_request: serde_json::Value,
 }
 
 impl Engine {
-    /// Shopify's mandatory privacy webhooks. `customers/redact`: the customer (found by their
-    /// verified email) is erased, and the listed orders deleted even when no contact matches.
+    /// Shopify's mandatory privacy webhooks, for `shop` only (the body's `shop_domain` must
+    /// name it). `customers/redact`: the customer (found by their verified email) is erased, and
+    /// the listed orders deleted even when no contact matches; once per event id.
     /// `customers/data_request`: recorded in the audit log for an admin to answer with the
     /// export (Shopify expects the shop to send the data itself).
     pub async fn shopify_privacy(
         &self,
         topic: &str,
+        event: Option<&str>,
+        shop: Option<&str>,
         body: &[u8],
     ) -> EngineResult<Result<crate::orders::WebhookOutcome, crate::orders::BadPayload>> {
-        let p: ShopifyPrivacy = match serde_json::from_slice(body) {
-            Ok(p) => p,
-            Err(e) => {
-                return Ok(Err(crate::orders::BadPayload(format!(
-                    "not a Shopify privacy payload: {e}"
-                ))));
+        use crate::orders::{BadPayload, WebhookOutcome};
+        let bad = |e: serde_json::Error| BadPayload(format!("not a Shopify {topic} payload: {e}"));
+        let (shop_domain, customer, orders, request) = if topic == "customers/data_request" {
+            match serde_json::from_slice::<ShopifyDataRequest>(body) {
+                Ok(p) => (p.shop_domain, p.customer, Vec::new(), Some(p.data_request)),
+                Err(e) => return Ok(Err(bad(e))),
+            }
+        } else {
+            match serde_json::from_slice::<ShopifyRedact>(body) {
+                Ok(p) => (p.shop_domain, p.customer, p.orders_to_redact, None),
+                Err(e) => return Ok(Err(bad(e))),
             }
         };
-        let contact = match p.customer.email.as_deref() {
+        if shop.is_none_or(|s| !s.eq_ignore_ascii_case(shop_domain.trim())) {
+            return Ok(Err(BadPayload(format!(
+                "this request is for the shop {shop_domain:?}, not this one"
+            ))));
+        }
+        let key = event.map(|e| format!("{topic}:{e}"));
+        let event = key.as_deref().map(|key| layan_store::StoreEvent {
+            source: "shopify",
+            key,
+        });
+        if let Some(e) = &event
+            && self.store.store_event_seen(e).await?
+        {
+            return Ok(Ok(WebhookOutcome::Duplicate));
+        }
+        let contact = match customer.email.as_deref() {
             Some(e) => self.store.contact_by_email(e).await?,
             None => None,
         };
-        let who = match (&contact, &p.customer.id) {
-            (Some(c), _) => format!("contact {}", c.id.0),
-            (None, Some(id)) => format!("shopify customer {id} (no contact)"),
-            (None, None) => "unknown customer".to_string(),
+        let who = match &contact {
+            Some(c) => format!("contact {}", c.id.0),
+            None => format!("shopify customer {} (no contact)", customer.id),
         };
-        if topic == "customers/data_request" {
-            let request = p
-                .data_request
-                .as_ref()
-                .and_then(|d| d.get("id"))
+        if let Some(request) = request {
+            let request = request
+                .get("id")
                 .map(ToString::to_string)
                 .unwrap_or_default();
             self.audit(
@@ -588,23 +622,28 @@ impl Engine {
                 None,
             )
             .await;
-            return Ok(Ok(crate::orders::WebhookOutcome::Applied));
+        } else {
+            let external: Vec<String> = orders.iter().map(ToString::to_string).collect();
+            let removed = self.store.delete_orders("shopify", &external).await?;
+            if let Some(c) = contact {
+                self.erase_contact(None, c.id, None).await?;
+            }
+            self.audit(
+                None,
+                "customer_redacted",
+                Some(&who),
+                Some(&format!(
+                    "Shopify customers/redact; {removed} listed orders removed"
+                )),
+                None,
+            )
+            .await;
         }
-        let external: Vec<String> = p.orders_to_redact.iter().map(ToString::to_string).collect();
-        let removed = self.store.delete_orders("shopify", &external).await?;
-        if let Some(c) = contact {
-            self.erase_contact(None, c.id, None).await?;
+        // Recorded once done (erasing again is harmless): a delivery that failed half-way is
+        // carried out again when Shopify retries.
+        if let Some(e) = &event {
+            self.store.record_store_event(e).await?;
         }
-        self.audit(
-            None,
-            "customer_redacted",
-            Some(&who),
-            Some(&format!(
-                "Shopify customers/redact; {removed} listed orders removed"
-            )),
-            None,
-        )
-        .await;
-        Ok(Ok(crate::orders::WebhookOutcome::Applied))
+        Ok(Ok(WebhookOutcome::Applied))
     }
 }

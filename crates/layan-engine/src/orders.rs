@@ -481,12 +481,15 @@ impl Engine {
 
     /// Applies a Shopify-format webhook whose signature was checked. `event`: its event id, so a
     /// redelivery is recognised.
+    /// `shop`: the shop this server serves (privacy webhooks must name it).
     pub async fn shopify_webhook(
         &self,
         topic: &str,
         event: Option<&str>,
+        shop: Option<&str>,
         body: &[u8],
     ) -> EngineResult<Result<WebhookOutcome, BadPayload>> {
+        let event_id = event;
         let key = event.map(|e| format!("{topic}:{e}"));
         let event = key.as_deref().map(|key| StoreEvent {
             source: "shopify",
@@ -523,7 +526,7 @@ impl Engine {
                     .await?
             }
             "customers/redact" | "customers/data_request" => {
-                return self.shopify_privacy(topic, body).await;
+                return self.shopify_privacy(topic, event_id, shop, body).await;
             }
             "fulfillment_events/create" => {
                 let e: ShopifyFulfillmentEvent = match parse(body) {

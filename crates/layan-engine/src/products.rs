@@ -40,6 +40,7 @@ struct ShopifyProduct {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ShopifyDeleted {
     id: serde_json::Number,
 }
@@ -132,7 +133,9 @@ fn outcome(a: ProductApplied) -> WebhookOutcome {
 
 impl Engine {
     /// Shopify's `products/create`, `products/update` and `products/delete`. `shop` is the
-    /// shop's domain (`X-Shopify-Shop-Domain`), for the product's link.
+    /// configured shop's domain, for the product's link (never a request header, which is
+    /// outside the signature). A delete body is exactly `{"id": …}`: another topic's signed
+    /// body replayed as a delete is refused.
     pub async fn shopify_product_webhook(
         &self,
         topic: &str,

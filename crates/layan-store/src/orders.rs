@@ -47,6 +47,17 @@ pub enum Applied {
 }
 
 impl Store {
+    /// Whether a store's event was recorded (applied) before.
+    pub async fn store_event_seen(&self, event: &StoreEvent<'_>) -> StoreResult<bool> {
+        dispatch!(self, s => s.store_event_seen(event).await)
+    }
+
+    /// Records a store's event as applied, for events applied outside `apply_order` (a
+    /// privacy webhook): false when it was recorded before.
+    pub async fn record_store_event(&self, event: &StoreEvent<'_>) -> StoreResult<bool> {
+        dispatch!(self, s => s.record_store_event(event).await)
+    }
+
     pub async fn apply_order(
         &self,
         event: Option<StoreEvent<'_>>,
@@ -180,6 +191,23 @@ fn order_from_row(row: &$row) -> StoreResult<layan_core::Order> {
 }
 
 impl $store {
+    pub async fn store_event_seen(&self, e: &crate::orders::StoreEvent<'_>) -> StoreResult<bool> {
+        let row = sqlx::query(&q("SELECT 1 AS one FROM store_events WHERE source = ? AND event_key = ?"))
+            .bind(e.source)
+            .bind(e.key)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
+    }
+
+    pub async fn record_store_event(&self, e: &crate::orders::StoreEvent<'_>) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let fresh = record_event(&mut tx, Some(*e)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(fresh)
+    }
+
     pub async fn apply_order(&self, event: Option<crate::orders::StoreEvent<'_>>, o: &crate::orders::NewOrder) -> StoreResult<crate::orders::Applied> {
         use crate::orders::Applied;
         let mut tx = self.writer.begin().await.map_err(db)?;

@@ -59,6 +59,9 @@ pub struct WebConfig {
     pub widget_identity_secret: Option<String>,
     /// Local phone numbers (`0812…`) are read as this country's.
     pub phone_country: Option<layan_core::PhoneCountry>,
+    /// The Shopify shop served (`your-shop.myshopify.com`, lower case): privacy webhooks for
+    /// another shop are refused, products link to it. `None`: privacy webhooks are refused.
+    pub shopify_shop_domain: Option<String>,
 }
 
 impl std::fmt::Debug for WebConfig {

@@ -90,9 +90,11 @@ fn reply(outcome: Result<WebhookOutcome, BadPayload>) -> ApiResult<Json<WebhookR
 }
 
 /// Shopify webhooks (orders/create, orders/updated, orders/cancelled, orders/paid,
-/// fulfillments/create, fulfillments/update; other topics are acknowledged and ignored).
-/// 401 without a valid `X-Shopify-Hmac-Sha256`; 400 for a payload that cannot be read (nothing
-/// written); 409 for a shipment of an order not received yet (Shopify delivers it again later).
+/// fulfillments/create, fulfillments/update, fulfillment_events/create, products/*,
+/// customers/redact, customers/data_request; other topics are acknowledged and ignored).
+/// 401 without a valid `X-Shopify-Hmac-Sha256`; 400 for a payload that is not its topic's shape,
+/// or for another shop (nothing written); 409 for a shipment of an order not received yet
+/// (Shopify delivers it again later), or a privacy webhook while `shopify_shop_domain` is unset.
 #[utoipa::path(post, path = "/api/v1/webhooks/shopify", tag = "orders",
     responses((status = 200, body = WebhookReply), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -119,8 +121,20 @@ pub async fn shopify_webhook(
     // webhook id, which is the same on retries.
     let event =
         header(&headers, "x-shopify-event-id").or_else(|| header(&headers, "x-shopify-webhook-id"));
+    // Headers are outside the signature: nothing is taken from them but the topic and event id
+    // (and every topic's body is checked to be that topic's shape). A delivery naming another
+    // shop is refused all the same, so a misrouted webhook writes nothing.
+    let shop = state.config.shopify_shop_domain.as_deref();
+    if let (Some(ours), Some(named)) = (shop, header(&headers, "x-shopify-shop-domain"))
+        && !named.eq_ignore_ascii_case(ours)
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "wrong_shop",
+            format!("this webhook is for {named}, not this shop"),
+        ));
+    }
     if topic.starts_with("products/") {
-        let shop = header(&headers, "x-shopify-shop-domain");
         return reply(
             state
                 .engine
@@ -128,7 +142,19 @@ pub async fn shopify_webhook(
                 .await?,
         );
     }
-    reply(state.engine.shopify_webhook(topic, event, &body).await?)
+    if matches!(topic, "customers/redact" | "customers/data_request") && shop.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "shop_not_configured",
+            "privacy webhooks are carried out only for a known shop: set shopify_shop_domain",
+        ));
+    }
+    reply(
+        state
+            .engine
+            .shopify_webhook(topic, event, shop, &body)
+            .await?,
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

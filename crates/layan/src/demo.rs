@@ -276,7 +276,7 @@ pub async fn seed_orders(engine: &Engine) -> Result<(), EngineError> {
             serde_json::to_vec(&d["payload"]).map_err(|e| EngineError::Internal(e.to_string()))?;
         let topic = d["topic"].as_str().unwrap_or_default();
         engine
-            .shopify_webhook(topic, d["event"].as_str(), &body)
+            .shopify_webhook(topic, d["event"].as_str(), None, &body)
             .await?
             .map_err(|bad| EngineError::Internal(format!("demo order: {}", bad.0)))?;
     }
@@ -557,7 +557,12 @@ async fn seed_late_shipment(engine: &Engine) -> Result<(), EngineError> {
     });
     let body = serde_json::to_vec(&event).map_err(|e| EngineError::Internal(e.to_string()))?;
     engine
-        .shopify_webhook("fulfillment_events/create", Some("demo-late-a1042"), &body)
+        .shopify_webhook(
+            "fulfillment_events/create",
+            Some("demo-late-a1042"),
+            None,
+            &body,
+        )
         .await?
         .map_err(|bad| EngineError::Internal(format!("demo event: {}", bad.0)))?;
     Ok(())

@@ -178,6 +178,7 @@ pub async fn start(
             widget_identity_secret: configured(settings.widget_identity_secret.as_ref())
                 .or_else(|| demo.then(layan_engine::auth::random_token)),
             phone_country,
+            shopify_shop_domain: shop_domain(settings),
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),
@@ -207,4 +208,28 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// The Shopify shop this server serves: `shopify_shop_domain`, else the host of
+/// `shopify_admin_url`; lower case, a bare host name.
+fn shop_domain(settings: &Settings) -> Option<String> {
+    let given = settings
+        .shopify_shop_domain
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            let url = settings.shopify_admin_url.as_deref()?.trim();
+            let rest = url.split_once("://").map_or(url, |(_, r)| r);
+            rest.split(['/', ':']).next().map(str::to_string)
+        })?;
+    let d = given
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    (!d.is_empty()
+        && d.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    .then_some(d)
 }

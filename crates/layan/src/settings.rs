@@ -84,6 +84,11 @@ pub struct Settings {
     pub shopify_admin_url: Option<String>,
     /// A Shopify Admin API access token with the `write_orders` scope. Redacted when printed.
     pub shopify_admin_token: Option<Secret>,
+    /// The shop's Shopify domain (`your-shop.myshopify.com`); defaults to the host of
+    /// `shopify_admin_url`. Privacy webhooks (`customers/redact`) are carried out only for this
+    /// shop, and products link to it. Without it, `customers/redact` answers 409 and erases
+    /// nothing.
+    pub shopify_shop_domain: Option<String>,
     /// How often (seconds) each node looks for orders a proactive-message rule applies to
     /// (a late shipment, an order unfulfilled too long, a delivery to follow up).
     pub proactive_sweep_seconds: u64,
@@ -122,6 +127,7 @@ impl Default for Settings {
             phone_country: None,
             shopify_admin_url: None,
             shopify_admin_token: None,
+            shopify_shop_domain: None,
             proactive_sweep_seconds: 60,
             email_poll_seconds: 60,
             email_ca_file: None,
@@ -160,6 +166,7 @@ const KEYS: &[&str] = &[
     "phone_country",
     "shopify_admin_url",
     "shopify_admin_token",
+    "shopify_shop_domain",
     "proactive_sweep_seconds",
     "email_poll_seconds",
     "email_ca_file",

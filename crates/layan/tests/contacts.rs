@@ -824,4 +824,104 @@ async fn shopifys_privacy_webhooks_erase_and_record() {
     // Delivered again: still fine.
     let (status, _) = deliver(&app, "customers/redact", "r-7", &redact, None).await;
     assert_eq!(status, 200);
+    // The same event again: recognised, nothing done twice.
+    let (status, body) = deliver(&app, "customers/redact", "r-7", &redact, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")));
+}
+
+/// Headers are outside the signature. A captured, correctly signed `orders/create` replayed
+/// with `X-Shopify-Topic: customers/redact` (or `products/delete`) erases nothing: the body is
+/// not that topic's shape (400). A genuine redact body signed for another shop is refused, and
+/// so is a delivery naming another shop in `X-Shopify-Shop-Domain`; product links come from the
+/// configured shop, never the header.
+#[tokio::test]
+async fn replayed_shopify_webhooks_with_other_headers_do_no_harm() {
+    let app = spawn_app().await;
+    let store = app.running.engine.store();
+    let body = order(9201, "#4101", "sinta@example.test", 1, None);
+    let (status, _) = deliver(&app, "orders/create", "o-1", &body, None).await;
+    assert_eq!(status, 200);
+    let contact = store
+        .contact_by_email("sinta@example.test")
+        .await
+        .unwrap()
+        .expect("the order's customer");
+    for topic in [
+        "customers/redact",
+        "customers/data_request",
+        "products/delete",
+    ] {
+        let (status, answer) = deliver(&app, topic, "o-1", &body, None).await;
+        assert_eq!(status, 400, "{topic}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_payload");
+    }
+    assert_eq!(
+        store.orders_of_contact(contact.id, 10).await.unwrap().len(),
+        1,
+        "nothing erased"
+    );
+    assert!(
+        store
+            .contact_by_email("sinta@example.test")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A real redact body, for another shop (the same app's secret signs every shop's hooks).
+    let other = json!({"shop_id": 2, "shop_domain": "other-shop.myshopify.com",
+        "customer": {"id": 1, "email": "sinta@example.test"}, "orders_to_redact": [9201]});
+    let (status, _) = deliver(&app, "customers/redact", "x-1", &other, None).await;
+    assert_eq!(status, 400);
+    assert!(
+        store
+            .contact_by_email("sinta@example.test")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Any topic delivered under another shop's name writes nothing.
+    let raw = serde_json::to_vec(&order(9202, "#4102", "sinta@example.test", 1, None)).unwrap();
+    let res = app
+        .http
+        .post(format!("{}/api/v1/webhooks/shopify", app.base))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", "orders/create")
+        .header("x-shopify-event-id", "o-2")
+        .header("x-shopify-shop-domain", "evil.example.test")
+        .header("x-shopify-hmac-sha256", sign(&raw, SHOPIFY_SECRET))
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        store.orders_of_contact(contact.id, 10).await.unwrap().len(),
+        1
+    );
+
+    // A product's link is on the configured shop, whatever a header says.
+    let product = json!({"id": 77, "title": "Batik Kawung", "handle": "batik-kawung",
+        "status": "active", "updated_at": "2026-11-01T10:00:00+07:00",
+        "variants": [{"price": "250000"}]});
+    let raw = serde_json::to_vec(&product).unwrap();
+    let res = app
+        .http
+        .post(format!("{}/api/v1/webhooks/shopify", app.base))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", "products/create")
+        .header("x-shopify-event-id", "p-1")
+        .header("x-shopify-hmac-sha256", sign(&raw, SHOPIFY_SECRET))
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let ana = app.login("ana@shop.test").await;
+    let found = ana.json("/api/v1/products?q=kawung").await;
+    assert_eq!(
+        found[0]["url"], "https://batik-sari.myshopify.com/products/batik-kawung",
+        "{found}"
+    );
 }

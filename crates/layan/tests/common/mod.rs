@@ -84,6 +84,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         woocommerce_webhook_secret: Some(WOO_SECRET.to_owned().into()),
         widget_identity_secret: Some(IDENTITY_SECRET.to_owned().into()),
         phone_country: Some("ID".into()),
+        shopify_shop_domain: Some("batik-sari.myshopify.com".into()),
         // Proactive rules look for orders every second.
         proactive_sweep_seconds: 1,
         email_poll_seconds: 1,
