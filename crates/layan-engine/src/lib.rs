@@ -253,8 +253,14 @@ impl Engine {
         Ok(record.map(|SessionRecord { agent, csrf_token }| AgentSession { agent, csrf_token }))
     }
 
+    /// Ends a session; its live sockets (on every node) close at once.
     pub async fn logout(&self, token: &str) -> EngineResult<()> {
-        Ok(self.store.delete_session(&auth::token_hash(token)).await?)
+        let session = self.authenticate(token).await?;
+        self.store.delete_session(&auth::token_hash(token)).await?;
+        if let Some(s) = session {
+            self.access_changed(s.agent.id);
+        }
+        Ok(())
     }
 
     // ---- presence --------------------------------------------------------------------------

@@ -42,6 +42,8 @@ const GOING_AWAY: u16 = 1001;
 const UNAUTHENTICATED: u16 = 4401;
 /// How long a widget has to send its `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an agent socket checks its session is still alive (expiry).
+const SESSION_RECHECK: Duration = Duration::from_secs(60);
 /// How many messages one catch-up sends at most per round.
 const CATCH_UP_PAGE: u32 = 500;
 
@@ -156,7 +158,13 @@ impl Followed {
 trait Side {
     /// Sent before catching up when the hub dropped events for this connection.
     const LAGGED_FRAME: Option<&'static str>;
+    /// How often the connection checks it may still be open ([`Side::recheck`]).
+    const RECHECK: Option<std::time::Duration> = None;
     fn followed(&mut self) -> &mut Followed;
+    /// Checks the connection may stay open (its session has not ended); `Err` closed it.
+    async fn recheck(&mut self, _state: &AppState, _sink: &mut Sink) -> Result<(), ()> {
+        Ok(())
+    }
     /// Handles one text frame; `false` ends the connection.
     async fn on_text(&mut self, state: &AppState, sink: &mut Sink, text: &str) -> bool;
     async fn on_event(
@@ -176,11 +184,21 @@ async fn pump<S: Side>(
     side: &mut S,
 ) {
     let shutdown = state.shutdown.clone();
+    let mut recheck =
+        S::RECHECK.map(|p| tokio::time::interval_at(tokio::time::Instant::now() + p, p));
     loop {
         tokio::select! {
             () = shutdown.cancelled() => {
                 close(sink, GOING_AWAY, "server shutting down").await;
                 break;
+            }
+            () = async {
+                match recheck.as_mut() {
+                    Some(i) => { i.tick().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {
+                if side.recheck(state, sink).await.is_err() { break; }
             }
             frame = stream.next() => {
                 let Some(Ok(frame)) = frame else { break };
@@ -603,6 +621,21 @@ impl Drop for AgentSide {
 impl Side for AgentSide {
     /// The agent UI reloads its conversation list on this.
     const LAGGED_FRAME: Option<&'static str> = Some(r#"{"type":"resync"}"#);
+    /// A session that expired (or ended where no event reached this node) closes the socket
+    /// within a minute; logout, a password change and deactivation close it at once.
+    const RECHECK: Option<std::time::Duration> = Some(SESSION_RECHECK);
+
+    async fn recheck(&mut self, state: &AppState, sink: &mut Sink) -> Result<(), ()> {
+        match state.engine.authenticate(&self.token).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                close(sink, UNAUTHENTICATED, "session ended").await;
+                Err(())
+            }
+            // The database is unreachable for a moment: check again next time.
+            Err(_) => Ok(()),
+        }
+    }
 
     fn followed(&mut self) -> &mut Followed {
         &mut self.followed

@@ -1118,3 +1118,49 @@ async fn follow_up_jobs_are_idempotent_and_failed_jobs_are_retryable() {
         .unwrap_or_else(|| panic!("no failure counter in {metrics}"));
     assert!(failures >= 1);
 }
+
+/// Logging out closes that session's live sockets at once (4401): the agent's inbox in another
+/// tab stops receiving conversations; another session of the same agent stays open.
+#[tokio::test]
+async fn logout_closes_the_sessions_sockets() {
+    use futures_util::StreamExt;
+    let app = spawn_app().await;
+    let tab = app.login("budi@shop.test").await;
+    let other = app.login("budi@shop.test").await;
+    let mut ws = ws_connect(&app.ws_url("/api/v1/agent/ws"), Some(&tab.cookie))
+        .await
+        .unwrap();
+    ws_until(&mut ws, "hello").await;
+    let mut other_ws = ws_connect(&app.ws_url("/api/v1/agent/ws"), Some(&other.cookie))
+        .await
+        .unwrap();
+    ws_until(&mut other_ws, "hello").await;
+    let res = app
+        .http
+        .post(format!("{}/logout", app.base))
+        .header("cookie", format!("layan_session={}", tab.cookie))
+        .form(&[("csrf", tab.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_redirection() || res.status().is_success(),
+        "{}",
+        res.status()
+    );
+    assert_eq!(tab.get("/api/v1/me").await.status(), 401);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(c) = m {
+                return c.map(|c| u16::from(c.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(closed, Some(4401));
+    // The other session's socket still works.
+    ws_send(&mut other_ws, json!({"type": "ping"})).await;
+    ws_until(&mut other_ws, "pong").await;
+}
