@@ -48,6 +48,22 @@ fn default_timeout() -> u64 {
 
 pub const HIDDEN: &str = "********";
 
+/// A URL's scheme, host and port (the default port made explicit), lower case: where a secret
+/// sent to it goes. Anything before an `@` in the authority is a user name, not the host.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let default = if scheme == "https" { 443 } else { 80 };
+    let (host, port) = match host_port.rsplit_once(':') {
+        // An IPv6 literal's colons are inside its brackets.
+        Some((h, p)) if !p.contains(']') => (h, p.parse().ok()?),
+        _ => (host_port, default),
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BotSettings {
@@ -181,12 +197,28 @@ impl BotSettings {
         copy
     }
 
-    /// A key sent back hidden keeps the stored one.
-    pub fn keep_secrets_from(&mut self, stored: &BotSettings) {
-        if let (Some(llm), Some(old)) = (&mut self.llm, &stored.llm)
-            && llm.api_key.as_deref() == Some(HIDDEN)
-        {
-            llm.api_key = old.api_key.clone();
+    /// A key sent back hidden keeps the stored one — for the same server only (scheme, host
+    /// and port of `base_url`): a changed address needs the key given again, so the stored key
+    /// never goes to a host it was not meant for.
+    pub fn keep_secrets_from(&mut self, stored: &BotSettings) -> Result<(), InvalidValue> {
+        let Some(llm) = &mut self.llm else {
+            return Ok(());
+        };
+        if llm.api_key.as_deref() != Some(HIDDEN) {
+            return Ok(());
+        }
+        match &stored.llm {
+            Some(old)
+                if origin(&old.base_url).is_some()
+                    && origin(&old.base_url) == origin(&llm.base_url) =>
+            {
+                llm.api_key = old.api_key.clone();
+                Ok(())
+            }
+            _ => Err(InvalidValue::new(
+                "api_key_required",
+                "llm: the server changed, give its API key again",
+            )),
         }
     }
 
@@ -420,7 +452,38 @@ mod tests {
         let shown = s.redacted();
         assert_eq!(shown.llm.as_ref().unwrap().api_key.as_deref(), Some(HIDDEN));
         let mut back = shown.clone();
-        back.keep_secrets_from(&s);
+        back.keep_secrets_from(&s).unwrap();
         assert_eq!(back.llm.unwrap().api_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn a_hidden_key_stays_only_with_the_same_server() {
+        let s = BotSettings {
+            llm: Some(LlmSettings {
+                base_url: "https://llm.example.test/v1".into(),
+                model: "m".into(),
+                api_key: Some("k".into()),
+                timeout_ms: 2000,
+            }),
+            ..BotSettings::default()
+        };
+        let mut same = s.redacted();
+        same.llm.as_mut().unwrap().base_url = "https://LLM.example.test:443/other/v1".into();
+        same.keep_secrets_from(&s).unwrap();
+        assert_eq!(same.llm.unwrap().api_key.as_deref(), Some("k"));
+        for url in [
+            "https://attacker.example.test/v1",
+            "http://llm.example.test/v1",
+            "https://llm.example.test:8443/v1",
+            "https://llm.example.test@attacker.example.test/v1",
+        ] {
+            let mut moved = s.redacted();
+            moved.llm.as_mut().unwrap().base_url = url.into();
+            assert_eq!(
+                moved.keep_secrets_from(&s).unwrap_err().code,
+                "api_key_required",
+                "{url}"
+            );
+        }
     }
 }

@@ -170,17 +170,32 @@ impl EmailSettings {
         }
     }
 
-    /// An admin who sends back [`KEEP_PASSWORD`] keeps the stored password.
-    pub fn keep_passwords_from(&mut self, old: &Self) {
-        fn keep(new: &mut Option<MailServer>, old: &Option<MailServer>) {
-            if let (Some(n), Some(o)) = (new.as_mut(), old.as_ref())
-                && n.password == KEEP_PASSWORD
-            {
-                n.password = o.password.clone();
+    /// An admin who sends back [`KEEP_PASSWORD`] keeps the stored password — for the same
+    /// server only: with another host or port the password must be given again, so a stored
+    /// password never follows a changed address to a server it was not meant for.
+    pub fn keep_passwords_from(&mut self, old: &Self) -> Result<(), InvalidValue> {
+        fn keep(
+            which: &str,
+            new: &mut Option<MailServer>,
+            old: &Option<MailServer>,
+        ) -> Result<(), InvalidValue> {
+            let Some(n) = new.as_mut() else { return Ok(()) };
+            if n.password != KEEP_PASSWORD {
+                return Ok(());
+            }
+            match old {
+                Some(o) if o.host.eq_ignore_ascii_case(n.host.trim()) && o.port == n.port => {
+                    n.password = o.password.clone();
+                    Ok(())
+                }
+                _ => Err(InvalidValue::new(
+                    "password_required",
+                    format!("{which}: the server changed, give its password again"),
+                )),
             }
         }
-        keep(&mut self.imap, &old.imap);
-        keep(&mut self.smtp, &old.smtp);
+        keep("imap", &mut self.imap, &old.imap)?;
+        keep("smtp", &mut self.smtp, &old.smtp)
     }
 }
 
@@ -436,8 +451,19 @@ mod tests {
         // No password set: nothing to hide.
         assert_eq!(shown.smtp.as_ref().unwrap().password, "");
         let mut back = shown.clone();
-        back.keep_passwords_from(&s);
+        back.keep_passwords_from(&s).unwrap();
         assert_eq!(back.imap.unwrap().password, "p");
+        // Another host (or port) with the password left hidden: refused, nothing sent there.
+        for (host, port) in [("evil.example.test", 993), ("imap.example.test", 1993)] {
+            let mut moved = shown.clone();
+            let imap = moved.imap.as_mut().unwrap();
+            imap.host = host.into();
+            imap.port = port;
+            assert_eq!(
+                moved.keep_passwords_from(&s).unwrap_err().code,
+                "password_required"
+            );
+        }
     }
 
     #[test]

@@ -151,7 +151,7 @@ impl Engine {
         Self::require_admin(who)?;
         settings.check()?;
         let stored = self.bot_settings().await?;
-        settings.keep_secrets_from(&stored);
+        settings.keep_secrets_from(&stored)?;
         for id in &settings.inboxes {
             let inbox = self
                 .store

@@ -192,7 +192,7 @@ impl Engine {
     ) -> EngineResult<EmailInbox> {
         Self::require_admin(admin)?;
         let old = self.email_config(inbox).await?;
-        settings.keep_passwords_from(&old.settings);
+        settings.keep_passwords_from(&old.settings)?;
         settings.check()?;
         let json =
             serde_json::to_string(&settings).map_err(|e| EngineError::Internal(e.to_string()))?;

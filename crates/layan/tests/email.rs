@@ -1427,3 +1427,58 @@ async fn a_fetch_while_the_database_is_locked_answers_503_and_loses_nothing() {
     assert_eq!(t.fetch().await, 1);
     t.conversations_of("locked@example.test", 1).await;
 }
+
+/// The stored password never follows a changed server: sending the settings back with the
+/// password still hidden but another IMAP host (or port) is refused, and nothing changes; with
+/// the password given again it is taken.
+#[tokio::test]
+async fn a_hidden_password_does_not_follow_a_changed_mail_server() {
+    let Some(t) = setup().await else { return };
+    let put = |settings: Value| {
+        let ana = &t.ana;
+        let inbox = t.inbox;
+        async move {
+            ana.call(
+                "PUT",
+                &format!("/api/v1/inboxes/{inbox}/email"),
+                Some(settings),
+            )
+            .await
+        }
+    };
+    let mut moved = t.servers.settings(SHOP);
+    moved["imap"]["password"] = json!("********");
+    moved["imap"]["host"] = json!("mail.attacker.example.test");
+    moved["imap"]["security"] = json!("tls");
+    moved["imap"]["port"] = json!(993);
+    let res = put(moved.clone()).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "password_required"
+    );
+    let mut other_port = t.servers.settings(SHOP);
+    other_port["imap"]["password"] = json!("********");
+    other_port["imap"]["port"] = json!(t.servers.imap_port + 1);
+    assert_eq!(put(other_port).await.status(), 422);
+    let shown = t
+        .ana
+        .json(&format!("/api/v1/inboxes/{}/email", t.inbox))
+        .await;
+    assert_eq!(shown["settings"]["imap"]["host"], "127.0.0.1", "{shown}");
+    // Still fetching from the right server with the right password.
+    t.servers
+        .deliver(&mail(
+            "a@example.test",
+            "Hi",
+            "keep-1@example.test",
+            None,
+            "",
+            "Hi",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    // With the password given again, the new server is taken.
+    moved["imap"]["password"] = json!("another-password");
+    assert_eq!(put(moved).await.status(), 200);
+}
