@@ -214,68 +214,77 @@ impl $store {
         if !record_event(&mut tx, event).await? {
             return Ok(Applied::Duplicate);
         }
-        let existing = sqlx::query(&q("SELECT id, store_updated_at FROM orders WHERE source = ? AND external_id = ?"))
+        // "Newest wins" is a condition of the writes themselves, not of a read before them: two
+        // deliveries of one order applied at once (on PostgreSQL, in two transactions) cannot
+        // let the older overwrite the newer. A new order is inserted unless it exists (then the
+        // conditional update decides); the update changes the row only when it is not newer
+        // than this version (PostgreSQL re-checks the condition after a concurrent commit).
+        let inserted = sqlx::query(&q(
+            "INSERT INTO orders (source, external_id, number, contact_id, email, currency, total, financial_status, \
+             fulfillment_status, cancelled_at, placed_at, store_updated_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
+        ))
+        .bind(&o.source)
+        .bind(&o.external_id)
+        .bind(&o.number)
+        .bind(o.contact_id.map(|c| c.0))
+        .bind(&o.email)
+        .bind(&o.currency)
+        .bind(&o.total)
+        .bind(&o.financial_status)
+        .bind(&o.fulfillment_status)
+        .bind(o.cancelled_at)
+        .bind(o.placed_at)
+        .bind(o.store_updated_at)
+        .bind(now_millis())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let (id, applied) = if let Some(row) = inserted {
+            let id: i64 = row.try_get("id").map_err(db)?;
+            (id, Applied::Written(layan_core::OrderId(id)))
+        } else {
+            let updated = sqlx::query(&q(
+                "UPDATE orders SET number = ?, contact_id = COALESCE(?, contact_id), email = ?, currency = ?, total = ?, \
+                 financial_status = ?, fulfillment_status = ?, cancelled_at = ?, placed_at = ?, store_updated_at = ? \
+                 WHERE source = ? AND external_id = ? AND store_updated_at <= ? RETURNING id",
+            ))
+            .bind(&o.number)
+            .bind(o.contact_id.map(|c| c.0))
+            .bind(&o.email)
+            .bind(&o.currency)
+            .bind(&o.total)
+            .bind(&o.financial_status)
+            .bind(&o.fulfillment_status)
+            .bind(o.cancelled_at)
+            .bind(o.placed_at)
+            .bind(o.store_updated_at)
             .bind(&o.source)
             .bind(&o.external_id)
+            .bind(o.store_updated_at)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-        let (id, applied) = match existing {
-            Some(row) if row.try_get::<i64, _>("store_updated_at").map_err(db)? > o.store_updated_at => {
-                let id: i64 = row.try_get("id").map_err(db)?;
-                (id, Applied::Stale(layan_core::OrderId(id)))
-            }
-            Some(row) => {
-                let id: i64 = row.try_get("id").map_err(db)?;
-                sqlx::query(&q(
-                    "UPDATE orders SET number = ?, contact_id = COALESCE(?, contact_id), email = ?, currency = ?, total = ?, \
-                     financial_status = ?, fulfillment_status = ?, cancelled_at = ?, placed_at = ?, store_updated_at = ? WHERE id = ?",
-                ))
-                .bind(&o.number)
-                .bind(o.contact_id.map(|c| c.0))
-                .bind(&o.email)
-                .bind(&o.currency)
-                .bind(&o.total)
-                .bind(&o.financial_status)
-                .bind(&o.fulfillment_status)
-                .bind(o.cancelled_at)
-                .bind(o.placed_at)
-                .bind(o.store_updated_at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-                sqlx::query(&q("DELETE FROM order_lines WHERE order_id = ?"))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                (id, Applied::Written(layan_core::OrderId(id)))
-            }
-            None => {
-                let row = sqlx::query(&q(
-                    "INSERT INTO orders (source, external_id, number, contact_id, email, currency, total, financial_status, \
-                     fulfillment_status, cancelled_at, placed_at, store_updated_at, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                ))
-                .bind(&o.source)
-                .bind(&o.external_id)
-                .bind(&o.number)
-                .bind(o.contact_id.map(|c| c.0))
-                .bind(&o.email)
-                .bind(&o.currency)
-                .bind(&o.total)
-                .bind(&o.financial_status)
-                .bind(&o.fulfillment_status)
-                .bind(o.cancelled_at)
-                .bind(o.placed_at)
-                .bind(o.store_updated_at)
-                .bind(now_millis())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-                let id: i64 = row.try_get("id").map_err(db)?;
-                (id, Applied::Written(layan_core::OrderId(id)))
+            match updated {
+                Some(row) => {
+                    let id: i64 = row.try_get("id").map_err(db)?;
+                    sqlx::query(&q("DELETE FROM order_lines WHERE order_id = ?"))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    (id, Applied::Written(layan_core::OrderId(id)))
+                }
+                None => {
+                    let row = sqlx::query(&q("SELECT id FROM orders WHERE source = ? AND external_id = ?"))
+                        .bind(&o.source)
+                        .bind(&o.external_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    let id: i64 = row.try_get("id").map_err(db)?;
+                    (id, Applied::Stale(layan_core::OrderId(id)))
+                }
             }
         };
         if matches!(applied, Applied::Written(_)) {

@@ -66,6 +66,7 @@ on_every_backend!(
     references_to_unknown_rows_are_not_found,
     knowledge_base_articles_translations_votes_and_documents,
     orders_apply_once_newest_wins_and_shipments_merge,
+    the_newer_order_wins_when_two_versions_arrive_together,
     contacts_merge_moves_everything_and_duplicates_are_suggested,
     proactive_candidates_follow_the_rules_and_are_sent_once,
     notifications_sent_together_arrive_in_order,
@@ -1284,6 +1285,68 @@ async fn knowledge_base_articles_translations_votes_and_documents(config: Databa
         store.document("policy").await.unwrap().as_deref(),
         Some("{\"a\":2}")
     );
+}
+
+/// Two versions of one order applied at the same moment (on PostgreSQL, two transactions): the
+/// newer always stays, whichever commits last — "newest wins" is a condition of the write.
+async fn the_newer_order_wins_when_two_versions_arrive_together(config: DatabaseConfig) {
+    use layan_store::{Applied, NewOrder};
+    let store = open(&config).await;
+    let version = |round: usize, status: &str, at: i64| NewOrder {
+        source: "shopify".into(),
+        external_id: format!("race-{round}"),
+        number: format!("#{round}"),
+        contact_id: None,
+        email: None,
+        currency: "IDR".into(),
+        total: "1000".into(),
+        financial_status: status.into(),
+        fulfillment_status: None,
+        cancelled_at: None,
+        placed_at: 1_000,
+        store_updated_at: at,
+        lines: vec![],
+        shipments: vec![],
+    };
+    for round in 0..40 {
+        let older = version(round, "pending", 10);
+        let newer = version(round, "paid", 20);
+        // Both orders of arrival, with and without the order existing already.
+        if round % 2 == 0 {
+            store
+                .apply_order(None, &version(round, "pending", 5))
+                .await
+                .unwrap();
+        }
+        let (a, b) = if round % 4 < 2 {
+            futures_util::future::join(
+                store.apply_order(None, &older),
+                store.apply_order(None, &newer),
+            )
+            .await
+        } else {
+            let (b, a) = futures_util::future::join(
+                store.apply_order(None, &newer),
+                store.apply_order(None, &older),
+            )
+            .await;
+            (a, b)
+        };
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let Applied::Written(id) = b else {
+            panic!("round {round}: the newer is written: {b:?}")
+        };
+        assert!(
+            matches!(a, Applied::Written(_) | Applied::Stale(_)),
+            "{a:?}"
+        );
+        let stored = store.order(id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.financial_status.as_str(), stored.store_updated_at),
+            ("paid", 20),
+            "round {round}"
+        );
+    }
 }
 
 async fn orders_apply_once_newest_wins_and_shipments_merge(config: DatabaseConfig) {
