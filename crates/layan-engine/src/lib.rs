@@ -628,21 +628,38 @@ impl Engine {
         self.stored
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.index_wake.notify_one();
-        let summary = match self
+        let summary = self
             .store
             .conversation_summary(appended.conversation.id)
-            .await?
-        {
-            Some(s) => s,
-            None => return Ok(appended),
-        };
-        self.publish_message(summary, &appended.message);
+            .await;
+        Ok(self.announce(appended, summary))
+    }
+
+    /// After a message committed: publishes it with its conversation's summary and tells the
+    /// other nodes. The message is stored whatever happens here, so the caller is told so: a
+    /// summary that cannot be read (the pool closing at shutdown, the database gone a moment
+    /// after the commit) is logged, and live screens catch up from the database by sequence
+    /// number (the pointer still goes to the other nodes).
+    fn announce(
+        &self,
+        appended: Appended,
+        summary: layan_store::StoreResult<Option<ConversationSummary>>,
+    ) -> Appended {
+        match summary {
+            Ok(Some(s)) => self.publish_message(s, &appended.message),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                error = %e,
+                message = appended.message.id.0,
+                "a stored message could not be published; screens catch up from the database"
+            ),
+        }
         self.relay(relay::Relayed::Message {
             node: self.node,
             conversation_id: appended.message.conversation_id.0,
             seq: appended.message.seq,
         });
-        Ok(appended)
+        appended
     }
 
     /// Publishes a stored message on this node's hub.
@@ -735,4 +752,75 @@ where
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
         .map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use layan_store::{DatabaseConfig, SqliteOptions, Store};
+
+    use crate::Engine;
+
+    /// Once a message has committed, a failure to read its summary for publishing (the pool
+    /// closing at shutdown) still answers success: an error answer must mean nothing was
+    /// stored. Published when the summary is there.
+    #[tokio::test]
+    async fn a_committed_message_is_a_success_even_when_it_cannot_be_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&DatabaseConfig::Sqlite(SqliteOptions::new(
+            dir.path().join("layan.db"),
+        )))
+        .await
+        .unwrap();
+        let engine = Engine::new(store.clone());
+        let inbox = store
+            .create_inbox(layan_store::NewInbox {
+                name: "Shop",
+                widget_key: "k",
+                greeting: "Hi",
+                color: "#123456",
+            })
+            .await
+            .unwrap();
+        let contact = store
+            .create_contact_with_identity(layan_store::NewContact::default(), "visitor", "v1")
+            .await
+            .unwrap();
+        let mut sub = engine.hub().subscribe();
+        sub.add(crate::hub::Topic::Inbox(inbox.id));
+        let message = |text: &str| layan_core::NewMessage {
+            target: layan_core::Target::CurrentOrNew {
+                inbox_id: inbox.id,
+                contact_id: contact.id,
+            },
+            direction: layan_core::Direction::Incoming,
+            author: layan_core::Author::Contact(contact.id),
+            author_name: None,
+            body: layan_core::MessageBody::parse(text).unwrap(),
+            client_message_id: None,
+            automations: false,
+            attachments: Vec::new(),
+            extras: None,
+        };
+        let appended = store.append_message(&message("one")).await.unwrap();
+        let gone = layan_store::StoreError::Unavailable("pool closed".into());
+        let answered = engine.announce(appended.clone(), Err(gone));
+        assert_eq!(answered.message.id, appended.message.id);
+        let summary = store
+            .conversation_summary(appended.conversation.id)
+            .await
+            .unwrap();
+        let appended = store.append_message(&message("two")).await.unwrap();
+        engine.announce(appended.clone(), Ok(summary));
+        let event = tokio::time::timeout(std::time::Duration::from_secs(1), sub.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(&*event, layan_core::Event::MessageCreated { message, .. } if message.id == appended.message.id),
+            "only the second was published: {event:?}"
+        );
+        // And through `ingest` itself a stored message answers Ok.
+        assert!(engine.ingest(message("three")).await.is_ok());
+    }
 }
