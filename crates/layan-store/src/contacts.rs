@@ -181,18 +181,18 @@ impl $store {
     }
 
     pub async fn duplicate_contacts(&self, contact: ContactId) -> StoreResult<Vec<(Contact, layan_core::DuplicateReason)>> {
-        // What this contact is known by: addresses and numbers as fields and as identities.
+        // What this contact is known by: verified addresses (email identities: a store's
+        // order, a signed identity, a mail received, an agent's entry — never an address typed
+        // into the widget, which anyone can type), and numbers as fields and as identities.
         // Each way of matching is its own indexed lookup; the union is grouped per contact
         // with the strongest reason (1 email, 2 phone, 3 name).
         let rows = sqlx::query(&q(&format!(
-            "WITH me AS (SELECT id, LOWER(email) AS email, phone, LOWER(name) AS name FROM contacts WHERE id = ?), \
-             emails(v) AS (SELECT email FROM me WHERE email IS NOT NULL \
-                 UNION SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'email'), \
+            "WITH me AS (SELECT id, phone, LOWER(name) AS name FROM contacts WHERE id = ?), \
+             emails(v) AS (SELECT value FROM contact_identities WHERE contact_id = ? AND kind = 'email'), \
              phones(v) AS (SELECT phone FROM me WHERE phone IS NOT NULL \
                  UNION SELECT value FROM contact_identities WHERE contact_id = ? AND kind IN ('phone', 'whatsapp')), \
              cand(id, reason) AS ( \
-                 SELECT ct.id, 1 FROM contacts ct WHERE LOWER(ct.email) IN (SELECT v FROM emails) \
-                 UNION ALL SELECT ci.contact_id, 1 FROM contact_identities ci \
+                 SELECT ci.contact_id, 1 FROM contact_identities ci \
                      WHERE ci.kind = 'email' AND ci.value IN (SELECT v FROM emails) \
                  UNION ALL SELECT ct.id, 2 FROM contacts ct WHERE ct.phone IN (SELECT v FROM phones) \
                  UNION ALL SELECT ci.contact_id, 2 FROM contact_identities ci \
@@ -256,6 +256,14 @@ impl $store {
         .iter()
         .map(|r| r.try_get::<i64, _>("id").map(ConversationId).map_err(db))
         .collect::<StoreResult<Vec<_>>>()?;
+        // Anonymous widget sessions are not carried into the kept contact: whoever holds one
+        // (possibly a stranger who typed the customer's address) would see the customer's
+        // history. They end; the browser starts a new anonymous session.
+        sqlx::query(&q("DELETE FROM contact_identities WHERE contact_id = ? AND kind = 'widget_visitor'"))
+            .bind(from.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let identities = sqlx::query(&q("UPDATE contact_identities SET contact_id = ? WHERE contact_id = ?"))
             .bind(into.0)
             .bind(from.0)

@@ -113,8 +113,9 @@ async fn one_customer_across_widget_and_store_with_duplicates_merged() {
     assert_eq!(status, 200);
     let (_, conv) = sari_chats(&app, "Halo, kapan pesanan saya dikirim?").await;
 
-    // Someone also wrote through the offline form with her address (typed, unverified): a
-    // separate customer, suggested as a duplicate.
+    // Someone also wrote through the offline form with her name and address (typed,
+    // unverified): a separate customer, suggested by the name only — a typed address proves
+    // nothing and never suggests a merge.
     let anonymous = app.visitor().await;
     let res = app
         .http
@@ -169,7 +170,7 @@ async fn one_customer_across_widget_and_store_with_duplicates_merged() {
         .await;
     let dups = dups.as_array().unwrap();
     assert_eq!(dups.len(), 1, "{dups:?}");
-    assert_eq!(dups[0]["reason"], "same_email");
+    assert_eq!(dups[0]["reason"], "same_name");
     let other = dups[0]["contact"]["id"].as_i64().unwrap();
     assert_ne!(other, sari);
 
@@ -217,6 +218,15 @@ async fn one_customer_across_widget_and_store_with_duplicates_merged() {
     let outcome: Value = res.json().await.unwrap();
     assert_eq!(outcome["conversations"].as_array().unwrap().len(), 1);
     assert_eq!(outcome["conversations"][0], offline_conv);
+    // The merged visitor's anonymous widget session ended with the merge: whoever typed her
+    // address does not get her history through it.
+    assert_eq!(app.visitor_messages(&anonymous, conv).await.status(), 401);
+    assert_eq!(
+        app.visitor_messages(&anonymous, offline_conv)
+            .await
+            .status(),
+        401
+    );
 
     // One customer with both conversations and the order; the other is gone.
     let profile = budi.json(&format!("/api/v1/contacts/{sari}")).await;
@@ -924,4 +934,67 @@ async fn replayed_shopify_webhooks_with_other_headers_do_no_harm() {
         found[0]["url"], "https://batik-sari.myshopify.com/products/batik-kawung",
         "{found}"
     );
+}
+
+/// A stranger types a customer's address into "leave a message": the address stays unverified
+/// (the contact is not suggested as the customer's duplicate by it, the customer's orders are
+/// not matched to it), and the customer's profile has no suggestion to merge the stranger in.
+#[tokio::test]
+async fn a_typed_email_suggests_no_merge_and_matches_no_orders() {
+    let app = spawn_app().await;
+    let budi = app.login("budi@shop.test").await;
+    let (status, _) = deliver(
+        &app,
+        "orders/create",
+        "t-1",
+        &order(5101, "#2042", "dewi@example.test", 1, None),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let stranger = app.visitor().await;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/offline-messages", app.base))
+        .header("x-layan-inbox", KEY)
+        .bearer_auth(&stranger)
+        .json(&json!({"name": "Mallory", "email": "dewi@example.test", "body": "where is my order #2042", "client_message_id": "s-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let conv = res.json::<Value>().await.unwrap()["conversation"]["id"]
+        .as_i64()
+        .unwrap();
+    let profile = budi
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await;
+    let mallory = profile["contact"]["id"].as_i64().unwrap();
+    assert_eq!(profile["contact"]["email"], "dewi@example.test");
+    assert_eq!(profile["order_count"], 0, "no orders by a typed address");
+    assert!(
+        profile["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] != "email"),
+        "a typed address is no identity: {profile}"
+    );
+    let dups = budi
+        .json(&format!("/api/v1/contacts/{mallory}/duplicates"))
+        .await;
+    assert_eq!(dups, json!([]), "no merge suggested by a typed address");
+    let dewi = app
+        .running
+        .engine
+        .store()
+        .contact_by_email("dewi@example.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let ana = app.login("ana@shop.test").await;
+    let dups = ana
+        .json(&format!("/api/v1/contacts/{}/duplicates", dewi.id.0))
+        .await;
+    assert_eq!(dups, json!([]));
 }
