@@ -511,6 +511,10 @@ impl Engine {
             })
             .await?;
         }
+        // The replaced documents are only marked deleted until their segments are merged: do
+        // it now, so the erased words leave the index's files.
+        let index = self.messages.clone();
+        crate::blocking(move || index.purge_deleted()).await?;
         Ok(())
     }
 

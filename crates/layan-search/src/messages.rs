@@ -191,6 +191,28 @@ impl MessageIndex {
         Ok(())
     }
 
+    /// Rewrites the segments that hold deleted documents without them and removes the files
+    /// that are no longer used, so words that were erased (a customer's erasure replaces their
+    /// messages) are gone from the files on disk, not only marked deleted.
+    pub fn purge_deleted(&self) -> Result<(), SearchError> {
+        {
+            let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+            let with_deletes: Vec<_> = self
+                .index
+                .searchable_segment_metas()?
+                .into_iter()
+                .filter(tantivy::index::SegmentMeta::has_deletes)
+                .map(|m| m.id())
+                .collect();
+            if !with_deletes.is_empty() {
+                writer.merge(&with_deletes).wait()?;
+            }
+            writer.garbage_collect_files().wait()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
     /// How many messages are indexed (as of the last commit).
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -408,6 +430,48 @@ mod tests {
             assert!(index.search(q, None, 10).is_ok(), "{q:?}");
         }
         assert_eq!(index.search("onderweg)", None, 10).unwrap(), vec![10]);
+    }
+
+    /// A replaced message's old words stay in the index's files (its segment only marks the
+    /// document deleted) until `purge_deleted` merges that segment away.
+    #[test]
+    fn purging_removes_the_words_of_replaced_messages_from_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = MessageIndex::open(dir.path()).unwrap();
+        index
+            .add(&[msg(1, 30, 1, "kode saya zq7kanari"), msg(2, 31, 1, "halo")])
+            .unwrap();
+        index.commit(2).unwrap();
+        let holds = |word: &str| {
+            index.reader.searcher().segment_readers().iter().any(|seg| {
+                seg.inverted_index(index.f.body)
+                    .unwrap()
+                    .terms()
+                    .get(word.as_bytes())
+                    .unwrap()
+                    .is_some()
+            })
+        };
+        assert!(holds("zq7kanari"));
+        index.add(&[msg(1, 30, 1, "[removed]")]).unwrap();
+        index.commit(2).unwrap();
+        assert_eq!(
+            index.search("zq7kanari", None, 10).unwrap(),
+            Vec::<i64>::new()
+        );
+        assert!(holds("zq7kanari"), "only marked deleted so far");
+        index.purge_deleted().unwrap();
+        assert!(!holds("zq7kanari"), "gone from the segments");
+        assert_eq!(index.search("halo", None, 10).unwrap(), vec![31]);
+        assert_eq!(index.len(), 2);
+        // And from the directory's files (no segment file of the old version is left).
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        index.purge_deleted().unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            files,
+            "nothing left to collect"
+        );
     }
 
     #[test]

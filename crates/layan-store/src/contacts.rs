@@ -106,8 +106,16 @@ impl Store {
     /// Erases a contact: every message body of their conversations replaced by `redacted`, their
     /// identities and orders deleted, the profile emptied (the row stays, so ticket history keeps
     /// its shape). One transaction.
+    /// Erases a customer: their messages redacted, identities, orders and mail removed, the
+    /// profile emptied — in one transaction. Then what the database keeps on disk of it goes
+    /// too: on SQLite the deleted content was zeroed (`secure_delete`) and the write-ahead log,
+    /// which still holds the old pages, is checkpointed and truncated; on PostgreSQL the
+    /// touched tables are vacuumed in the background (see ARCHITECTURE.md for what that does
+    /// and does not remove).
     pub async fn erase_contact(&self, contact: ContactId, redacted: &str) -> StoreResult<Erased> {
-        dispatch!(self, s => s.erase_contact(contact, redacted).await)
+        let erased = dispatch!(self, s => s.erase_contact(contact, redacted).await)?;
+        dispatch!(self, s => s.after_erase().await);
+        Ok(erased)
     }
 
     /// The ids of the messages of these conversations (to purge them from the search index).

@@ -69,6 +69,21 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// After an erasure: the old row versions stay in the tables' files until vacuumed (and
+    /// in WAL segments until recycled). A targeted `VACUUM` of the tables an erasure touches
+    /// removes the dead rows, in the background (it may take a while on big tables; the
+    /// erasure itself is done). Space VACUUM frees is reused, not zeroed: see ARCHITECTURE.md.
+    pub async fn after_erase(&self) {
+        let pool = self.writer.clone();
+        tokio::spawn(async move {
+            let vacuum = "VACUUM messages, contacts, contact_identities, orders, order_lines, \
+                          shipments, attachments, inbound_emails, email_messages, bot_sessions";
+            if let Err(e) = sqlx::query(vacuum).execute(&pool).await {
+                tracing::warn!(error = %e, "vacuum after an erasure failed");
+            }
+        });
+    }
+
     pub async fn open(opts: &PostgresOptions) -> StoreResult<Self> {
         // A schema other than `public` can be chosen with `?options=-c search_path=NAME`.
         let connect = PgConnectOptions::from_str(&opts.url).map_err(db)?;

@@ -105,8 +105,11 @@ impl SqliteStore {
     pub async fn open(opts: &SqliteOptions) -> StoreResult<Self> {
         if let Some(dir) = opts.path.parent()
             && !dir.as_os_str().is_empty()
+            && !dir.exists()
         {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
+            // A data directory we make is the server's alone.
+            private(dir, 0o700)?;
         }
         let base = SqliteConnectOptions::from_str("sqlite://")
             .map_err(db)?
@@ -119,6 +122,9 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .foreign_keys(true)
+            // Deleted and overwritten content is zeroed in the file, free pages included
+            // (`fast` would leave it on free pages): an erased customer leaves nothing behind.
+            .pragma("secure_delete", "on")
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT.to_string())
             .busy_timeout(Duration::from_secs(10));
         // SQLite's migrator takes no lock across processes, and switching a fresh file to WAL
@@ -141,6 +147,9 @@ impl SqliteStore {
             .run(&writer)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
+        // The database holds customers' data: readable by the server's user only (SQLite
+        // gives its -wal and -shm files the database file's permissions).
+        private(&opts.path, 0o600)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.readers.max(1))
             .test_before_acquire(false)
@@ -288,6 +297,32 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// After an erasure: the write-ahead log still holds the pages as they were before it (and
+    /// before `secure_delete` zeroed them in the database file). Checkpointed into the file and
+    /// truncated, it holds nothing of them. Failing that (a long read holds an old snapshot),
+    /// the next automatic checkpoint writes them over; logged.
+    pub async fn after_erase(&self) {
+        for attempt in 0..5 {
+            match sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.writer)
+                .await
+            {
+                Ok(row) if row.try_get::<i64, _>(0).unwrap_or(1) == 0 => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "checkpoint after an erasure failed");
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
+        }
+        tracing::warn!(
+            "the checkpoint after an erasure was kept waiting by a reader; the next one completes it"
+        );
+    }
+}
+
 /// The point reads, on the calling thread (see `sqlite_read.rs`); the same SQL and row readers
 /// as PostgreSQL's.
 impl SqliteStore {
@@ -367,6 +402,19 @@ crate::contacts::contact_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::products::product_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::email::email_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::bot::bot_queries!(SqliteStore, Sqlite, SqliteRow);
+
+/// Sets `path`'s permission bits (on Unix; elsewhere nothing).
+fn private(path: &std::path::Path, mode: u32) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

@@ -139,6 +139,9 @@ fn open(path: &std::path::Path, fsync_every_commit: bool) -> StoreResult<Connect
         .map_err(error)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(error)?;
+    // As the sqlx connections: deleted content is zeroed (see `sqlite.rs`).
+    conn.pragma_update(None, "secure_delete", true)
+        .map_err(error)?;
     let synchronous = if fsync_every_commit { "FULL" } else { "NORMAL" };
     conn.pragma_update(None, "synchronous", synchronous)
         .map_err(error)?;

@@ -998,3 +998,132 @@ async fn a_typed_email_suggests_no_merge_and_matches_no_orders() {
         .await;
     assert_eq!(dups, json!([]));
 }
+
+/// An erasure leaves no trace on disk: a word written by the customer, quoted by the agent, in
+/// the name of a file and in its content, in the contact's name and notes, in an order's email
+/// and in the search index, is in no file under the data directory once the server stopped
+/// (SQLite zeroes deleted content and the log is checkpointed; the index's segments holding
+/// the old messages are merged away). SQLite only: PostgreSQL's files are the server's.
+#[tokio::test]
+async fn an_erased_customer_leaves_no_trace_in_the_data_directory() {
+    if layan_store::testing::selected() != layan_store::testing::Backend::Sqlite {
+        eprintln!("!!! SKIPPING the on-disk erasure check: it reads SQLite's files");
+        return;
+    }
+    const CANARY: &str = "Zq7kanari";
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let email = "pelanggan.zq7kanari@example.test";
+    let now = layan_core::now_millis() / 1000;
+    let identity = sign_identity(IDENTITY_SECRET, email, Some("Zq7kanari Putri"), now + 600);
+    let session: Value = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "identity": identity}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let sent: Value = app
+        .visitor_send(&token, "kode rahasia saya Zq7kanari tolong dicek", "c-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let conv = sent["message"]["conversation_id"].as_i64().unwrap();
+    let (status, _) = deliver(
+        &app,
+        "orders/create",
+        "k-1",
+        &order(5301, "#5301", email, 1, None),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let upload = app
+        .http
+        .post(format!(
+            "{}/api/v1/conversations/{conv}/attachments?filename=Zq7kanari-bukti.txt",
+            app.base
+        ))
+        .header("cookie", format!("layan_session={}", ana.cookie))
+        .header("x-csrf-token", &ana.csrf)
+        .header("content-type", "text/plain")
+        .body("isi file Zq7kanari rahasia")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 201);
+    let file: Value = upload.json().await.unwrap();
+    let res = ana
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            json!({"body": "Anda menulis: Zq7kanari. Terlampir.", "attachment_ids": [file["id"]]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let contact = ana
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let res = ana
+        .call(
+            "PATCH",
+            &format!("/api/v1/contacts/{contact}"),
+            Some(json!({"name": "Zq7kanari Putri Baru", "notes": "catatan Zq7kanari"})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut found = Value::Null;
+    for _ in 0..200 {
+        found = ana.json("/api/v1/conversations?view=all&q=zq7kanari").await;
+        if found.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(found.as_array().unwrap().len(), 1, "indexed first");
+
+    let res = ana
+        .post(
+            &format!("/api/v1/contacts/{contact}/erase"),
+            json!({"confirm": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let TestApp { running, dir, .. } = app;
+    running.stop().await.unwrap();
+
+    let mut files = vec![dir.path().to_path_buf()];
+    let mut holding = Vec::new();
+    let mut read = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        read += 1;
+        let lower = bytes.to_ascii_lowercase();
+        if lower
+            .windows(CANARY.len())
+            .any(|w| w == CANARY.to_ascii_lowercase().as_bytes())
+        {
+            holding.push(path.display().to_string());
+        }
+    }
+    assert!(
+        read > 3,
+        "the database and the index were read ({read} files)"
+    );
+    assert!(
+        holding.is_empty(),
+        "the erased word is still in {holding:?}"
+    );
+}
