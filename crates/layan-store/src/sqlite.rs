@@ -432,6 +432,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(pages, WAL_AUTOCHECKPOINT);
+        let secure: i64 = sqlx::query_scalar("PRAGMA secure_delete")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(secure, 1, "deleted content is zeroed");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("layan.db"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "the database file is the server's alone"
+            );
+        }
         store.close().await;
     }
 

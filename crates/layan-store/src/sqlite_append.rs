@@ -579,5 +579,12 @@ mod tests {
             .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
             .unwrap();
         assert_eq!(pages, crate::sqlite::WAL_AUTOCHECKPOINT);
+        let secure: i64 = conn
+            .pragma_query_value(None, "secure_delete", |row| row.get(0))
+            .unwrap();
+        assert_eq!(
+            secure, 1,
+            "deleted content is zeroed on this connection too"
+        );
     }
 }
