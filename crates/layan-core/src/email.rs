@@ -345,7 +345,11 @@ pub fn safe_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|'))
+        // No control characters, and no bidirectional controls: `\u{202E}gpj.exe` would show
+        // as `exe.jpg`.
+        .filter(|c| {
+            !crate::unsafe_in_line(*c) && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|')
+        })
         .take(150)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
@@ -485,5 +489,8 @@ mod tests {
         assert_eq!(safe_filename("\"a\r\nb\".txt"), "ab.txt");
         assert_eq!(safe_filename(".."), "attachment");
         assert_eq!(safe_filename("ใบเสร็จ.pdf"), "ใบเสร็จ.pdf");
+        // A right-to-left override would show "invoice\u{202E}fdp.exe" as "invoiceexe.pdf".
+        assert_eq!(safe_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(safe_filename("a\u{2066}b\u{2069}.pdf"), "ab.pdf");
     }
 }

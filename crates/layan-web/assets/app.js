@@ -918,6 +918,12 @@
     if (current.emailConv) loadEmails();
   }
 
+  // A file name as it is stored, never reordered on screen: bidirectional controls (a name
+  // stored before they were refused) are dropped, so "\u202Egpj.exe" cannot pass for "exe.jpg".
+  function plainName(name) {
+    return String(name).replace(/[\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/g, "");
+  }
+
   // A file size for people: KB below a megabyte, MB with one decimal above.
   function sizeText(bytes) {
     return bytes < 1024 * 1024 ? Math.max(1, Math.round(bytes / 1024)) + " KB" : (bytes / 1048576).toFixed(1) + " MB";
@@ -966,9 +972,9 @@
       files.setAttribute("aria-label", t("attachmentsWord"));
       e.attachments.forEach(function (a) {
         var li = el("li");
-        var link = el("a", null, a.filename + " (" + sizeText(a.size) + ")");
+        var link = el("a", null, plainName(a.filename) + " (" + sizeText(a.size) + ")");
         link.href = "/api/v1/attachments/" + a.id;
-        link.setAttribute("download", a.filename);
+        link.setAttribute("download", plainName(a.filename));
         li.appendChild(link);
         files.appendChild(li);
       });

@@ -558,6 +558,15 @@ pub async fn help_vote(
     let Some(locale) = exact_locale(&tag) else {
         return unknown_locale(&state, &tag).await;
     };
+    // A vote comes from the article's own page: another site's form posting here (to stuff
+    // votes with its visitors' browsers) is refused.
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site");
+    if cross_site || !crate::auth::same_origin(&headers) {
+        return ApiError::forbidden("votes come from the help center's own pages").into_response();
+    }
     let helpful = match form.helpful.as_str() {
         "yes" => true,
         "no" => false,

@@ -298,6 +298,25 @@ async fn votes_count_once_per_visitor() {
     );
     let (_, html) = page(&app, "/help/en/a/payment-methods?voted=1").await;
     assert!(html.contains("Thank you for your feedback!"));
+    // Another site's form posting votes with its visitors' browsers: refused, not counted.
+    for (name, value) in [
+        ("origin", "https://votes.example.test"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let res = app
+            .http
+            .post(format!("{}/help/en/a/payment-methods/vote", app.base))
+            .header(name, value)
+            .form(&[("helpful", "no")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}");
+    }
+    let article = admin
+        .json(&format!("/api/v1/kb/articles/{}", ids["payment-methods"]))
+        .await;
+    assert_eq!(article["unhelpful"].as_i64(), Some(1));
 }
 
 #[tokio::test]
