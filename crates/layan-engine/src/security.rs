@@ -181,6 +181,19 @@ impl Engine {
         ip: Option<IpAddr>,
     ) -> EngineResult<Login> {
         let new = NewPassword::parse(new)?;
+        // Guessing the current password through an open session (a borrowed laptop) counts
+        // like failed logins: the same lockout per account, the same wait per address.
+        let now = now_millis();
+        if let Some(ip) = ip
+            && let Some(wait) = lock(&self.ip_failures).blocked(ip)
+        {
+            return Err(EngineError::RateLimited {
+                retry_after_s: wait.as_secs().max(1),
+            });
+        }
+        if let Some(until) = self.store.login_locked_until(&agent.email, now).await? {
+            return Err(EngineError::Locked { until });
+        }
         let (_, hash) = self
             .store
             .agent_credentials(&agent.email)
@@ -190,8 +203,33 @@ impl Engine {
         if !ok {
             self.audit(Some(agent), "password_change_failed", None, None, ip)
                 .await;
+            if let Some(ip) = ip {
+                lock(&self.ip_failures).record(ip);
+            }
+            let t = self
+                .store
+                .record_login_failure(
+                    &agent.email,
+                    now,
+                    MAX_FAILURES_PER_EMAIL,
+                    FAILURE_WINDOW_MS,
+                    LOCKOUT_MS,
+                )
+                .await?;
+            if let Some(until) = t.locked_until {
+                self.audit(
+                    Some(agent),
+                    "login_locked",
+                    Some(&agent.email),
+                    Some(&format!("{} failures (password change)", t.failures)),
+                    ip,
+                )
+                .await;
+                return Err(EngineError::Locked { until });
+            }
             return Err(EngineError::InvalidCredentials);
         }
+        self.store.clear_login_failures(&agent.email).await?;
         let hash = hash_blocking(new).await?;
         self.store.set_password(agent.id, &hash).await?;
         self.audit(Some(agent), "password_changed", None, None, ip)

@@ -1164,3 +1164,34 @@ async fn logout_closes_the_sessions_sockets() {
     ws_send(&mut other_ws, json!({"type": "ping"})).await;
     ws_until(&mut other_ws, "pong").await;
 }
+
+/// Guessing the current password through an open session is throttled like logins: after five
+/// wrong tries the account is locked (429) — even the right password waits — and the login page
+/// says the same.
+#[tokio::test]
+async fn wrong_current_passwords_on_password_change_lock_the_account() {
+    let app = spawn_app().await;
+    let budi = app.login("budi@shop.test").await;
+    for i in 0..5 {
+        let res = budi
+            .post(
+                "/api/v1/me/password",
+                json!({"current_password": format!("guess-number-{i}"), "new_password": "a-new-long-password"}),
+            )
+            .await;
+        let expected = if i < 4 { 401 } else { 429 };
+        assert_eq!(res.status(), expected, "try {i}");
+    }
+    let res = budi
+        .post(
+            "/api/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "a-new-long-password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "account_locked"
+    );
+    assert!(app.try_login("budi@shop.test", PASSWORD).await.is_err());
+}
