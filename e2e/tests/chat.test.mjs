@@ -459,7 +459,8 @@ test("an agent sees one customer across channels with her orders and the late-sh
   const ana = await agentPage("ana@demo.layan.test");
   const problems = guard(ana, "ana");
   try {
-    await openConv(ana, ".conv:has-text('Sari Lestari')", ".msg.incoming");
+    // Her own conversation, not the one the offline form just opened under the same name.
+    await openConv(ana, ".conv:has-text('Sari Lestari'):not(:has-text('dup-check'))", ".msg.incoming");
     // The carrier's late report made Layan write to her, in Indonesian, with the tracking link.
     await ana.locator(".msg", { hasText: "butuh waktu lebih lama" }).waitFor();
     const summary = ana.locator(".customer summary");
