@@ -301,6 +301,8 @@ impl ChildServer {
             .args(["demo", "--listen", "127.0.0.1:0", "--data"])
             .arg(dir)
             .env("LAYAN_LOG", "warn")
+            // Thousands of simulated shoppers come from this one address.
+            .env("LAYAN_MAX_CONNECTIONS_PER_IP", "0")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -380,6 +382,8 @@ impl Server {
             data: dir.to_path_buf(),
             database_url: Some(url.into()),
             log: "warn".into(),
+            // Thousands of simulated shoppers come from this one address.
+            max_connections_per_ip: 0,
             ..Settings::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -169,9 +169,26 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 payload_too_large()
             }
+            JsonRejection::BytesRejection(e) if stalled(&e) => Self::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body stopped arriving; send it again",
+            ),
             other => Self::bad_request("bad_request", other.body_text()),
         }
     }
+}
+
+/// Whether a body could not be read because it stopped arriving (the server's body timeout).
+fn stalled(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 pub fn payload_too_large() -> ApiError {

@@ -62,6 +62,10 @@ pub struct WebConfig {
     /// The Shopify shop served (`your-shop.myshopify.com`, lower case): privacy webhooks for
     /// another shop are refused, products link to it. `None`: privacy webhooks are refused.
     pub shopify_shop_domain: Option<String>,
+    /// Time to send a request's headers, longest pause in a body, idle keep-alive.
+    pub http_timeout: std::time::Duration,
+    /// Open connections per client IP address; 0: no limit.
+    pub max_connections_per_ip: u32,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -423,19 +427,127 @@ async fn json_413(res: axum::response::Response) -> axum::response::Response {
 }
 
 /// Serves until `state.shutdown` is cancelled, then stops accepting, lets in-flight requests
-/// finish (live sockets close themselves with 1001) and returns.
+/// finish (live sockets close themselves with 1001) and returns. Each connection must send its
+/// request headers within `http_timeout` (which also closes idle kept-alive connections) and
+/// may pause at most that long within a body; one IP address holds at most
+/// `max_connections_per_ip` connections at once (a slow-client attack needs many).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt as _;
     let shutdown = state.shutdown.clone();
-    // Chat frames are small: send them at once instead of letting Nagle's algorithm wait for an
-    // ACK (up to 40 ms with delayed ACKs on the other side).
-    let listener = listener.tap_io(|tcp| {
+    let timeout = state.config.http_timeout;
+    let per_ip = ConnectionsPerIp::new(state.config.max_connections_per_ip);
+    let app = router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(timeout));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(timeout)
+        .keep_alive_timeout(timeout)
+        .enable_connect_protocol();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (tcp, addr) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Some(slot) = per_ip.take(addr.ip()) else {
+            tracing::debug!(ip = %addr.ip(), "too many connections from one address; closed");
+            continue;
+        };
+        // Chat frames are small: send them at once instead of letting Nagle's algorithm wait
+        // for an ACK (up to 40 ms with delayed ACKs on the other side).
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-    });
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+        let service =
+            app.clone()
+                .map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
+                    let mut req = req.map(axum::body::Body::new);
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(addr));
+                    req
+                });
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _slot = slot;
+            if let Err(e) = connection.await {
+                tracing::trace!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Open connections per client address, for [`serve`]'s limit.
+struct ConnectionsPerIp {
+    limit: u32,
+    open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
+}
+
+/// One open connection counted against its address; uncounted when dropped.
+struct ConnectionSlot {
+    ip: std::net::IpAddr,
+    open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
+}
+
+impl ConnectionsPerIp {
+    fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            open: std::sync::Arc::default(),
+        }
+    }
+
+    /// A slot for one more connection from `ip`, unless it holds the limit already.
+    fn take(&self, ip: std::net::IpAddr) -> Option<ConnectionSlot> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if self.limit > 0 && *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(ConnectionSlot {
+            ip,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }

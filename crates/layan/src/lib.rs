@@ -179,6 +179,13 @@ pub async fn start(
                 .or_else(|| demo.then(layan_engine::auth::random_token)),
             phone_country,
             shopify_shop_domain: shop_domain(settings),
+            http_timeout: Duration::from_secs(settings.http_timeout_seconds.max(1)),
+            // Behind a trusted proxy every connection comes from the proxy: it limits them.
+            max_connections_per_ip: if settings.trust_forwarded_for {
+                0
+            } else {
+                settings.max_connections_per_ip
+            },
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),

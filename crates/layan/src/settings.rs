@@ -58,6 +58,14 @@ pub struct Settings {
     /// Behind a reverse proxy: take the caller's address (for login rate limits and the audit
     /// log) from the last `X-Forwarded-For` entry. Only when every request comes through the proxy.
     pub trust_forwarded_for: bool,
+    /// Seconds a client has to send a request's headers, and the longest pause while it sends
+    /// a body; an idle kept-alive connection closes after it too. Slow or stalled clients
+    /// cannot hold connections open.
+    pub http_timeout_seconds: u64,
+    /// Open connections one IP address may hold at once (further ones are closed at once);
+    /// 0 for no limit. Not applied with `trust_forwarded_for` (every connection then comes
+    /// from the proxy, which limits them).
+    pub max_connections_per_ip: u32,
     /// Seconds an agent may be disconnected before counting as offline (a page reload is not going
     /// offline); then inboxes that reassign on offline put their open conversations back in the
     /// queue.
@@ -121,6 +129,8 @@ impl Default for Settings {
             cookie_secure: false,
             trust_forwarded_for: false,
             offline_grace_seconds: 60,
+            http_timeout_seconds: 15,
+            max_connections_per_ip: 256,
             shopify_webhook_secret: None,
             woocommerce_webhook_secret: None,
             widget_identity_secret: None,
@@ -159,6 +169,8 @@ const KEYS: &[&str] = &[
     "sqlite_fsync",
     "cookie_secure",
     "trust_forwarded_for",
+    "http_timeout_seconds",
+    "max_connections_per_ip",
     "offline_grace_seconds",
     "shopify_webhook_secret",
     "woocommerce_webhook_secret",

@@ -671,3 +671,86 @@ async fn answers_are_not_cached_and_every_413_is_json() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
 }
+
+/// Slow clients cannot hold connections: headers not sent in time close the connection, a body
+/// that stalls is answered 408, and one address holds at most `max_connections_per_ip`
+/// connections (more are closed at once; the slots come back when those close).
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_one_address_holds_few_connections() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_app_with(|s| {
+        s.http_timeout_seconds = 1;
+        s.max_connections_per_ip = 4;
+    })
+    .await;
+    let addr = app.running.addr;
+    // Reads what the server sends until it closes (or 5 s pass: then the test fails).
+    async fn until_closed(tcp: &mut tokio::net::TcpStream) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return String::from_utf8_lossy(&got).into_owned(),
+                Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+                Err(_) => panic!("still open after 5 s: {:?}", String::from_utf8_lossy(&got)),
+            }
+        }
+    }
+    // Half a request's headers, then nothing: closed after the timeout.
+    let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut slow).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    // A body that stops half-way: 408.
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /api/v1/widget/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"key\":",
+        )
+        .await
+        .unwrap();
+    let answer = until_closed(&mut stalled).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+
+    // Four idle connections from this address are all it may hold: the fifth is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut fifth = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let quick = std::time::Instant::now();
+    fifth
+        .write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .ok();
+    assert_eq!(
+        until_closed(&mut fifth).await,
+        "",
+        "closed without an answer"
+    );
+    assert!(
+        quick.elapsed() < Duration::from_millis(900),
+        "at once, not by the timeout"
+    );
+    // The idle ones time out; their slots come back.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
