@@ -30,6 +30,11 @@ pub const BUSINESS_HOURS: &str = "business_hours";
 
 /// Wrong order number and email pairs before the bot hands over.
 const MAX_WRONG_PROOFS: u8 = 3;
+/// Wrong number-and-email pairs for one order number, across all conversations, within
+/// [`PROOF_WINDOW_MS`] before proofs for it pause for [`PROOF_COOLDOWN_MS`].
+const MAX_WRONG_PROOFS_PER_ORDER: i64 = 5;
+const PROOF_WINDOW_MS: i64 = 60 * 60 * 1000;
+const PROOF_COOLDOWN_MS: i64 = 60 * 60 * 1000;
 
 /// Only the start of a very long message is classified (the rest rarely changes the intent).
 pub const MAX_CLASSIFIED_CHARS: usize = 1_000;
@@ -997,9 +1002,30 @@ impl Turn<'_> {
             state.awaiting = Some(Awaiting::OrderEmail { intent, number: n });
             return Ok(Err(Outcome::Answered(vec![Reply::text(ask)])));
         };
+        // Wrong pairs for one order number are counted across every conversation (a new
+        // session starts a new conversation, so the per-conversation limit alone does not stop
+        // guessing): past the limit the number is closed to proofs for a while — even the
+        // right pair then goes to a person — and the attempt is logged.
+        let throttle_key = format!("bot-order:{digits}");
+        let now = layan_core::now_millis();
+        if self
+            .engine
+            .store
+            .login_locked_until(&throttle_key, now)
+            .await?
+            .is_some()
+        {
+            tracing::warn!(order = %digits, "order proof refused: the number is cooling down after repeated wrong pairs");
+            return Ok(Err(Outcome::Handoff(
+                vec![Reply::text(self.say(Text::OrderNotFound).into())],
+                format!(
+                    "order {n}: too many wrong order number and email pairs lately; check who is asking"
+                ),
+            )));
+        }
         // Number and email must both match; the same words either way, so nobody learns
         // whether a number exists.
-        let candidates = vec![n, format!("#{digits}"), digits];
+        let candidates = vec![n.clone(), format!("#{digits}"), digits.clone()];
         let proven = self
             .engine
             .store
@@ -1019,6 +1045,38 @@ impl Turn<'_> {
         }
         state.wrong_proofs = state.wrong_proofs.saturating_add(1);
         let reply = Reply::text(self.say(Text::OrderNotFound).into());
+        let t = self
+            .engine
+            .store
+            .record_login_failure(
+                &throttle_key,
+                now,
+                MAX_WRONG_PROOFS_PER_ORDER,
+                PROOF_WINDOW_MS,
+                PROOF_COOLDOWN_MS,
+            )
+            .await?;
+        if t.locked_until.is_some() {
+            tracing::warn!(order = %digits, failures = t.failures, "order proofs closed for a while: repeated wrong order number and email pairs");
+            self.engine
+                .audit(
+                    None,
+                    "bot_order_proof_locked",
+                    Some(&format!("order {n}")),
+                    Some(&format!(
+                        "{} wrong email pairs across conversations",
+                        t.failures
+                    )),
+                    None,
+                )
+                .await;
+            return Ok(Err(Outcome::Handoff(
+                vec![reply],
+                format!(
+                    "order {n}: too many wrong order number and email pairs lately; check who is asking"
+                ),
+            )));
+        }
         // Three wrong pairs: a person looks at it, so nobody can try email after email
         // against an order number.
         if state.wrong_proofs >= MAX_WRONG_PROOFS {

@@ -744,3 +744,59 @@ async fn layan_bot_eval_prints_the_figures_and_rejects_a_bad_file() {
         "{err}"
     );
 }
+
+/// A fresh session for every guess does not get around the limit: wrong emails for one order
+/// number are counted across conversations; after five the number is closed to proofs for an
+/// hour (even the right email goes to a person, not to the order), and it is in the audit log.
+#[tokio::test]
+async fn guessing_with_fresh_sessions_is_stopped_per_order_number() {
+    let app = spawn_app().await;
+    bot_on(&app, json!({})).await;
+    deliver(
+        &app,
+        "orders/create",
+        "e-f",
+        &order(9501, 5005, "sinta@example.test", "JNE5005"),
+        None,
+    )
+    .await;
+    for i in 0..5 {
+        let token = app.visitor().await;
+        ask(&app, &token, "where is order #5005?").await;
+        let (_, r) = ask(&app, &token, &format!("guess{i}@example.test")).await;
+        assert!(
+            texts(&r).contains("couldn't find an order"),
+            "{}",
+            texts(&r)
+        );
+    }
+    // A new session with the right email: the number is cooling down; a person takes it.
+    let token = app.visitor().await;
+    ask(&app, &token, "where is order #5005?").await;
+    let (conv, r) = ask(&app, &token, "sinta@example.test").await;
+    let all = texts(&r);
+    assert!(!all.contains("JNE5005"), "{all}");
+    assert!(all.contains("passing you to a person"), "{all}");
+    let admin = app.login("ana@shop.test").await;
+    let note = agent_messages(&admin, conv)
+        .await
+        .into_iter()
+        .find(|m| m["direction"] == "note")
+        .expect("a note for the agents");
+    assert!(
+        note["body"]
+            .as_str()
+            .unwrap()
+            .contains("too many wrong order number and email pairs"),
+        "{note}"
+    );
+    let audit = admin.json("/api/v1/audit").await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "bot_order_proof_locked"),
+        "{audit}"
+    );
+}
