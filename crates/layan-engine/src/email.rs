@@ -584,8 +584,8 @@ impl Engine {
             ))
         });
         match result {
-            Ok(n) => {
-                let _ = self.store.set_fetch_status(inbox, None).await;
+            Ok((n, notice)) => {
+                let _ = self.store.set_fetch_status(inbox, notice.as_deref()).await;
                 Ok(n)
             }
             Err(FetchError::Server(e)) => {
@@ -602,7 +602,7 @@ impl Engine {
         server: &MailServer,
         folder: &str,
         inbox: InboxId,
-    ) -> Result<usize, FetchError> {
+    ) -> Result<(usize, Option<String>), FetchError> {
         let stream = connect_imap(server, self.mail_ca.as_deref().map(Vec::as_slice)).await?;
         let mut client = async_imap::Client::new(stream);
         if server.security != Security::Starttls {
@@ -624,7 +624,40 @@ impl Engine {
             .into_iter()
             .collect();
         uids.sort_unstable();
+        // Sizes first: a mail over the limit is never read into memory. It stays unread on the
+        // server (nothing is lost) and the inbox's status says so, for an admin to deal with
+        // in the mailbox; it does not take the place of other mail in a batch.
+        let mut too_large = Vec::new();
+        if !uids.is_empty() {
+            let set = uids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut sizes = session.uid_fetch(set, "RFC822.SIZE").await.map_err(imap)?;
+            while let Some(f) = sizes.try_next().await.map_err(imap)? {
+                if let (Some(uid), Some(size)) = (f.uid, f.size)
+                    && usize::try_from(size).unwrap_or(usize::MAX) > mail::MAX_EMAIL_BYTES
+                {
+                    too_large.push((uid, size));
+                }
+            }
+        }
+        uids.retain(|u| !too_large.iter().any(|(t, _)| t == u));
         uids.truncate(FETCH_BATCH);
+        let notice = (!too_large.is_empty()).then(|| {
+            let list = too_large
+                .iter()
+                .map(|(uid, size)| format!("UID {uid} ({} MB)", size / (1024 * 1024)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            tracing::warn!(inbox = %inbox, mails = %list, "mails over the size limit left unread on the server");
+            format!(
+                "{} mail(s) larger than {} MB left unread on the server, not downloaded: {list}",
+                too_large.len(),
+                mail::MAX_EMAIL_BYTES / (1024 * 1024)
+            )
+        });
         let mut new = 0;
         for uid in uids {
             let raw = {
@@ -658,7 +691,7 @@ impl Engine {
                 .map_err(imap)?;
         }
         let _ = session.logout().await;
-        Ok(new)
+        Ok((new, notice))
     }
 
     /// Fetches every email inbox's mailbox now and then, on every node (a mail fetched by two

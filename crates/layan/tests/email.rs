@@ -1482,3 +1482,45 @@ async fn a_hidden_password_does_not_follow_a_changed_mail_server() {
     moved["imap"]["password"] = json!("another-password");
     assert_eq!(put(moved).await.status(), 200);
 }
+
+/// A mail over the size limit is never downloaded: it stays unread on the server (nothing
+/// lost), the inbox's status names it for an admin, and the mail beside it is read as usual.
+#[tokio::test]
+async fn a_mail_over_the_size_limit_stays_on_the_server_and_is_named() {
+    let Some(t) = setup().await else { return };
+    let mut huge = mail(
+        "big@example.test",
+        "Video",
+        "huge-1@example.test",
+        None,
+        "",
+        "",
+    );
+    huge.truncate(huge.len() - 2);
+    let line = [b'x'; 998];
+    while huge.len() <= layan_channels::email::MAX_EMAIL_BYTES + 1024 {
+        huge.extend_from_slice(&line);
+        huge.extend_from_slice(b"\r\n");
+    }
+    t.servers.deliver(&huge).await;
+    t.servers
+        .deliver(&mail(
+            "small@example.test",
+            "Hi",
+            "small-1@example.test",
+            None,
+            "",
+            "Halo",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    t.conversations_of("small@example.test", 1).await;
+    assert_eq!(t.servers.unseen().await, 1, "the big one is left unread");
+    let status = t
+        .ana
+        .json(&format!("/api/v1/inboxes/{}/email", t.inbox))
+        .await;
+    let notice = status["fetch_error"].as_str().unwrap_or_default();
+    assert!(notice.contains("larger than 30 MB"), "{status}");
+    assert!(t.inbound("failed").await.is_empty(), "nothing half-stored");
+}
