@@ -32,7 +32,7 @@
       thanks: "Thanks! We received your message and will reply to {email}.",
       talkToPerson: "Talk to a person",
       sending: "Sending…", failed: "Not sent", retry: "Will retry when back online",
-      reconnecting: "Reconnecting…", ticket: "Ticket #{n}", tooLong: "Your message is too long (max {n} characters).",
+      slowDown: "You are sending a lot at once; your message is kept and goes out in a moment.", tooFast: "Too many attempts from here for now; please try again in a little while. What you wrote is still here.", reconnecting: "Reconnecting…", ticket: "Ticket #{n}", tooLong: "Your message is too long (max {n} characters).",
       you: "You", resolved: "This conversation was marked as resolved. Write again any time.",
       help: "Help articles", searchHelp: "Search help articles…", suggested: "Suggested articles", back: "Back to chat", openFull: "Open in the help center", noArticles: "No articles found. Ask us in the chat!"
     },
@@ -45,7 +45,7 @@
       thanks: "Terima kasih! Pesan Anda sudah kami terima dan akan kami balas ke {email}.",
       talkToPerson: "Bicara dengan orang",
       sending: "Mengirim…", failed: "Gagal terkirim", retry: "Akan dikirim ulang saat kembali online",
-      reconnecting: "Menyambungkan ulang…", ticket: "Tiket #{n}", tooLong: "Pesan terlalu panjang (maks. {n} karakter).",
+      slowDown: "Anda mengirim terlalu cepat; pesan Anda disimpan dan akan terkirim sebentar lagi.", tooFast: "Terlalu banyak percobaan dari sini untuk saat ini; silakan coba lagi sebentar lagi. Tulisan Anda masih tersimpan di sini.", reconnecting: "Menyambungkan ulang…", ticket: "Tiket #{n}", tooLong: "Pesan terlalu panjang (maks. {n} karakter).",
       you: "Anda", resolved: "Percakapan ini sudah ditandai selesai. Silakan menulis lagi kapan saja.",
       help: "Artikel bantuan", searchHelp: "Cari artikel bantuan…", suggested: "Artikel yang mungkin membantu", back: "Kembali ke chat", openFull: "Buka di pusat bantuan", noArticles: "Tidak ada artikel. Tanyakan kepada kami di chat!"
     },
@@ -58,7 +58,7 @@
       thanks: "ขอบคุณ! เราได้รับข้อความแล้ว และจะตอบกลับไปที่ {email}",
       talkToPerson: "คุยกับเจ้าหน้าที่",
       sending: "กำลังส่ง…", failed: "ส่งไม่สำเร็จ", retry: "จะส่งอีกครั้งเมื่อกลับมาออนไลน์",
-      reconnecting: "กำลังเชื่อมต่อใหม่…", ticket: "ตั๋ว #{n}", tooLong: "ข้อความยาวเกินไป (สูงสุด {n} ตัวอักษร)",
+      slowDown: "คุณส่งข้อความเร็วเกินไป ข้อความของคุณถูกเก็บไว้และจะส่งในอีกสักครู่", tooFast: "มีการส่งจากที่นี่มากเกินไปในตอนนี้ โปรดลองอีกครั้งในอีกสักครู่ ข้อความที่คุณเขียนยังอยู่ที่นี่", reconnecting: "กำลังเชื่อมต่อใหม่…", ticket: "ตั๋ว #{n}", tooLong: "ข้อความยาวเกินไป (สูงสุด {n} ตัวอักษร)",
       you: "คุณ", resolved: "การสนทนานี้ได้รับการแก้ไขแล้ว เขียนมาได้ทุกเมื่อ",
       help: "บทความช่วยเหลือ", searchHelp: "ค้นหาบทความช่วยเหลือ…", suggested: "บทความที่อาจช่วยได้", back: "กลับไปที่แชท", openFull: "เปิดในศูนย์ช่วยเหลือ", noArticles: "ไม่พบบทความ ถามเราในแชทได้เลย!"
     },
@@ -71,7 +71,7 @@
       thanks: "Bedankt! We hebben je bericht ontvangen en antwoorden naar {email}.",
       talkToPerson: "Praat met een medewerker",
       sending: "Versturen…", failed: "Niet verstuurd", retry: "Wordt opnieuw verstuurd zodra je weer online bent",
-      reconnecting: "Opnieuw verbinden…", ticket: "Ticket #{n}", tooLong: "Je bericht is te lang (max. {n} tekens).",
+      slowDown: "Je verstuurt veel tegelijk; je bericht is bewaard en gaat zo meteen alsnog weg.", tooFast: "Te veel pogingen vanaf hier op dit moment; probeer het zo nog eens. Wat je schreef staat er nog.", reconnecting: "Opnieuw verbinden…", ticket: "Ticket #{n}", tooLong: "Je bericht is te lang (max. {n} tekens).",
       you: "Jij", resolved: "Dit gesprek is als opgelost gemarkeerd. Schrijf gerust opnieuw.",
       help: "Hulpartikelen", searchHelp: "Zoek in de hulpartikelen…", suggested: "Misschien helpt dit", back: "Terug naar de chat", openFull: "Openen in de klantenservice", noArticles: "Geen artikelen gevonden. Vraag het ons in de chat!"
     }
@@ -459,7 +459,7 @@
         if (window.console) console.warn("Layan: " + (r.body.error ? r.body.error.message : "identity refused") + "; continuing anonymously");
         IDENTITY = null; started = false; start(); return;
       }
-      if (!r.ok) { started = false; status.textContent = r.body.error ? r.body.error.message : "error"; status.hidden = false; return; }
+      if (!r.ok) { started = false; status.textContent = r.status === 429 ? t("tooFast") : (r.body.error ? r.body.error.message : "error"); status.hidden = false; return; }
       if (state.token && r.body.token !== state.token) {
         // Another person's session (signed in, out, or as someone else): what the previous one
         // had not sent yet is theirs, not this person's.
@@ -557,6 +557,19 @@
         break;
       case "error":
         if (!f.client_message_id) break;
+        if (f.code === "rate_limited") {
+          // Too many too fast: nothing was stored. Keep it pending and send it again once the
+          // server says it may.
+          var later = state.pending.filter(function (p) { return p.client_message_id === f.client_message_id; })[0];
+          status.textContent = t("slowDown");
+          status.hidden = false;
+          if (!later) break;
+          setTimeout(function () {
+            status.hidden = true;
+            if (ready) ws.send(JSON.stringify({ type: "send", client_message_id: later.client_message_id, body: later.body }));
+          }, Math.max(1, f.retry_after || 5) * 1000);
+          break;
+        }
         if (f.code === "database_unavailable" || f.code === "internal") {
           // Nothing was stored: keep it pending and send it again shortly, with the same id,
           // up to five times; then show it as not sent.
@@ -739,7 +752,8 @@
       name: offName.value, email: email, body: offBody.value, client_message_id: id
     }).then(function (r) {
       offBtn.disabled = false;
-      if (!r.ok) { offErr.textContent = r.body.error ? r.body.error.message : "error"; return; }
+      // The form keeps what was typed; too many too fast says so in the shopper's language.
+      if (!r.ok) { offErr.textContent = r.status === 429 ? t("tooFast") : (r.body.error ? r.body.error.message : "error"); return; }
       state.offlineSent = email;
       state.conversation = r.body.conversation;
       persist();

@@ -301,8 +301,10 @@ impl ChildServer {
             .args(["demo", "--listen", "127.0.0.1:0", "--data"])
             .arg(dir)
             .env("LAYAN_LOG", "warn")
-            // Thousands of simulated shoppers come from this one address.
+            // Thousands of simulated shoppers come from this one address, as fast as they can.
             .env("LAYAN_MAX_CONNECTIONS_PER_IP", "0")
+            .env("LAYAN_WIDGET_SESSIONS_PER_HOUR", "0")
+            .env("LAYAN_WIDGET_MESSAGES_PER_MINUTE", "0")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -382,8 +384,10 @@ impl Server {
             data: dir.to_path_buf(),
             database_url: Some(url.into()),
             log: "warn".into(),
-            // Thousands of simulated shoppers come from this one address.
+            // Thousands of simulated shoppers come from this one address, as fast as they can.
             max_connections_per_ip: 0,
+            widget_sessions_per_hour: 0,
+            widget_messages_per_minute: 0,
             ..Settings::default()
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

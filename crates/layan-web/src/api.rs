@@ -30,8 +30,13 @@ use crate::{
     responses((status = 200, body = WidgetSession), (status = 404, description = "unknown inbox key", body = ErrorBody)))]
 pub async fn widget_session(
     State(state): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     JsonBody(req): JsonBody<WidgetSessionRequest>,
 ) -> ApiResult<Json<WidgetSession>> {
+    // A request without a token starts a new visitor: limited per address.
+    if req.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        state.limits.new_session(ip)?;
+    }
     let identity = match req
         .identity
         .as_deref()
@@ -145,9 +150,11 @@ pub async fn widget_messages(
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn widget_send(
     State(state): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     visitor: CurrentVisitor,
     JsonBody(req): JsonBody<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<WidgetSent>)> {
+    state.limits.message(ip, visitor.contact.id.0)?;
     let appended = state
         .engine
         .visitor_message(
@@ -166,9 +173,11 @@ pub async fn widget_send(
     responses((status = 201, body = WidgetSent), (status = 422, body = ErrorBody)))]
 pub async fn widget_offline(
     State(state): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     visitor: CurrentVisitor,
     JsonBody(req): JsonBody<OfflineMessage>,
 ) -> ApiResult<(StatusCode, Json<WidgetSent>)> {
+    state.limits.offline(ip)?;
     let appended = state
         .engine
         .offline_message(

@@ -551,6 +551,7 @@ pub struct VoteForm {
 /// `POST /help/{locale}/a/{slug}/vote`: one answer per browser (a random cookie), changeable.
 pub async fn help_vote(
     State(state): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     Path((tag, slug)): Path<(String, String)>,
     headers: HeaderMap,
     axum::Form(form): axum::Form<VoteForm>,
@@ -566,6 +567,9 @@ pub async fn help_vote(
         .is_some_and(|v| v == "cross-site");
     if cross_site || !crate::auth::same_origin(&headers) {
         return ApiError::forbidden("votes come from the help center's own pages").into_response();
+    }
+    if let Err(limited) = state.limits.vote(ip) {
+        return limited.into_response();
     }
     let helpful = match form.helpful.as_str() {
         "yes" => true,

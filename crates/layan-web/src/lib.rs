@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod help;
 pub mod kb;
+pub mod limits;
 pub mod metrics;
 pub mod orders;
 pub mod policy;
@@ -97,6 +98,8 @@ pub struct AppState {
     /// Cancelled on shutdown: live sockets close with 1001, the server stops accepting.
     pub shutdown: CancellationToken,
     pub metrics: Arc<metrics::Metrics>,
+    /// Limits on the public endpoints (see `limits.rs`).
+    pub limits: Arc<limits::Limits>,
 }
 
 #[derive(OpenApi)]

@@ -40,6 +40,8 @@ type Sink = SplitSink<WebSocket, WsMessage>;
 const GOING_AWAY: u16 = 1001;
 /// Close code 4401 (application range): the first frame did not authenticate.
 const UNAUTHENTICATED: u16 = 4401;
+/// Closed for too many sockets of one visitor.
+const TOO_MANY: u16 = 4429;
 /// How long a widget has to send its `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often an agent socket checks its session is still alive (expiry).
@@ -240,8 +242,12 @@ fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 
 /// The shopper's live connection. The first frame must be `hello` with the inbox key and visitor
 /// token (kept out of the URL so they do not end up in access logs).
-pub async fn widget_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    sized(ws).on_upgrade(move |socket| widget_socket(state, socket))
+pub async fn widget_ws(
+    State(state): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    ws: WebSocketUpgrade,
+) -> Response {
+    sized(ws).on_upgrade(move |socket| widget_socket(state, ip, socket))
 }
 
 async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
@@ -255,7 +261,7 @@ async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
     None
 }
 
-async fn widget_socket(state: AppState, socket: WebSocket) {
+async fn widget_socket(state: AppState, ip: Option<std::net::IpAddr>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, next_text(&mut stream)).await {
         Ok(Some(text)) => parse_widget_frame(&text),
@@ -292,6 +298,16 @@ async fn widget_socket(state: AppState, socket: WebSocket) {
             close(&mut sink, UNAUTHENTICATED, "unknown visitor").await;
             return;
         }
+    };
+    // A visitor's tabs each hold a socket; hundreds for one token is a script.
+    let Some(_slot) = state.limits.socket(contact.id.0) else {
+        send_json(
+            &mut sink,
+            &error_frame("rate_limited", "too many open chats for this visitor"),
+        )
+        .await;
+        close(&mut sink, TOO_MANY, "too many sockets").await;
+        return;
     };
     let _gauge = crate::metrics::SocketGauge::widget(&state.metrics);
     let mut sub = state.engine.hub().subscribe();
@@ -344,6 +360,7 @@ async fn widget_socket(state: AppState, socket: WebSocket) {
         inbox,
         contact,
         followed,
+        ip,
     };
     pump(&state, &mut sink, &mut stream, &mut sub, &mut side).await;
 }
@@ -352,6 +369,7 @@ struct WidgetSide {
     inbox: Inbox,
     contact: Contact,
     followed: Followed,
+    ip: Option<std::net::IpAddr>,
 }
 
 impl Side for WidgetSide {
@@ -364,8 +382,7 @@ impl Side for WidgetSide {
     async fn on_text(&mut self, state: &AppState, sink: &mut Sink, text: &str) -> bool {
         widget_frame(
             state,
-            &self.inbox,
-            &self.contact,
+            (&self.inbox, &self.contact, self.ip),
             &mut self.followed,
             sink,
             text,
@@ -385,8 +402,7 @@ impl Side for WidgetSide {
 
 async fn widget_frame(
     state: &AppState,
-    inbox: &Inbox,
-    contact: &Contact,
+    (inbox, contact, ip): (&Inbox, &Contact, Option<std::net::IpAddr>),
     followed: &mut Followed,
     sink: &mut Sink,
     text: &str,
@@ -416,6 +432,18 @@ async fn widget_frame(
             client_message_id,
             body,
         }) => {
+            // Too many: nothing stored; the widget keeps the message and sends it again after
+            // `retry_after` seconds.
+            if let Err(limited) = state.limits.message(ip, contact.id.0) {
+                let frame = json!({
+                    "type": "error",
+                    "code": limited.code,
+                    "message": limited.message,
+                    "client_message_id": client_message_id,
+                    "retry_after": limited.retry_after,
+                });
+                return send_json(sink, &frame).await;
+            }
             match state
                 .engine
                 .visitor_message(inbox, contact, &body, Some(&client_message_id))

@@ -189,6 +189,15 @@ pub async fn start(
         }),
         shutdown: shutdown.clone(),
         metrics: Arc::default(),
+        limits: Arc::new(layan_web::limits::Limits::new(
+            layan_web::limits::LimitSettings {
+                sessions_per_hour: settings.widget_sessions_per_hour,
+                messages_per_minute: settings.widget_messages_per_minute,
+                offline_per_hour: settings.widget_offline_per_hour,
+                votes_per_hour: settings.help_votes_per_hour,
+                sockets_per_visitor: settings.widget_sockets_per_visitor,
+            },
+        )),
     };
     let addr = listener.local_addr()?;
     let deadline = shutdown.clone();

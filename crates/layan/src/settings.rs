@@ -66,6 +66,17 @@ pub struct Settings {
     /// 0 for no limit. Not applied with `trust_forwarded_for` (every connection then comes
     /// from the proxy, which limits them).
     pub max_connections_per_ip: u32,
+    /// New chat sessions (visitors) one IP address may start per hour, per node; 0: no limit.
+    pub widget_sessions_per_hour: u32,
+    /// Chat messages one visitor may send per minute (one address: five times as many), per
+    /// node; 0: no limit. The widget keeps a message over the limit and sends it later.
+    pub widget_messages_per_minute: u32,
+    /// "Leave a message" forms one IP address may send per hour, per node; 0: no limit.
+    pub widget_offline_per_hour: u32,
+    /// Help-center votes one IP address may give per hour, per node; 0: no limit.
+    pub help_votes_per_hour: u32,
+    /// Chat connections one visitor may hold open at once (tabs); 0: no limit.
+    pub widget_sockets_per_visitor: u32,
     /// Seconds an agent may be disconnected before counting as offline (a page reload is not going
     /// offline); then inboxes that reassign on offline put their open conversations back in the
     /// queue.
@@ -129,6 +140,11 @@ impl Default for Settings {
             cookie_secure: false,
             trust_forwarded_for: false,
             offline_grace_seconds: 60,
+            widget_sessions_per_hour: 120,
+            widget_messages_per_minute: 30,
+            widget_offline_per_hour: 10,
+            help_votes_per_hour: 60,
+            widget_sockets_per_visitor: 10,
             http_timeout_seconds: 15,
             max_connections_per_ip: 256,
             shopify_webhook_secret: None,
@@ -171,6 +187,11 @@ const KEYS: &[&str] = &[
     "trust_forwarded_for",
     "http_timeout_seconds",
     "max_connections_per_ip",
+    "widget_sessions_per_hour",
+    "widget_messages_per_minute",
+    "widget_offline_per_hour",
+    "help_votes_per_hour",
+    "widget_sockets_per_visitor",
     "offline_grace_seconds",
     "shopify_webhook_secret",
     "woocommerce_webhook_secret",

@@ -754,3 +754,117 @@ async fn slow_clients_are_cut_off_and_one_address_holds_few_connections() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// The public endpoints have limits: new chat sessions per address, messages per visitor (over
+/// HTTP and over the socket, where the widget is told when to send again), offline-form
+/// messages per address, sockets per visitor. Each answers 429 with `Retry-After` (or an error
+/// frame saying when), stores nothing, and other visitors are not affected.
+#[tokio::test]
+async fn public_endpoints_answer_429_with_retry_after_past_their_limits() {
+    let app = spawn_app_with(|s| {
+        s.widget_sessions_per_hour = 3;
+        s.widget_messages_per_minute = 2;
+        s.widget_offline_per_hour = 1;
+        s.widget_sockets_per_visitor = 2;
+    })
+    .await;
+    let a = app.visitor().await;
+    let _b = app.visitor().await;
+    let _c = app.visitor().await;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "rate_limited"
+    );
+    // A returning visitor (with a token) is not a new session.
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "token": a}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Two messages a minute for visitor a: the third is refused and not stored.
+    for i in 0..2 {
+        let res = app
+            .visitor_send(&a, &format!("hello {i}"), &format!("m-{i}"))
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let res = app.visitor_send(&a, "one too many", "m-2").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    // Over the socket too: an error frame naming the message and when to try again.
+    let mut ws = ws_connect(&app.ws_url("/api/v1/widget/ws"), None)
+        .await
+        .unwrap();
+    ws_send(&mut ws, json!({"type": "hello", "key": KEY, "token": a})).await;
+    let (ready, _) = ws_until(&mut ws, "ready").await;
+    let conv = ready["conversation"]["id"].as_i64().unwrap();
+    ws_send(
+        &mut ws,
+        json!({"type": "send", "client_message_id": "m-3", "body": "still too many"}),
+    )
+    .await;
+    let (err, _) = ws_until(&mut ws, "error").await;
+    assert_eq!(err["code"], "rate_limited");
+    assert_eq!(err["client_message_id"], "m-3");
+    assert!(err["retry_after"].as_u64().unwrap() >= 1);
+    let stored: Value = app.visitor_messages(&a, conv).await.json().await.unwrap();
+    let bodies: Vec<&str> = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "incoming")
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec!["hello 0", "hello 1"],
+        "nothing over the limit stored"
+    );
+
+    // A second socket for the same visitor is fine; a third is closed.
+    let mut second = ws_connect(&app.ws_url("/api/v1/widget/ws"), None)
+        .await
+        .unwrap();
+    ws_send(
+        &mut second,
+        json!({"type": "hello", "key": KEY, "token": a}),
+    )
+    .await;
+    ws_until(&mut second, "ready").await;
+    let mut third = ws_connect(&app.ws_url("/api/v1/widget/ws"), None)
+        .await
+        .unwrap();
+    ws_send(&mut third, json!({"type": "hello", "key": KEY, "token": a})).await;
+    let (err, _) = ws_until(&mut third, "error").await;
+    assert_eq!(err["code"], "rate_limited");
+
+    // One offline message an hour from this address.
+    let offline = |token: String, id: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .post(format!("{}/api/v1/widget/offline-messages", app.base))
+                .header("x-layan-inbox", KEY)
+                .bearer_auth(token)
+                .json(&json!({"name": "Rina", "email": "rina@example.test", "body": "halo", "client_message_id": id}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(offline(_b.clone(), "o-1").await.status(), 201);
+    assert_eq!(offline(_c.clone(), "o-2").await.status(), 429);
+}

@@ -57,6 +57,10 @@ async fn start_with(
         .arg(data)
         .args(["--database-url", database_url])
         .env("LAYAN_LOG", "warn")
+        // These tests drive a few visitors hard (hundreds of messages each): the public
+        // endpoints' limits are tested in http_api.rs, not here.
+        .env("LAYAN_WIDGET_MESSAGES_PER_MINUTE", "0")
+        .env("LAYAN_WIDGET_SESSIONS_PER_HOUR", "0")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,0 +1,212 @@
+//! Limits on the public endpoints (the widget and the help center), per client address and per
+//! visitor, so that one script cannot open thousands of sessions, flood conversations with
+//! messages, fill the offline form endlessly, stuff help-center votes or hold hundreds of
+//! sockets for one visitor. Counted in memory on each node (fixed windows; a limit is per node),
+//! answered `429` with `Retry-After`. The numbers are settings.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::error::ApiError;
+
+/// What one node allows. A zero turns that limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitSettings {
+    /// New widget sessions per address per hour.
+    pub sessions_per_hour: u32,
+    /// Widget messages per visitor per minute (per address: five times as many).
+    pub messages_per_minute: u32,
+    /// Offline-form messages per address per hour.
+    pub offline_per_hour: u32,
+    /// Help-center votes per address per hour.
+    pub votes_per_hour: u32,
+    /// Open widget sockets per visitor.
+    pub sockets_per_visitor: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            sessions_per_hour: 120,
+            messages_per_minute: 30,
+            offline_per_hour: 10,
+            votes_per_hour: 60,
+            sockets_per_visitor: 10,
+        }
+    }
+}
+
+/// Hits per key within a fixed window.
+struct Window {
+    max: u32,
+    length: Duration,
+    hits: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl Window {
+    fn new(max: u32, length: Duration) -> Self {
+        Self {
+            max,
+            length,
+            hits: Mutex::default(),
+        }
+    }
+
+    /// Counts a hit for `key`; `Err(seconds)` when it is over the limit (until the window ends).
+    fn hit(&self, key: &str, max: u32) -> Result<(), u64> {
+        if max == 0 {
+            return Ok(());
+        }
+        let mut hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
+        // Bounded: old windows are dropped when the map grows.
+        if hits.len() > 50_000 {
+            let length = self.length;
+            hits.retain(|_, (start, _)| start.elapsed() < length);
+        }
+        let entry = hits.entry(key.to_string()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= self.length {
+            *entry = (Instant::now(), 0);
+        }
+        if entry.1 >= max {
+            let left = self.length.saturating_sub(entry.0.elapsed());
+            return Err(left.as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+/// This node's counters.
+pub struct Limits {
+    settings: LimitSettings,
+    sessions: Window,
+    messages: Window,
+    offline: Window,
+    votes: Window,
+    sockets: Arc<Mutex<HashMap<i64, u32>>>,
+}
+
+fn ip_key(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "ip:unknown".to_string(), |ip| format!("ip:{ip}"))
+}
+
+fn too_many(what: &str, retry_after_s: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many {what}; try again in {retry_after_s} s"),
+    )
+    .retry_after(retry_after_s)
+}
+
+impl Limits {
+    pub fn new(settings: LimitSettings) -> Self {
+        const HOUR: Duration = Duration::from_secs(3600);
+        Self {
+            settings,
+            sessions: Window::new(settings.sessions_per_hour, HOUR),
+            messages: Window::new(settings.messages_per_minute, Duration::from_secs(60)),
+            offline: Window::new(settings.offline_per_hour, HOUR),
+            votes: Window::new(settings.votes_per_hour, HOUR),
+            sockets: Arc::default(),
+        }
+    }
+
+    /// A new widget session from `ip` (a returning visitor's session is not new).
+    pub fn new_session(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let max = self.sessions.max;
+        self.sessions
+            .hit(&ip_key(ip), max)
+            .map_err(|s| too_many("new chat sessions from your address", s))
+    }
+
+    /// A widget message from `visitor` at `ip`.
+    pub fn message(&self, ip: Option<IpAddr>, visitor: i64) -> Result<(), ApiError> {
+        let max = self.messages.max;
+        self.messages
+            .hit(&format!("v:{visitor}"), max)
+            .and_then(|()| self.messages.hit(&ip_key(ip), max.saturating_mul(5)))
+            .map_err(|s| too_many("messages", s))
+    }
+
+    /// An offline-form message from `ip`.
+    pub fn offline(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let max = self.offline.max;
+        self.offline
+            .hit(&ip_key(ip), max)
+            .map_err(|s| too_many("messages left", s))
+    }
+
+    /// A help-center vote from `ip`.
+    pub fn vote(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let max = self.votes.max;
+        self.votes
+            .hit(&ip_key(ip), max)
+            .map_err(|s| too_many("votes", s))
+    }
+
+    /// One more open socket for `visitor`, or `None` when they hold the limit.
+    pub fn socket(&self, visitor: i64) -> Option<SocketSlot> {
+        let mut open = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(visitor).or_insert(0);
+        let max = self.settings.sockets_per_visitor;
+        if max > 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(SocketSlot {
+            visitor,
+            open: self.sockets.clone(),
+        })
+    }
+}
+
+/// An open widget socket counted for its visitor; uncounted when dropped.
+pub struct SocketSlot {
+    visitor: i64,
+    open: Arc<Mutex<HashMap<i64, u32>>>,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.visitor) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.visitor);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_counts_per_key_and_says_how_long_to_wait() {
+        let w = Window::new(2, Duration::from_secs(60));
+        assert!(w.hit("a", 2).is_ok());
+        assert!(w.hit("a", 2).is_ok());
+        let wait = w.hit("a", 2).unwrap_err();
+        assert!((1..=60).contains(&wait));
+        assert!(w.hit("b", 2).is_ok(), "another key has its own count");
+        assert!(w.hit("a", 0).is_ok(), "0 is no limit");
+    }
+
+    #[test]
+    fn sockets_per_visitor_come_back_when_closed() {
+        let limits = Limits::new(LimitSettings {
+            sockets_per_visitor: 2,
+            ..LimitSettings::default()
+        });
+        let a = limits.socket(7).unwrap();
+        let _b = limits.socket(7).unwrap();
+        assert!(limits.socket(7).is_none());
+        assert!(limits.socket(8).is_some());
+        drop(a);
+        assert!(limits.socket(7).is_some());
+    }
+}
