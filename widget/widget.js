@@ -459,7 +459,12 @@
         if (window.console) console.warn("Layan: " + (r.body.error ? r.body.error.message : "identity refused") + "; continuing anonymously");
         IDENTITY = null; started = false; start(); return;
       }
-      if (!r.ok) { started = false; status.textContent = r.status === 429 ? t("tooFast") : (r.body.error ? r.body.error.message : "error"); status.hidden = false; return; }
+      if (!r.ok) {
+        started = false; status.textContent = r.status === 429 ? t("tooFast") : (r.body.error ? r.body.error.message : "error"); status.hidden = false;
+        // Too many new chats from this address (a shared network): try again by itself.
+        if (r.status === 429) setTimeout(function () { if (!started && state.open) { status.hidden = true; start(); } }, 30000);
+        return;
+      }
       if (state.token && r.body.token !== state.token) {
         // Another person's session (signed in, out, or as someone else): what the previous one
         // had not sent yet is theirs, not this person's.

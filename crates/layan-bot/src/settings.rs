@@ -53,7 +53,7 @@ pub const HIDDEN: &str = "********";
 fn origin(url: &str) -> Option<(String, String, u16)> {
     let (scheme, rest) = url.trim().split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = rest.split(['/', '\\', '?', '#']).next()?;
     let host_port = authority.rsplit('@').next()?;
     let default = if scheme == "https" { 443 } else { 80 };
     let (host, port) = match host_port.rsplit_once(':') {
@@ -164,7 +164,14 @@ impl BotSettings {
                 && !llm
                     .base_url
                     .chars()
-                    .any(|c| c.is_whitespace() || c.is_control());
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+                // No user name in the address: `https://a@b/` sends to b, and a reader (or
+                // the check that keeps a stored key for the same host) could take it for a.
+                && !llm
+                    .base_url
+                    .split_once("://")
+                    .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""))
+                    .contains('@');
             if !url_ok {
                 return bad("llm.base_url: an http(s) URL".into());
             }
@@ -476,6 +483,7 @@ mod tests {
             "http://llm.example.test/v1",
             "https://llm.example.test:8443/v1",
             "https://llm.example.test@attacker.example.test/v1",
+            "https://attacker.example.test\\@llm.example.test/v1",
         ] {
             let mut moved = s.redacted();
             moved.llm.as_mut().unwrap().base_url = url.into();

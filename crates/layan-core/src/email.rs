@@ -184,7 +184,11 @@ impl EmailSettings {
                 return Ok(());
             }
             match old {
-                Some(o) if o.host.eq_ignore_ascii_case(n.host.trim()) && o.port == n.port => {
+                Some(o)
+                    if o.host.eq_ignore_ascii_case(n.host.trim())
+                        && o.port == n.port
+                        && o.security == n.security =>
+                {
                     n.password = o.password.clone();
                     Ok(())
                 }

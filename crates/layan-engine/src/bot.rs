@@ -1007,14 +1007,19 @@ impl Turn<'_> {
         // guessing): past the limit the number is closed to proofs for a while — even the
         // right pair then goes to a person — and the attempt is logged.
         let throttle_key = format!("bot-order:{digits}");
+        // And per email: one known address tried against order number after order number.
+        let email_key = format!("bot-email:{}", email.trim().to_lowercase());
         let now = layan_core::now_millis();
-        if self
-            .engine
-            .store
-            .login_locked_until(&throttle_key, now)
-            .await?
-            .is_some()
-        {
+        let mut locked = false;
+        for key in [&throttle_key, &email_key] {
+            locked |= self
+                .engine
+                .store
+                .login_locked_until(key, now)
+                .await?
+                .is_some();
+        }
+        if locked {
             tracing::warn!(order = %digits, "order proof refused: the number is cooling down after repeated wrong pairs");
             return Ok(Err(Outcome::Handoff(
                 vec![Reply::text(self.say(Text::OrderNotFound).into())],
@@ -1056,6 +1061,22 @@ impl Turn<'_> {
                 PROOF_COOLDOWN_MS,
             )
             .await?;
+        let by_email = self
+            .engine
+            .store
+            .record_login_failure(
+                &email_key,
+                now,
+                MAX_WRONG_PROOFS_PER_ORDER,
+                PROOF_WINDOW_MS,
+                PROOF_COOLDOWN_MS,
+            )
+            .await?;
+        let t = if by_email.locked_until.is_some() {
+            by_email
+        } else {
+            t
+        };
         if t.locked_until.is_some() {
             tracing::warn!(order = %digits, failures = t.failures, "order proofs closed for a while: repeated wrong order number and email pairs");
             self.engine

@@ -628,8 +628,10 @@ impl Engine {
         // server (nothing is lost) and the inbox's status says so, for an admin to deal with
         // in the mailbox; it does not take the place of other mail in a batch.
         let mut too_large = Vec::new();
-        if !uids.is_empty() {
-            let set = uids
+        // In pieces: thousands of unread mails in one command line would pass what servers
+        // accept (Dovecot: 64 KiB).
+        for chunk in uids.chunks(500) {
+            let set = chunk
                 .iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
@@ -905,7 +907,10 @@ impl Engine {
         // acknowledgement, the bot's and proactive messages) goes to the customer alone.
         // Only participants: the people the customer copied, never ones a copied person
         // added (nobody outside gets replies unless an agent adds them).
-        let cc: Vec<String> = if m.direction == Direction::Bot {
+        // Automatic: the bot's, the acknowledgement, and what Layan writes by itself (proactive
+        // order messages, authored by the system).
+        let automatic = m.direction == Direction::Bot || matches!(m.author, Author::System);
+        let cc: Vec<String> = if automatic {
             Vec::new()
         } else {
             // Reply-all to the last mail: its sender (a person the customer copied may write)
@@ -974,7 +979,7 @@ impl Engine {
             in_reply_to: last_in.map(|e| e.rfc_message_id.as_str()),
             references: &references,
             text: &m.body,
-            automatic: m.direction == Direction::Bot,
+            automatic,
             files: &self.store.message_files(message).await?,
         })
         .map_err(|e| JobError::Permanent(format!("the mail could not be built: {e}")))?;

@@ -267,8 +267,11 @@ impl $store {
         // Anonymous widget sessions are not carried into the kept contact: whoever holds one
         // (possibly a stranger who typed the customer's address) would see the customer's
         // history. They end; the browser starts a new anonymous session.
-        sqlx::query(&q("DELETE FROM contact_identities WHERE contact_id = ? AND kind = 'widget_visitor'"))
+        // Nor does the kept contact's keep its own: after the merge it opens the other's
+        // history too, and an agent may merge a real customer into a stranger's contact.
+        sqlx::query(&q("DELETE FROM contact_identities WHERE contact_id IN (?, ?) AND kind = 'widget_visitor'"))
             .bind(from.0)
+            .bind(into.0)
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -110,6 +110,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
             // A data directory we make is the server's alone.
             private(dir, 0o700)?;
+            // (A directory the shop made keeps the permissions it chose.)
         }
         let base = SqliteConnectOptions::from_str("sqlite://")
             .map_err(db)?
@@ -148,8 +149,16 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
         // The database holds customers' data: readable by the server's user only (SQLite
-        // gives its -wal and -shm files the database file's permissions).
-        private(&opts.path, 0o600)?;
+        // gives new -wal and -shm files the database file's permissions; the ones just made
+        // are set too).
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = opts.path.as_os_str().to_owned();
+            name.push(suffix);
+            let path = std::path::PathBuf::from(name);
+            if path.exists() {
+                private(&path, 0o600)?;
+            }
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.readers.max(1))
             .test_before_acquire(false)
@@ -302,24 +311,54 @@ impl SqliteStore {
     /// before `secure_delete` zeroed them in the database file). Checkpointed into the file and
     /// truncated, it holds nothing of them. Failing that (a long read holds an old snapshot),
     /// the next automatic checkpoint writes them over; logged.
+    ///
+    /// The checkpoint needs the write lock and no reader on an older snapshot: it waits for
+    /// them at most 200 ms at a time (never the 10 s busy timeout, which would hold every
+    /// writer), and tries again in the background a few times, so the erasure's answer does
+    /// not wait for it. The log is deleted at shutdown in any case.
     pub async fn after_erase(&self) {
-        for attempt in 0..5 {
-            match sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .fetch_one(&self.writer)
-                .await
-            {
-                Ok(row) if row.try_get::<i64, _>(0).unwrap_or(1) == 0 => return,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "checkpoint after an erasure failed");
+        if self.checkpoint_truncate().await {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            for attempt in 1..=10 {
+                tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                if store.checkpoint_truncate().await {
                     return;
                 }
             }
-            tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
+            tracing::warn!(
+                "the checkpoint after an erasure was kept waiting by readers; the next automatic one writes the old pages over"
+            );
+        });
+    }
+
+    /// `wal_checkpoint(TRUNCATE)` waiting at most 200 ms for others; whether it completed.
+    async fn checkpoint_truncate(&self) -> bool {
+        let Ok(mut conn) = self.writer.acquire().await else {
+            return false;
+        };
+        let done = async {
+            sqlx::query("PRAGMA busy_timeout = 200")
+                .execute(&mut *conn)
+                .await?;
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut *conn)
+                .await;
+            sqlx::query("PRAGMA busy_timeout = 10000")
+                .execute(&mut *conn)
+                .await?;
+            row
         }
-        tracing::warn!(
-            "the checkpoint after an erasure was kept waiting by a reader; the next one completes it"
-        );
+        .await;
+        match done {
+            Ok(row) => row.try_get::<i64, _>(0).unwrap_or(1) == 0,
+            Err(e) => {
+                tracing::debug!(error = %e, "checkpoint after an erasure");
+                false
+            }
+        }
     }
 }
 
@@ -403,13 +442,15 @@ crate::products::product_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::email::email_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::bot::bot_queries!(SqliteStore, Sqlite, SqliteRow);
 
-/// Sets `path`'s permission bits (on Unix; elsewhere nothing).
+/// Sets `path`'s permission bits (on Unix; elsewhere nothing). A file this user may not
+/// change (a volume shared with a group that owns it) is left as it is, with a warning.
 fn private(path: &std::path::Path, mode: u32) -> StoreResult<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            tracing::warn!(path = %path.display(), error = %e, "could not make the file private");
+        }
     }
     #[cfg(not(unix))]
     let _ = (path, mode);

@@ -1601,8 +1601,21 @@ async fn contacts_merge_moves_everything_and_duplicates_are_suggested(config: Da
         store.merge_contacts(sari.id, sari.id).await,
         Err(StoreError::Conflict(_))
     ));
+    store
+        .add_contact_identity(sari.id, "widget_visitor", "sari-anon")
+        .await
+        .unwrap();
     let out = store.merge_contacts(sari.id, typed.id).await.unwrap();
     assert_eq!(out.conversations, vec![m.conversation.id]);
+    assert!(
+        store
+            .contact_by_identity("widget_visitor", "sari-anon")
+            .await
+            .unwrap()
+            .is_none(),
+        "the kept contact's anonymous sessions end too (a customer merged into a stranger's \
+         contact must not be opened by the stranger's browser)"
+    );
     assert_eq!(
         out.identities, 0,
         "an anonymous widget session is not carried over"

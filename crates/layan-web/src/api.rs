@@ -33,8 +33,18 @@ pub async fn widget_session(
     crate::auth::ClientIp(ip): crate::auth::ClientIp,
     JsonBody(req): JsonBody<WidgetSessionRequest>,
 ) -> ApiResult<Json<WidgetSession>> {
-    // A request without a token starts a new visitor: limited per address.
-    if req.token.as_deref().is_none_or(|t| t.trim().is_empty()) {
+    // A request that starts a new visitor (no token, or one that is nobody's) is limited per
+    // address; a returning visitor is not.
+    let returning = match req
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(token) => state.engine.visitor_by_token(&req.key, token).await.is_ok(),
+        None => false,
+    };
+    if !returning {
         state.limits.new_session(ip)?;
     }
     let identity = match req

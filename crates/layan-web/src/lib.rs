@@ -435,26 +435,22 @@ async fn json_413(res: axum::response::Response) -> axum::response::Response {
 /// may pause at most that long within a body; one IP address holds at most
 /// `max_connections_per_ip` connections at once (a slow-client attack needs many).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt as _;
     let shutdown = state.shutdown.clone();
     let timeout = state.config.http_timeout;
     let per_ip = ConnectionsPerIp::new(state.config.max_connections_per_ip);
     let app = router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(timeout));
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only (a reverse proxy speaks it to us; WebSockets upgrade from it): every byte a
+    // client sends before its headers are complete is under the header timeout, which also
+    // closes an idle kept-alive connection.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timeout)
         .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(timeout)
-        .keep_alive_timeout(timeout)
-        .enable_connect_protocol();
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Every connection task holds a sender; when all are gone, every connection has finished.
+    let (running, mut all_done) = tokio::sync::mpsc::channel::<()>(1);
     loop {
         let (tcp, addr) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -472,33 +468,49 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             tracing::debug!(ip = %addr.ip(), "too many connections from one address; closed");
             continue;
         };
+        // The slot goes with each request too: a connection that becomes a WebSocket keeps
+        // counting for its address as long as the socket lives.
+        let slot = std::sync::Arc::new(slot);
         // Chat frames are small: send them at once instead of letting Nagle's algorithm wait
         // for an ACK (up to 40 ms with delayed ACKs on the other side).
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
+        let request_slot = slot.clone();
         let service =
             app.clone()
                 .map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
                     let mut req = req.map(axum::body::Body::new);
                     req.extensions_mut()
                         .insert(axum::extract::ConnectInfo(addr));
+                    req.extensions_mut().insert(request_slot.clone());
                     req
                 });
         let service = hyper_util::service::TowerToHyperService::new(service);
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
+        let (stop, running) = (shutdown.clone(), running.clone());
         tokio::spawn(async move {
+            let _running = running;
             let _slot = slot;
-            if let Err(e) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = stop.cancelled() => {
+                    // Let the request in flight finish, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(running);
+    let _ = all_done.recv().await;
     Ok(())
 }
 
@@ -508,8 +520,9 @@ struct ConnectionsPerIp {
     open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
 }
 
-/// One open connection counted against its address; uncounted when dropped.
-struct ConnectionSlot {
+/// One open connection counted against its address; uncounted when dropped (the connection
+/// and, for a WebSocket, the socket hold it).
+pub struct ConnectionSlot {
     ip: std::net::IpAddr,
     open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
 }
@@ -524,6 +537,7 @@ impl ConnectionsPerIp {
 
     /// A slot for one more connection from `ip`, unless it holds the limit already.
     fn take(&self, ip: std::net::IpAddr) -> Option<ConnectionSlot> {
+        let ip = limits::client_key(ip);
         let mut open = self
             .open
             .lock()

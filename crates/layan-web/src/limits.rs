@@ -16,7 +16,8 @@ use crate::error::ApiError;
 pub struct LimitSettings {
     /// New widget sessions per address per hour.
     pub sessions_per_hour: u32,
-    /// Widget messages per visitor per minute (per address: five times as many).
+    /// Widget messages per visitor per minute (per address: twenty times as many, for shoppers
+    /// behind one carrier's or office's address).
     pub messages_per_minute: u32,
     /// Offline-form messages per address per hour.
     pub offline_per_hour: u32,
@@ -29,9 +30,9 @@ pub struct LimitSettings {
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {
-            sessions_per_hour: 120,
+            sessions_per_hour: 600,
             messages_per_minute: 30,
-            offline_per_hour: 10,
+            offline_per_hour: 20,
             votes_per_hour: 60,
             sockets_per_visitor: 10,
         }
@@ -88,8 +89,26 @@ pub struct Limits {
     sockets: Arc<Mutex<HashMap<i64, u32>>>,
 }
 
+/// The address a limit counts: an IPv4 address, or an IPv6 address's /64 (one customer line
+/// gets a whole /64 and could otherwise take a new address for every request).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 fn ip_key(ip: Option<IpAddr>) -> String {
-    ip.map_or_else(|| "ip:unknown".to_string(), |ip| format!("ip:{ip}"))
+    ip.map_or_else(
+        || "ip:unknown".to_string(),
+        |ip| format!("ip:{}", client_key(ip)),
+    )
 }
 
 fn too_many(what: &str, retry_after_s: u64) -> ApiError {
@@ -127,7 +146,7 @@ impl Limits {
         let max = self.messages.max;
         self.messages
             .hit(&format!("v:{visitor}"), max)
-            .and_then(|()| self.messages.hit(&ip_key(ip), max.saturating_mul(5)))
+            .and_then(|()| self.messages.hit(&ip_key(ip), max.saturating_mul(20)))
             .map_err(|s| too_many("messages", s))
     }
 
@@ -194,6 +213,19 @@ mod tests {
         assert!((1..=60).contains(&wait));
         assert!(w.hit("b", 2).is_ok(), "another key has its own count");
         assert!(w.hit("a", 0).is_ok(), "0 is no limit");
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_key(v4), v4);
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(client_key(mapped), v4);
     }
 
     #[test]

@@ -245,10 +245,18 @@ fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 pub async fn widget_ws(
     State(state): State<AppState>,
     crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    slot: Option<axum::Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    sized(ws).on_upgrade(move |socket| widget_socket(state, ip, socket))
+    sized(ws).on_upgrade(move |socket| async move {
+        // The socket counts against its address's connections while it lives.
+        let _slot = slot;
+        widget_socket(state, ip, socket).await;
+    })
 }
+
+/// The connection's place in its address's count (see `serve`).
+type ConnectionSlot = std::sync::Arc<crate::ConnectionSlot>;
 
 async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
     while let Some(Ok(msg)) = stream.next().await {
@@ -541,6 +549,7 @@ async fn widget_event(
 pub async fn agent_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
+    slot: Option<axum::Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     if !same_origin(&headers) {
@@ -555,7 +564,10 @@ pub async fn agent_ws(
     let access = state.engine.access(&session.agent).await?;
     let inboxes = state.engine.visible_inboxes(&access).await?;
     Ok(sized(ws)
-        .on_upgrade(move |socket| agent_socket(state, token, access, inboxes, socket))
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            agent_socket(state, token, access, inboxes, socket).await;
+        })
         .into_response())
 }
 

@@ -67,8 +67,9 @@ pub struct Settings {
     /// from the proxy, which limits them).
     pub max_connections_per_ip: u32,
     /// New chat sessions (visitors) one IP address may start per hour, per node; 0: no limit.
+    /// Many shoppers behind one carrier's address share it: keep it generous.
     pub widget_sessions_per_hour: u32,
-    /// Chat messages one visitor may send per minute (one address: five times as many), per
+    /// Chat messages one visitor may send per minute (one address: twenty times as many), per
     /// node; 0: no limit. The widget keeps a message over the limit and sends it later.
     pub widget_messages_per_minute: u32,
     /// "Leave a message" forms one IP address may send per hour, per node; 0: no limit.
@@ -140,9 +141,9 @@ impl Default for Settings {
             cookie_secure: false,
             trust_forwarded_for: false,
             offline_grace_seconds: 60,
-            widget_sessions_per_hour: 120,
+            widget_sessions_per_hour: 600,
             widget_messages_per_minute: 30,
-            widget_offline_per_hour: 10,
+            widget_offline_per_hour: 20,
             help_votes_per_hour: 60,
             widget_sockets_per_visitor: 10,
             http_timeout_seconds: 15,

@@ -723,6 +723,37 @@ async fn slow_clients_are_cut_off_and_one_address_holds_few_connections() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
 
+    // A connection that sends nothing at all is closed by the same timeout.
+    let quiet = std::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let answer = until_closed(&mut silent).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(quiet.elapsed() < Duration::from_secs(4));
+
+    // WebSockets count for their address as long as they are open.
+    let mut sockets = Vec::new();
+    for _ in 0..4 {
+        sockets.push(
+            ws_connect(&app.ws_url("/api/v1/widget/ws"), None)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut over = tokio::net::TcpStream::connect(addr).await.unwrap();
+    over.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .ok();
+    assert_eq!(
+        until_closed(&mut over).await,
+        "",
+        "a fifth connection while four sockets are open"
+    );
+    drop(sockets);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     // Four idle connections from this address are all it may hold: the fifth is closed at once.
     let mut held = Vec::new();
     for _ in 0..4 {
@@ -784,6 +815,15 @@ async fn public_endpoints_answer_429_with_retry_after_past_their_limits() {
         res.json::<Value>().await.unwrap()["error"]["code"],
         "rate_limited"
     );
+    // A made-up token starts a new visitor too: counted the same.
+    let res = app
+        .http
+        .post(format!("{}/api/v1/widget/session", app.base))
+        .json(&json!({"key": KEY, "token": "made-up-token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
     // A returning visitor (with a token) is not a new session.
     let res = app
         .http

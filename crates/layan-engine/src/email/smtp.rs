@@ -115,12 +115,27 @@ async fn transaction(
     // that are not, refused up front when the server cannot take them.
     let info = conn.server_info();
     let mut options = Vec::new();
-    if recipients.iter().any(|r| !r.is_ascii()) || !AsRef::<str>::as_ref(&from).is_ascii() {
-        if !info.supports_feature(Extension::SmtpUtfEight) {
-            return Err(SendError::Permanent(
-                "SMTP: the server does not take addresses that are not ASCII".into(),
-            ));
-        }
+    let mut handed = Handed::default();
+    let utf8 = info.supports_feature(Extension::SmtpUtfEight);
+    if !utf8 && (!customer.is_ascii() || !AsRef::<str>::as_ref(&from).is_ascii()) {
+        return Err(SendError::Permanent(
+            "SMTP: the server does not take addresses that are not ASCII".into(),
+        ));
+    }
+    // A Cc the server cannot take (not ASCII, no SMTPUTF8) is refused alone.
+    let recipients: Vec<&String> = recipients
+        .iter()
+        .filter(|r| {
+            let takes = utf8 || r.is_ascii();
+            if !takes {
+                handed
+                    .refused
+                    .push(((*r).clone(), "the server does not take this address".into()));
+            }
+            takes
+        })
+        .collect();
+    if utf8 && recipients.iter().any(|r| !r.is_ascii()) {
         options.push(MailParameter::SmtpUtfEight);
     }
     if !raw.is_ascii() {
@@ -134,11 +149,10 @@ async fn transaction(
     conn.command(Mail::new(Some(from), options))
         .await
         .map_err(|e| classify("SMTP", &e))?;
-    let mut handed = Handed::default();
     for r in recipients {
         let to = match r.parse::<Address>() {
             Ok(to) => to,
-            Err(e) if r == customer => return Err(SendError::Permanent(format!("{r}: {e}"))),
+            Err(e) if *r == customer => return Err(SendError::Permanent(format!("{r}: {e}"))),
             Err(_) => {
                 handed
                     .refused
@@ -149,7 +163,7 @@ async fn transaction(
         match conn.command(Rcpt::new(to, Vec::new())).await {
             Ok(_) => {}
             // The customer's address refused: nothing goes (not to the Cc's alone).
-            Err(e) if r == customer => return Err(classify(&format!("SMTP {r}"), &e)),
+            Err(e) if *r == customer => return Err(classify(&format!("SMTP {r}"), &e)),
             // A Cc refused: noted, the others still get it. An answer that is not a reply code
             // (the connection broke) ends the attempt.
             Err(e) if e.status().is_some() => handed.refused.push((r.clone(), e.to_string())),
