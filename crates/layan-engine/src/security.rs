@@ -119,27 +119,7 @@ impl Engine {
                 self.audit(agent.as_ref(), "login_failed", Some(target), None, ip)
                     .await;
                 if let Some(e) = &normalized {
-                    let t = self
-                        .store
-                        .record_login_failure(
-                            e,
-                            now,
-                            MAX_FAILURES_PER_EMAIL,
-                            FAILURE_WINDOW_MS,
-                            LOCKOUT_MS,
-                        )
-                        .await?;
-                    if let Some(until) = t.locked_until {
-                        self.audit(
-                            None,
-                            "login_locked",
-                            Some(e),
-                            Some(&format!("{} failures", t.failures)),
-                            ip,
-                        )
-                        .await;
-                        return Err(EngineError::Locked { until });
-                    }
+                    self.count_password_failure(None, e, now, ip).await?;
                 }
                 return Err(EngineError::InvalidCredentials);
             }
@@ -149,6 +129,38 @@ impl Engine {
         self.audit(Some(&login.agent), "login", None, None, ip)
             .await;
         Ok(login)
+    }
+
+    /// Counts a wrong password for `email` (at a login, or as the current password of a
+    /// password change: `actor`); past the limit the account is locked — audited, and
+    /// `Locked` returned.
+    async fn count_password_failure(
+        &self,
+        actor: Option<&Agent>,
+        email: &str,
+        now: layan_core::Millis,
+        ip: Option<IpAddr>,
+    ) -> EngineResult<()> {
+        let t = self
+            .store
+            .record_login_failure(
+                email,
+                now,
+                MAX_FAILURES_PER_EMAIL,
+                FAILURE_WINDOW_MS,
+                LOCKOUT_MS,
+            )
+            .await?;
+        if let Some(until) = t.locked_until {
+            let detail = match actor {
+                Some(_) => format!("{} failures (password change)", t.failures),
+                None => format!("{} failures", t.failures),
+            };
+            self.audit(actor, "login_locked", Some(email), Some(&detail), ip)
+                .await;
+            return Err(EngineError::Locked { until });
+        }
+        Ok(())
     }
 
     async fn open_session(&self, agent: Agent) -> EngineResult<Login> {
@@ -206,27 +218,8 @@ impl Engine {
             if let Some(ip) = ip {
                 lock(&self.ip_failures).record(ip);
             }
-            let t = self
-                .store
-                .record_login_failure(
-                    &agent.email,
-                    now,
-                    MAX_FAILURES_PER_EMAIL,
-                    FAILURE_WINDOW_MS,
-                    LOCKOUT_MS,
-                )
+            self.count_password_failure(Some(agent), &agent.email, now, ip)
                 .await?;
-            if let Some(until) = t.locked_until {
-                self.audit(
-                    Some(agent),
-                    "login_locked",
-                    Some(&agent.email),
-                    Some(&format!("{} failures (password change)", t.failures)),
-                    ip,
-                )
-                .await;
-                return Err(EngineError::Locked { until });
-            }
             return Err(EngineError::InvalidCredentials);
         }
         self.store.clear_login_failures(&agent.email).await?;
