@@ -359,9 +359,7 @@ impl Engine {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use layan_core::JobStatus;
-    use layan_store::{DatabaseConfig, NewJob, SqliteOptions, Store};
-
-    use crate::Engine;
+    use layan_store::NewJob;
 
     /// Job kinds only tests have: one whose handler panics, one that succeeds.
     pub(super) const PANICS: &str = "test.panics";
@@ -372,13 +370,7 @@ mod tests {
     /// taking jobs after it.
     #[tokio::test]
     async fn a_panicking_job_is_parked_and_stops_nothing_else() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&DatabaseConfig::Sqlite(SqliteOptions::new(
-            dir.path().join("layan.db"),
-        )))
-        .await
-        .unwrap();
-        let engine = Engine::new(store.clone());
+        let (_dir, store, engine) = crate::tests::sqlite_engine().await;
         let enqueue = |kind: &'static str, key: String| {
             let store = store.clone();
             async move {

@@ -756,16 +756,13 @@ where
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use layan_store::{DatabaseConfig, SqliteOptions, Store};
 
     use crate::Engine;
 
-    /// Once a message has committed, a failure to read its summary for publishing (the pool
-    /// closing at shutdown) still answers success: an error answer must mean nothing was
-    /// stored. Published when the summary is there.
-    #[tokio::test]
-    async fn a_committed_message_is_a_success_even_when_it_cannot_be_published() {
+    /// An engine on a fresh SQLite file (keep the directory for the test's length).
+    pub(crate) async fn sqlite_engine() -> (tempfile::TempDir, Store, Engine) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&DatabaseConfig::Sqlite(SqliteOptions::new(
             dir.path().join("layan.db"),
@@ -773,6 +770,15 @@ mod tests {
         .await
         .unwrap();
         let engine = Engine::new(store.clone());
+        (dir, store, engine)
+    }
+
+    /// Once a message has committed, a failure to read its summary for publishing (the pool
+    /// closing at shutdown) still answers success: an error answer must mean nothing was
+    /// stored. Published when the summary is there.
+    #[tokio::test]
+    async fn a_committed_message_is_a_success_even_when_it_cannot_be_published() {
+        let (_dir, store, engine) = crate::tests::sqlite_engine().await;
         let inbox = store
             .create_inbox(layan_store::NewInbox {
                 name: "Shop",

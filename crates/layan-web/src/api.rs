@@ -34,19 +34,26 @@ pub async fn widget_session(
     JsonBody(req): JsonBody<WidgetSessionRequest>,
 ) -> ApiResult<Json<WidgetSession>> {
     // A request that starts a new visitor (no token, or one that is nobody's) is limited per
-    // address; a returning visitor is not.
-    let returning = match req
+    // address; a returning visitor is not. With a token, whether it is somebody's is only
+    // looked up once the address has used its allowance (the usual visit reads it once, below).
+    let token = req
         .token
         .as_deref()
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(token) => state.engine.visitor_by_token(&req.key, token).await.is_ok(),
-        None => false,
+        .filter(|t| !t.is_empty());
+    let counted = match token {
+        None => {
+            state.limits.new_session(ip)?;
+            true
+        }
+        Some(t) if state.limits.session_room(ip).is_err() => {
+            if state.engine.visitor_by_token(&req.key, t).await.is_err() {
+                state.limits.new_session(ip)?;
+            }
+            true
+        }
+        Some(_) => false,
     };
-    if !returning {
-        state.limits.new_session(ip)?;
-    }
     let identity = match req
         .identity
         .as_deref()
@@ -96,6 +103,10 @@ pub async fn widget_session(
             ),
             other => other.into(),
         })?;
+    // A token that turned out to be nobody's made a new visitor: it counts.
+    if !counted && visitor.new_token.is_some() {
+        let _ = state.limits.new_session(ip);
+    }
     let token = visitor.new_token.or(req.token).unwrap_or_default();
     let bot = state.engine.bot_answers_in(&visitor.inbox).await?;
     Ok(Json(WidgetSession {

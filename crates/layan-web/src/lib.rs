@@ -439,7 +439,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     use tower::ServiceExt as _;
     let shutdown = state.shutdown.clone();
     let timeout = state.config.http_timeout;
-    let per_ip = ConnectionsPerIp::new(state.config.max_connections_per_ip);
+    let per_ip = limits::OpenCount::new(state.config.max_connections_per_ip);
     let app = router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(timeout));
     // HTTP/1.1 only (a reverse proxy speaks it to us; WebSockets upgrade from it): every byte a
     // client sends before its headers are complete is under the header timeout, which also
@@ -464,7 +464,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
                 }
             },
         };
-        let Some(slot) = per_ip.take(addr.ip()) else {
+        let Some(slot) = per_ip.take(limits::client_key(addr.ip())) else {
             tracing::debug!(ip = %addr.ip(), "too many connections from one address; closed");
             continue;
         };
@@ -514,57 +514,6 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     Ok(())
 }
 
-/// Open connections per client address, for [`serve`]'s limit.
-struct ConnectionsPerIp {
-    limit: u32,
-    open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
-}
-
-/// One open connection counted against its address; uncounted when dropped (the connection
-/// and, for a WebSocket, the socket hold it).
-pub struct ConnectionSlot {
-    ip: std::net::IpAddr,
-    open: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, u32>>>,
-}
-
-impl ConnectionsPerIp {
-    fn new(limit: u32) -> Self {
-        Self {
-            limit,
-            open: std::sync::Arc::default(),
-        }
-    }
-
-    /// A slot for one more connection from `ip`, unless it holds the limit already.
-    fn take(&self, ip: std::net::IpAddr) -> Option<ConnectionSlot> {
-        let ip = limits::client_key(ip);
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = open.entry(ip).or_insert(0);
-        if self.limit > 0 && *n >= self.limit {
-            return None;
-        }
-        *n += 1;
-        Some(ConnectionSlot {
-            ip,
-            open: self.open.clone(),
-        })
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.ip);
-            }
-        }
-    }
-}
+/// One open connection counted against its address (an IPv6 address: its /64); held by the
+/// connection and, for a WebSocket, by the socket.
+pub type ConnectionSlot = limits::OpenSlot<std::net::IpAddr>;

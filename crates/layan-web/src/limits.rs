@@ -57,6 +57,15 @@ impl Window {
 
     /// Counts a hit for `key`; `Err(seconds)` when it is over the limit (until the window ends).
     fn hit(&self, key: &str, max: u32) -> Result<(), u64> {
+        self.count(key, max, true)
+    }
+
+    /// Whether `key` has room for one more hit, counting nothing.
+    fn room(&self, key: &str, max: u32) -> Result<(), u64> {
+        self.count(key, max, false)
+    }
+
+    fn count(&self, key: &str, max: u32, hit: bool) -> Result<(), u64> {
         if max == 0 {
             return Ok(());
         }
@@ -74,19 +83,20 @@ impl Window {
             let left = self.length.saturating_sub(entry.0.elapsed());
             return Err(left.as_secs().max(1));
         }
-        entry.1 += 1;
+        if hit {
+            entry.1 += 1;
+        }
         Ok(())
     }
 }
 
 /// This node's counters.
 pub struct Limits {
-    settings: LimitSettings,
     sessions: Window,
     messages: Window,
     offline: Window,
     votes: Window,
-    sockets: Arc<Mutex<HashMap<i64, u32>>>,
+    sockets: OpenCount<i64>,
 }
 
 /// The address a limit counts: an IPv4 address, or an IPv6 address's /64 (one customer line
@@ -124,12 +134,11 @@ impl Limits {
     pub fn new(settings: LimitSettings) -> Self {
         const HOUR: Duration = Duration::from_secs(3600);
         Self {
-            settings,
             sessions: Window::new(settings.sessions_per_hour, HOUR),
             messages: Window::new(settings.messages_per_minute, Duration::from_secs(60)),
             offline: Window::new(settings.offline_per_hour, HOUR),
             votes: Window::new(settings.votes_per_hour, HOUR),
-            sockets: Arc::default(),
+            sockets: OpenCount::new(settings.sockets_per_visitor),
         }
     }
 
@@ -138,6 +147,14 @@ impl Limits {
         let max = self.sessions.max;
         self.sessions
             .hit(&ip_key(ip), max)
+            .map_err(|s| too_many("new chat sessions from your address", s))
+    }
+
+    /// Whether `ip` may start another widget session, counting nothing.
+    pub fn session_room(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let max = self.sessions.max;
+        self.sessions
+            .room(&ip_key(ip), max)
             .map_err(|s| too_many("new chat sessions from your address", s))
     }
 
@@ -167,34 +184,54 @@ impl Limits {
     }
 
     /// One more open socket for `visitor`, or `None` when they hold the limit.
-    pub fn socket(&self, visitor: i64) -> Option<SocketSlot> {
-        let mut open = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = open.entry(visitor).or_insert(0);
-        let max = self.settings.sockets_per_visitor;
-        if max > 0 && *n >= max {
+    pub fn socket(&self, visitor: i64) -> Option<OpenSlot<i64>> {
+        self.sockets.take(visitor)
+    }
+}
+
+/// Things open at once per key (connections per address, sockets per visitor), at most `limit`
+/// each (0: no limit).
+pub struct OpenCount<K> {
+    limit: u32,
+    open: Arc<Mutex<HashMap<K, u32>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> OpenCount<K> {
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for one more under `key`, unless it holds the limit already.
+    pub fn take(&self, key: K) -> Option<OpenSlot<K>> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(key.clone()).or_insert(0);
+        if self.limit > 0 && *n >= self.limit {
             return None;
         }
         *n += 1;
-        Some(SocketSlot {
-            visitor,
-            open: self.sockets.clone(),
+        Some(OpenSlot {
+            key,
+            open: self.open.clone(),
         })
     }
 }
 
-/// An open widget socket counted for its visitor; uncounted when dropped.
-pub struct SocketSlot {
-    visitor: i64,
-    open: Arc<Mutex<HashMap<i64, u32>>>,
+/// One open thing counted under its key; uncounted when dropped.
+pub struct OpenSlot<K: std::hash::Hash + Eq> {
+    key: K,
+    open: Arc<Mutex<HashMap<K, u32>>>,
 }
 
-impl Drop for SocketSlot {
+impl<K: std::hash::Hash + Eq> Drop for OpenSlot<K> {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.visitor) {
+        if let Some(n) = open.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                open.remove(&self.visitor);
+                open.remove(&self.key);
             }
         }
     }

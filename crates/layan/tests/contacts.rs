@@ -118,14 +118,14 @@ async fn one_customer_across_widget_and_store_with_duplicates_merged() {
     // nothing and never suggests a merge.
     let anonymous = app.visitor().await;
     let res = app
-        .http
-        .post(format!("{}/api/v1/widget/offline-messages", app.base))
-        .header("x-layan-inbox", KEY)
-        .bearer_auth(&anonymous)
-        .json(&json!({"name": "sari wulandari", "email": "Sari@Example.test", "body": "Saya sudah transfer kemarin", "client_message_id": "o-1"}))
-        .send()
-        .await
-        .unwrap();
+        .visitor_leaves_message(
+            &anonymous,
+            "sari wulandari",
+            "Sari@Example.test",
+            "Saya sudah transfer kemarin",
+            "o-1",
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let offline_conv = res.json::<Value>().await.unwrap()["conversation"]["id"]
         .as_i64()
@@ -954,14 +954,14 @@ async fn a_typed_email_suggests_no_merge_and_matches_no_orders() {
     assert_eq!(status, 200);
     let stranger = app.visitor().await;
     let res = app
-        .http
-        .post(format!("{}/api/v1/widget/offline-messages", app.base))
-        .header("x-layan-inbox", KEY)
-        .bearer_auth(&stranger)
-        .json(&json!({"name": "Mallory", "email": "dewi@example.test", "body": "where is my order #2042", "client_message_id": "s-1"}))
-        .send()
-        .await
-        .unwrap();
+        .visitor_leaves_message(
+            &stranger,
+            "Mallory",
+            "dewi@example.test",
+            "where is my order #2042",
+            "s-1",
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let conv = res.json::<Value>().await.unwrap()["conversation"]["id"]
         .as_i64()

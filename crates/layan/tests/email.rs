@@ -67,6 +67,19 @@ async fn setup() -> Option<Setup> {
 }
 
 impl Setup {
+    /// Turns on the acknowledgement of new conversations for the email inbox.
+    async fn auto_ack(&self) {
+        let res = self
+            .ana
+            .call(
+                "PATCH",
+                &format!("/api/v1/inboxes/{}", self.inbox),
+                Some(json!({"auto_ack": true})),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+
     /// "Check now"; returns how many new mails were stored.
     async fn fetch(&self) -> i64 {
         let res = self
@@ -574,15 +587,7 @@ async fn thai_mail_html_and_attachments() {
 #[tokio::test]
 async fn automatic_mail_gets_no_answer_and_failures_show() {
     let Some(t) = setup().await else { return };
-    let res = t
-        .ana
-        .call(
-            "PATCH",
-            &format!("/api/v1/inboxes/{}", t.inbox),
-            Some(json!({"auto_ack": true})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    t.auto_ack().await;
     t.servers
         .deliver(&mail(
             "away@example.test",
@@ -1097,15 +1102,7 @@ async fn mail_servers_over_tls_with_the_shops_ca() {
 #[tokio::test]
 async fn a_poisoned_sender_name_among_fifty_mails_stops_nothing() {
     let Some(t) = setup().await else { return };
-    let res = t
-        .ana
-        .call(
-            "PATCH",
-            &format!("/api/v1/inboxes/{}", t.inbox),
-            Some(json!({"auto_ack": true})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    t.auto_ack().await;
     for i in 0..51 {
         let raw = if i == 25 {
             b"From: =?utf-8?q?x=0D=0ABcc:_victim@example.com?= <poison@example.test>\r\n\
@@ -1203,15 +1200,7 @@ async fn a_poisoned_sender_name_among_fifty_mails_stops_nothing() {
 #[tokio::test]
 async fn one_refused_cc_does_not_stop_a_reply_and_the_acknowledgement_goes_to_the_sender_only() {
     let Some(t) = setup().await else { return };
-    let res = t
-        .ana
-        .call(
-            "PATCH",
-            &format!("/api/v1/inboxes/{}", t.inbox),
-            Some(json!({"auto_ack": true})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    t.auto_ack().await;
     t.servers
         .deliver(&mail(
             "Dewi <dewi@example.test>",

@@ -892,19 +892,10 @@ async fn public_endpoints_answer_429_with_retry_after_past_their_limits() {
     assert_eq!(err["code"], "rate_limited");
 
     // One offline message an hour from this address.
-    let offline = |token: String, id: &'static str| {
-        let app = &app;
-        async move {
-            app.http
-                .post(format!("{}/api/v1/widget/offline-messages", app.base))
-                .header("x-layan-inbox", KEY)
-                .bearer_auth(token)
-                .json(&json!({"name": "Rina", "email": "rina@example.test", "body": "halo", "client_message_id": id}))
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(offline(_b.clone(), "o-1").await.status(), 201);
-    assert_eq!(offline(_c.clone(), "o-2").await.status(), 429);
+    for (token, id, status) in [(&_b, "o-1", 201), (&_c, "o-2", 429)] {
+        let res = app
+            .visitor_leaves_message(token, "Rina", "rina@example.test", "halo", id)
+            .await;
+        assert_eq!(res.status(), status, "{id}");
+    }
 }

@@ -239,6 +239,25 @@ impl Site {
             .expect("send")
     }
 
+    /// "Leave a message": the offline form's name, email and text.
+    pub async fn visitor_leaves_message(
+        &self,
+        token: &str,
+        name: &str,
+        email: &str,
+        body: &str,
+        client_id: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/widget/offline-messages", self.base))
+            .header("x-layan-inbox", &self.key)
+            .bearer_auth(token)
+            .json(&json!({"name": name, "email": email, "body": body, "client_message_id": client_id}))
+            .send()
+            .await
+            .expect("offline message")
+    }
+
     pub async fn visitor_messages(&self, token: &str, conversation: i64) -> reqwest::Response {
         self.http
             .get(format!(
