@@ -4,6 +4,8 @@
  * Optional: data-locale="id" (en, id, th, nl; otherwise the page's <html lang> or the browser's).
  * Optional: data-identity="JWT" — the signed-in shopper, signed by the shop's server (HS256 with
  * Layan's widget_identity_secret; claims email, name, exp). Leave it out when nobody is signed in.
+ * The signed-in session ends at exp; the widget then calls window.layanIdentity() if the page
+ * defines it (a fresh token, or a promise of one) and otherwise goes on anonymously.
  *
  * No framework and no build step. Everything lives in a shadow root so the shop's CSS and ours
  * never mix. Text from anyone is put in the page with textContent only: never parsed as HTML.
@@ -441,7 +443,21 @@
   }
 
   // ---- connection ------------------------------------------------------------------------
-  var ws = null, ready = false, attempt = 0, pingTimer = null, started = false;
+  var ws = null, ready = false, attempt = 0, pingTimer = null, started = false, identityEnded = false, askedPage = false;
+
+  // The signed-in session ended with its identity: ask the page for a fresh one, then start
+  // again with the same token (the server renews it for the same shopper, or makes an anonymous
+  // visitor when there is no identity).
+  function renewIdentity() {
+    var ask = window.layanIdentity;
+    var fresh;
+    try { fresh = Promise.resolve(typeof ask === "function" ? ask() : null); } catch (e) { fresh = Promise.resolve(null); }
+    fresh.catch(function () { return null; }).then(function (jwt) {
+      IDENTITY = typeof jwt === "string" && jwt ? jwt : null;
+      started = false;
+      start();
+    });
+  }
 
   function api(path, body) {
     var headers = { "Content-Type": "application/json" };
@@ -454,6 +470,10 @@
     if (started) return;
     started = true;
     api("/api/v1/widget/session", { key: KEY, token: state.token, locale: LOCALE, identity: IDENTITY }).then(function (r) {
+      if (!r.ok && r.status === 401 && IDENTITY && !askedPage && typeof window.layanIdentity === "function") {
+        // The page's token expired (a page open for hours): ask it for a fresh one, once.
+        askedPage = true; started = false; renewIdentity(); return;
+      }
       if (!r.ok && r.status === 401 && IDENTITY) {
         // The shop's identity token was refused (expired, misconfigured): chat anonymously.
         if (window.console) console.warn("Layan: " + (r.body.error ? r.body.error.message : "identity refused") + "; continuing anonymously");
@@ -465,12 +485,13 @@
         if (r.status === 429) setTimeout(function () { if (!started && state.open) { status.hidden = true; start(); } }, 30000);
         return;
       }
-      if (state.token && r.body.token !== state.token) {
+      if (state.token && r.body.token !== state.token && !r.body.renewed) {
         // Another person's session (signed in, out, or as someone else): what the previous one
-        // had not sent yet is theirs, not this person's.
-        state.pending = []; state.offlineSent = null;
+        // had not sent yet, and the conversation on screen, are theirs, not this person's.
+        state.pending = []; state.offlineSent = null; state.conversation = null; clearLog();
       }
       state.token = r.body.token;
+      askedPage = false;
       persist();
       title.textContent = r.body.inbox.name;
       greeting.textContent = r.body.inbox.greeting;
@@ -510,6 +531,7 @@
     ws.onclose = function (ev) {
       ready = false;
       clearInterval(pingTimer);
+      if (ev.code === 4401 && identityEnded) { identityEnded = false; renewIdentity(); return; }
       if (ev.code === 4401) { state.token = null; persist(); started = false; setTimeout(start, 500); return; }
       status.textContent = t("reconnecting");
       status.hidden = false;
@@ -561,6 +583,7 @@
         updateHeader();
         break;
       case "error":
+        if (f.code === "identity_expired") identityEnded = true;
         if (!f.client_message_id) break;
         if (f.code === "rate_limited") {
           // Too many too fast: nothing was stored. Keep it pending and send it again once the

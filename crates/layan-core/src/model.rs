@@ -196,6 +196,9 @@ pub struct Agent {
     /// Set by the agent: connected but not taking new conversations.
     pub away: bool,
     pub created_at: Millis,
+    /// When an admin deactivated the account (it cannot sign in; its sessions and API tokens
+    /// ended); `None`: active.
+    pub deactivated_at: Option<Millis>,
 }
 
 /// Which kind of channel an inbox is.

@@ -376,6 +376,8 @@ pub struct ApiTokenInfo {
     pub prefix: String,
     pub created_at: Millis,
     pub last_used_at: Option<Millis>,
+    /// Kept when the owner's password changes (an integration's token); other tokens end then.
+    pub survives_password_change: bool,
 }
 
 /// "Within 2 hours" in the customer's language.

@@ -125,6 +125,9 @@ pub(crate) enum BotTurn {
     HandedOver,
 }
 
+/// The field the language model's API key is sealed for.
+const LLM_API_KEY: &str = "bot.llm.api_key";
+
 fn bad_settings(e: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(format!("stored bot settings unreadable: {e}"))
 }
@@ -132,7 +135,75 @@ fn bad_settings(e: impl std::fmt::Display) -> EngineError {
 impl Engine {
     /// The bot's settings (defaults when never saved: the bot answers nowhere).
     pub async fn bot_settings(&self) -> EngineResult<BotSettings> {
-        self.document_or_default(BOT_SETTINGS).await
+        Ok(self.bot_settings_opened().await?.0)
+    }
+
+    /// The bot's settings with the language model's key opened; with `true` when the stored
+    /// key does not open (the key file was lost or not copied to this node): the model is then
+    /// off until an admin enters the key again, and the bot keeps answering.
+    async fn bot_settings_opened(&self) -> EngineResult<(BotSettings, bool)> {
+        let mut settings: BotSettings = self.document_or_default(BOT_SETTINGS).await?;
+        let mut unreadable = false;
+        if let Some(llm) = &mut settings.llm
+            && let Some(key) = &llm.api_key
+        {
+            llm.api_key = match self.secrets.open(LLM_API_KEY, key) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::error!(error = %e, "the language model's stored key does not open; enter it again in the bot settings");
+                    unreadable = true;
+                    None
+                }
+            };
+        }
+        Ok((settings, unreadable))
+    }
+
+    /// The bot's settings as stored: the language model's key sealed.
+    fn sealed_bot_settings(&self, settings: &BotSettings) -> EngineResult<String> {
+        let mut sealed = settings.clone();
+        if let Some(llm) = &mut sealed.llm
+            && let Some(key) = &mut llm.api_key
+        {
+            *key = self.secrets.seal(LLM_API_KEY, key);
+        }
+        serde_json::to_string(&sealed).map_err(bad_settings)
+    }
+
+    /// Seals the stored language-model key again with the current key if it is not. A key that
+    /// does not open is left as it is (never replaced by nothing).
+    pub(crate) async fn reseal_bot_settings(&self) -> EngineResult<crate::email::Resealed> {
+        let mut done = crate::email::Resealed::default();
+        let Some(stored) = self.store.document_uncached(BOT_SETTINGS).await? else {
+            return Ok(done);
+        };
+        let raw: BotSettings = serde_json::from_str(&stored).map_err(bad_settings)?;
+        let Some(key) = raw.llm.as_ref().and_then(|l| l.api_key.as_deref()) else {
+            return Ok(done);
+        };
+        if key.is_empty() || self.secrets.is_current(key) {
+            return Ok(done);
+        }
+        let Ok(opened) = self.secrets.open(LLM_API_KEY, key) else {
+            tracing::error!("the language model's stored key does not open");
+            done.unreadable += 1;
+            return Ok(done);
+        };
+        let mut settings = raw.clone();
+        if let Some(llm) = &mut settings.llm {
+            llm.api_key = Some(opened);
+        }
+        let json = self.sealed_bot_settings(&settings)?;
+        if self
+            .store
+            .replace_document(BOT_SETTINGS, &stored, &json)
+            .await?
+        {
+            done.changed += 1;
+        } else {
+            done.raced += 1;
+        }
+        Ok(done)
     }
 
     /// A shop document read as `T`, or `T`'s default when none was saved.
@@ -155,7 +226,19 @@ impl Engine {
     ) -> EngineResult<BotSettings> {
         Self::require_admin(who)?;
         settings.check()?;
-        let stored = self.bot_settings().await?;
+        let (stored, unreadable) = self.bot_settings_opened().await?;
+        if unreadable
+            && settings
+                .llm
+                .as_ref()
+                .is_some_and(|l| l.api_key.as_deref() == Some(layan_bot::settings::HIDDEN))
+        {
+            return Err(layan_core::InvalidValue::new(
+                "api_key_required",
+                "llm: the stored API key cannot be read any more, give it again",
+            )
+            .into());
+        }
         settings.keep_secrets_from(&stored)?;
         for id in &settings.inboxes {
             let inbox = self
@@ -176,7 +259,7 @@ impl Engine {
                 .into());
             }
         }
-        let json = serde_json::to_string(&settings).map_err(bad_settings)?;
+        let json = self.sealed_bot_settings(&settings)?;
         self.store.put_document(BOT_SETTINGS, &json).await?;
         self.audit(Some(who), "bot_settings_updated", None, None, ip)
             .await;
@@ -736,7 +819,15 @@ impl Turn<'_> {
             return Ok(None);
         };
         if let Some(llm) = &self.settings.llm
-            && let Some(answer) = crate::llm::answer(llm, self.locale, self.text, &sources).await
+            && let Some(answer) = crate::llm::answer(
+                &self.engine.http,
+                &self.engine.outbound,
+                llm,
+                self.locale,
+                self.text,
+                &sources,
+            )
+            .await
         {
             let links = answer
                 .cited

@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 
 use crate::jobs::JobError;
+use crate::outbound::{NetError, OutboundPolicy};
 
 mod smtp;
 use crate::{Access, Engine, EngineError, EngineResult};
@@ -50,14 +51,37 @@ pub struct EmailConfig {
     pub secret: String,
 }
 
-fn config_from(row: layan_store::EmailInboxRow) -> EngineResult<EmailConfig> {
-    let settings: EmailSettings = serde_json::from_str(&row.settings)
-        .map_err(|e| EngineError::Internal(format!("stored email settings: {e}")))?;
-    Ok(EmailConfig {
-        inbox_id: row.inbox_id,
-        settings,
-        secret: row.secret,
-    })
+/// The fields stored secrets of an email inbox are sealed for.
+const IMAP_PASSWORD: &str = "email.imap.password";
+const SMTP_PASSWORD: &str = "email.smtp.password";
+const REPLY_SECRET: &str = "email.reply_secret";
+
+/// What a pass of [`Engine::reseal_secrets`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Resealed {
+    /// Records sealed again with the current key.
+    pub changed: usize,
+    /// Records whose secrets do not open with any key held (left untouched).
+    pub unreadable: usize,
+    /// Records changed meanwhile (by an admin's save): to look at again.
+    pub raced: usize,
+}
+
+/// Settings as stored: the passwords sealed.
+fn sealed_settings(
+    secrets: &crate::secrets::SecretBox,
+    settings: &EmailSettings,
+) -> EngineResult<String> {
+    let mut sealed = settings.clone();
+    for (field, server) in [
+        (IMAP_PASSWORD, &mut sealed.imap),
+        (SMTP_PASSWORD, &mut sealed.smtp),
+    ] {
+        if let Some(s) = server {
+            s.password = secrets.seal(field, &s.password);
+        }
+    }
+    serde_json::to_string(&sealed).map_err(|e| EngineError::Internal(e.to_string()))
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -82,6 +106,74 @@ fn dedupe_key(sender: Option<&str>, message_id: Option<&str>, raw: &[u8]) -> Str
 }
 
 impl Engine {
+    /// An inbox's settings and secret as stored, opened.
+    fn config_from(&self, row: layan_store::EmailInboxRow) -> EngineResult<EmailConfig> {
+        let mut settings: EmailSettings = serde_json::from_str(&row.settings)
+            .map_err(|e| EngineError::Internal(format!("stored email settings: {e}")))?;
+        for (field, server) in [
+            (IMAP_PASSWORD, &mut settings.imap),
+            (SMTP_PASSWORD, &mut settings.smtp),
+        ] {
+            if let Some(s) = server {
+                s.password = self.secrets.open(field, &s.password)?;
+            }
+        }
+        Ok(EmailConfig {
+            inbox_id: row.inbox_id,
+            settings,
+            secret: self.secrets.open(REPLY_SECRET, &row.secret)?,
+        })
+    }
+
+    /// Seals again, with the current key, every stored secret that is not (values stored
+    /// before sealing existed, or sealed with a key being rotated out): the mail servers'
+    /// passwords and reply secrets, the language model's key. Returns how many records
+    /// changed; one changed meanwhile by an admin is left as they saved it (sealed already).
+    pub async fn reseal_secrets(&self) -> EngineResult<Resealed> {
+        let mut done = Resealed::default();
+        for row in self.store.email_inboxes().await? {
+            let stored: EmailSettings = serde_json::from_str(&row.settings)
+                .map_err(|e| EngineError::Internal(format!("stored email settings: {e}")))?;
+            let current = stored
+                .imap
+                .iter()
+                .chain(stored.smtp.iter())
+                .all(|s| s.password.is_empty() || self.secrets.is_current(&s.password))
+                && self.secrets.is_current(&row.secret);
+            if current {
+                continue;
+            }
+            let (old_settings, old_secret) = (row.settings.clone(), row.secret.clone());
+            let inbox = row.inbox_id;
+            // One that does not open (another key) is left as it is, for its key to be found.
+            let config = match self.config_from(row) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(inbox = %inbox, error = %e, "an email inbox's stored secrets do not open");
+                    done.unreadable += 1;
+                    continue;
+                }
+            };
+            let settings = sealed_settings(&self.secrets, &config.settings)?;
+            let secret = self.secrets.seal(REPLY_SECRET, &config.secret);
+            if self
+                .store
+                .reseal_email_inbox(inbox, (&old_settings, &old_secret), (&settings, &secret))
+                .await?
+            {
+                done.changed += 1;
+            } else {
+                // Changed meanwhile: looked at again by the next pass.
+                done.raced += 1;
+            }
+        }
+        let bot = self.reseal_bot_settings().await?;
+        done.changed += bot.changed;
+        done.unreadable += bot.unreadable;
+        done.raced += bot.raced;
+        Ok(done)
+    }
+
     /// Trusts these certificate authorities (PEM) for mail servers too, e.g. a shop's own mail
     /// server with a private CA. Refuses a file without a certificate.
     pub fn with_mail_ca(mut self, pem: Vec<u8>) -> EngineResult<Self> {
@@ -128,15 +220,14 @@ impl Engine {
             )
             .into());
         }
-        let json =
-            serde_json::to_string(&settings).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let json = sealed_settings(&self.secrets, &settings)?;
         let inbox = match self
             .store
             .create_email_inbox(
                 name,
                 &settings.address,
                 &json,
-                &random_hex(32),
+                &self.secrets.seal(REPLY_SECRET, &random_hex(32)),
                 &format!("mail_{}", random_hex(16)),
             )
             .await
@@ -156,7 +247,7 @@ impl Engine {
     }
 
     pub(crate) async fn email_config(&self, inbox: InboxId) -> EngineResult<EmailConfig> {
-        config_from(
+        self.config_from(
             self.store
                 .email_inbox(inbox)
                 .await?
@@ -173,10 +264,13 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound)?;
         let (fetch_error, fetched_at) = (row.fetch_error.clone(), row.fetched_at);
-        let config = config_from(row)?;
+        // Shown redacted: nothing needs opening (so an inbox whose secrets do not open any
+        // more can still be seen and repaired).
+        let settings: EmailSettings = serde_json::from_str(&row.settings)
+            .map_err(|e| EngineError::Internal(format!("stored email settings: {e}")))?;
         Ok(EmailInbox {
             inbox_id: inbox,
-            settings: config.settings.redacted(),
+            settings: settings.redacted(),
             fetch_error,
             fetched_at,
         })
@@ -191,11 +285,36 @@ impl Engine {
         ip: Option<std::net::IpAddr>,
     ) -> EngineResult<EmailInbox> {
         Self::require_admin(admin)?;
-        let old = self.email_config(inbox).await?;
-        settings.keep_passwords_from(&old.settings)?;
+        let stored = self
+            .store
+            .email_inbox(inbox)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let mut new_secret = None;
+        match self.config_from(stored) {
+            Ok(old) => settings.keep_passwords_from(&old.settings)?,
+            // Stored secrets that do not open (the key file was lost): new passwords must be
+            // given, and the reply secret is made anew (older replies' tokens no longer match;
+            // their threads still join by Message-ID).
+            Err(e) => {
+                new_secret = Some(self.secrets.seal(REPLY_SECRET, &random_hex(32)));
+                tracing::warn!(inbox = %inbox, error = %e, "the stored mail passwords do not open");
+                if settings
+                    .imap
+                    .iter()
+                    .chain(settings.smtp.iter())
+                    .any(|s| s.password == KEEP_PASSWORD)
+                {
+                    return Err(layan_core::InvalidValue::new(
+                        "invalid_email_settings",
+                        "password: the stored password cannot be read any more; give it again",
+                    )
+                    .into());
+                }
+            }
+        }
         settings.check()?;
-        let json =
-            serde_json::to_string(&settings).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let json = sealed_settings(&self.secrets, &settings)?;
         match self
             .store
             .update_email_settings(inbox, &settings.address, &json)
@@ -203,6 +322,9 @@ impl Engine {
         {
             Err(StoreError::Conflict(_)) => return Err(EngineError::Conflict("address_taken")),
             other => other?,
+        }
+        if let Some(secret) = new_secret {
+            self.store.set_email_secret(inbox, &secret).await?;
         }
         self.audit(
             Some(admin),
@@ -272,8 +394,8 @@ impl Engine {
             .email_inboxes()
             .await?
             .into_iter()
-            .filter_map(|r| config_from(r).ok())
-            .map(|c| c.settings.address)
+            .filter_map(|r| serde_json::from_str::<EmailSettings>(&r.settings).ok())
+            .map(|s| s.address)
             .collect();
         if ours.contains(&from.address) {
             self.store
@@ -578,20 +700,16 @@ impl Engine {
             self.fetch_with(&server, &config.settings.imap_folder, inbox),
         )
         .await
-        .unwrap_or_else(|_| {
-            Err(FetchError::Server(
-                "the mail server did not answer in time".into(),
-            ))
-        });
+        .unwrap_or(Err(FetchError::Net(NetError::TimedOut)));
         match result {
             Ok((n, notice)) => {
                 let _ = self.store.set_fetch_status(inbox, notice.as_deref()).await;
                 Ok(n)
             }
-            Err(FetchError::Server(e)) => {
+            Err(FetchError::Net(e)) => {
                 tracing::warn!(inbox = %inbox, error = %e, "fetching mail failed");
-                let _ = self.store.set_fetch_status(inbox, Some(&e)).await;
-                Err(EngineError::Upstream(e))
+                let _ = self.store.set_fetch_status(inbox, Some(e.code())).await;
+                Err(EngineError::Net(e))
             }
             Err(FetchError::Engine(e)) => Err(e),
         }
@@ -603,19 +721,24 @@ impl Engine {
         folder: &str,
         inbox: InboxId,
     ) -> Result<(usize, Option<String>), FetchError> {
-        let stream = connect_imap(server, self.mail_ca.as_deref().map(Vec::as_slice)).await?;
+        let stream = connect_imap(
+            server,
+            &self.outbound,
+            self.mail_ca.as_deref().map(Vec::as_slice),
+        )
+        .await?;
         let mut client = async_imap::Client::new(stream);
         if server.security != Security::Starttls {
             client
                 .read_response()
                 .await
-                .map_err(|e| FetchError::Server(format!("IMAP greeting: {e}")))?;
+                .map_err(|e| net(NetError::Protocol, "greeting", e))?;
         }
         let mut session = client
             .login(&server.username, &server.password)
             .await
-            .map_err(|(e, _)| FetchError::Server(format!("IMAP login: {e}")))?;
-        let imap = |e: async_imap::error::Error| FetchError::Server(format!("IMAP: {e}"));
+            .map_err(|(e, _)| imap_error(NetError::Auth, "login", e))?;
+        let imap = |e: async_imap::error::Error| imap_error(NetError::Protocol, "command", e);
         session.select(folder).await.map_err(imap)?;
         let mut uids: Vec<u32> = session
             .uid_search("UNSEEN")
@@ -988,6 +1111,7 @@ impl Engine {
             .collect();
         match smtp::send(
             &smtp,
+            &self.outbound,
             &config.settings.address,
             &recipients,
             &built.formatted(),
@@ -1131,7 +1255,8 @@ fn message_text(parsed: &mail::InboundEmail) -> String {
 }
 
 enum FetchError {
-    Server(String),
+    /// The server could not be reached or used (shown to admins as this code).
+    Net(NetError),
     Engine(EngineError),
 }
 
@@ -1144,17 +1269,17 @@ fn tls_config(
     );
     if let Some(pem) = extra_ca {
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| FetchError::Server(format!("the mail CA file: {e}")))?;
+            let cert = cert.map_err(|e| net(NetError::Tls, "the mail CA file", e))?;
             roots
                 .add(cert)
-                .map_err(|e| FetchError::Server(format!("the mail CA file: {e}")))?;
+                .map_err(|e| net(NetError::Tls, "the mail CA file", e))?;
         }
     }
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| FetchError::Server(format!("TLS: {e}")))?
+    .map_err(|e| net(NetError::Tls, "TLS", e))?
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(std::sync::Arc::new(config))
@@ -1166,25 +1291,41 @@ async fn tls_wrap(
     extra_ca: Option<&[u8]>,
 ) -> Result<MailStream, FetchError> {
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|e| FetchError::Server(format!("{host}: {e}")))?;
+        .map_err(|e| net(NetError::Tls, host, e))?;
     let tls = tokio_rustls::TlsConnector::from(tls_config(extra_ca)?)
         .connect(name, tcp)
         .await
-        .map_err(|e| FetchError::Server(format!("TLS with {host}: {e}")))?;
+        .map_err(|e| net(NetError::Tls, host, e))?;
     Ok(Either::Left(tls))
+}
+
+/// A classified IMAP failure; the server's own words go to the log only.
+fn net(kind: NetError, what: &str, e: impl std::fmt::Display) -> FetchError {
+    tracing::warn!(error = %e, "IMAP {what}: {kind}");
+    FetchError::Net(kind)
+}
+
+/// Classifies an IMAP error: `No`/`Bad` answers are the server's protocol, I/O is the network.
+fn imap_error(as_answer: NetError, what: &str, e: async_imap::error::Error) -> FetchError {
+    use async_imap::error::Error as E;
+    let kind = match &e {
+        E::Io(io) => NetError::of_io(io),
+        E::ConnectionLost => NetError::Refused,
+        E::No(_) | E::Bad(_) => as_answer,
+        _ => NetError::Protocol,
+    };
+    net(kind, what, e)
 }
 
 async fn connect_imap(
     server: &MailServer,
+    outbound: &OutboundPolicy,
     extra_ca: Option<&[u8]>,
 ) -> Result<MailStream, FetchError> {
-    let tcp = tokio::time::timeout(
-        MAIL_TIMEOUT,
-        TcpStream::connect((server.host.as_str(), server.port)),
-    )
-    .await
-    .map_err(|_| FetchError::Server(format!("{}:{}: timed out", server.host, server.port)))?
-    .map_err(|e| FetchError::Server(format!("{}:{}: {e}", server.host, server.port)))?;
+    let (tcp, _) = outbound
+        .connect(&server.host, server.port, MAIL_TIMEOUT)
+        .await
+        .map_err(|kind| net(kind, &format!("{}:{}", server.host, server.port), kind))?;
     match server.security {
         Security::Tls => tls_wrap(tcp, &server.host, extra_ca).await,
         Security::None => Ok(Either::Right(tcp)),
@@ -1193,11 +1334,11 @@ async fn connect_imap(
             client
                 .read_response()
                 .await
-                .map_err(|e| FetchError::Server(format!("IMAP greeting: {e}")))?;
+                .map_err(|e| net(NetError::Protocol, "greeting", e))?;
             client
                 .run_command_and_check_ok("STARTTLS", None)
                 .await
-                .map_err(|e| FetchError::Server(format!("STARTTLS: {e}")))?;
+                .map_err(|e| imap_error(NetError::Tls, "STARTTLS", e))?;
             tls_wrap(client.into_inner(), &server.host, extra_ca).await
         }
     }

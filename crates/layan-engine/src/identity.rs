@@ -20,6 +20,8 @@ pub struct ShopperIdentity {
     /// Lower-cased.
     pub email: String,
     pub name: Option<String>,
+    /// The token's `exp` (seconds since the epoch): the signed-in widget session ends then.
+    pub expires_at: i64,
 }
 
 /// Why an identity token was refused.
@@ -113,7 +115,21 @@ pub fn verify_identity(
                     .collect::<String>()
             })
             .filter(|n| !n.is_empty()),
+        expires_at: exp,
     })
+}
+
+/// A signed-in widget session's token: random, then the identity's expiry (seconds). Only its
+/// hash is stored, so the expiry cannot be changed by the browser.
+pub(crate) fn session_token(expires_at: i64) -> String {
+    format!("{}.{expires_at}", crate::auth::random_token())
+}
+
+/// When a signed-in widget session ends (seconds since the epoch): the expiry in its token.
+/// `None` for an anonymous visitor's token (which has no dot), and for a signed-in token made
+/// before expiries were kept (such a session counts as expired).
+pub fn session_expiry(token: &str) -> Option<i64> {
+    token.rsplit_once('.').and_then(|(_, e)| e.parse().ok())
 }
 
 /// Signs an identity token (for tests, the demo page and shops' documentation).
@@ -146,7 +162,8 @@ mod tests {
             verify_identity("s3cret", &t, 1_000),
             Ok(ShopperIdentity {
                 email: "sari@example.test".into(),
-                name: Some("Sari".into())
+                name: Some("Sari".into()),
+                expires_at: 2_000,
             })
         );
         assert_eq!(

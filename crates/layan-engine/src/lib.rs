@@ -11,10 +11,12 @@ pub mod jobs;
 pub mod kb;
 mod llm;
 pub mod orders;
+pub mod outbound;
 pub mod proactive;
 pub mod products;
 mod relay;
 pub mod search;
+pub mod secrets;
 pub mod security;
 pub mod store_api;
 pub mod workspace;
@@ -64,6 +66,9 @@ pub enum EngineError {
     /// The database cannot be reached; nothing was written.
     #[error("database unavailable")]
     Unavailable,
+    /// A signed-in widget session whose identity has expired: the page gives a fresh one.
+    #[error("identity expired")]
+    IdentityExpired,
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -71,6 +76,15 @@ pub enum EngineError {
     /// The shop's store (or another outside service) refused or failed; its words.
     #[error("{0}")]
     Upstream(String),
+    /// An outside server (mail, the store's API) could not be reached or used.
+    #[error("{0}")]
+    Net(outbound::NetError),
+}
+
+impl From<secrets::SecretError> for EngineError {
+    fn from(e: secrets::SecretError) -> Self {
+        Self::Internal(e.to_string())
+    }
 }
 
 impl From<StoreError> for EngineError {
@@ -113,6 +127,9 @@ pub struct Visitor {
     /// Present when a new visitor was created: the browser must keep it.
     pub new_token: Option<String>,
     pub conversation: Option<Conversation>,
+    /// The new token continues the same shopper's session (a signed-in session renewed with a
+    /// fresh identity): what the browser had not sent yet is still theirs.
+    pub renewed: bool,
 }
 
 #[derive(Clone)]
@@ -154,11 +171,20 @@ pub struct Engine {
     shopify_admin: Option<store_api::ShopifyAdmin>,
     /// Extra certificate authorities (PEM) trusted for mail servers, besides the public ones.
     mail_ca: Option<Arc<Vec<u8>>>,
+    /// Which non-public hosts outbound connections may reach, and the HTTP client (the
+    /// language model) that resolves through it.
+    outbound: outbound::OutboundPolicy,
+    http: reqwest::Client,
+    /// Seals the secrets stored in the database (see `secrets`).
+    secrets: Arc<secrets::SecretBox>,
     /// The bot's classifier for the current training phrases.
     bot_cache: Arc<Mutex<bot::BotCache>>,
     /// One bot turn at a time per conversation on this node (jobs run concurrently).
     bot_turns: Arc<Mutex<HashMap<ConversationId, Arc<tokio::sync::Mutex<()>>>>>,
 }
+
+/// The longest an HTTP request to an outside service may take (each request may set less).
+const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Engine {
     pub fn new(store: Store) -> Self {
@@ -188,9 +214,36 @@ impl Engine {
             indexer_state: Arc::default(),
             shopify_admin: None,
             mail_ca: None,
+            outbound: outbound::OutboundPolicy::public_only(),
+            http: outbound::OutboundPolicy::public_only().http_client(OUTBOUND_TIMEOUT),
+            secrets: Arc::new(secrets::SecretBox::ephemeral()),
             bot_cache: Arc::default(),
             bot_turns: Arc::default(),
         }
+    }
+
+    /// Sets which non-public hosts (loopback, private networks) outbound connections may reach;
+    /// by default none.
+    pub fn with_outbound(mut self, policy: outbound::OutboundPolicy) -> Self {
+        self.http = policy.http_client(OUTBOUND_TIMEOUT);
+        self.outbound = policy;
+        self
+    }
+
+    /// Seals stored secrets with these keys (by default a key held in memory only).
+    pub fn with_secrets(mut self, secrets: Arc<secrets::SecretBox>) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The keys stored secrets are sealed with.
+    pub fn secrets(&self) -> &Arc<secrets::SecretBox> {
+        &self.secrets
+    }
+
+    /// The outbound policy (for clients built outside the engine).
+    pub fn outbound(&self) -> &outbound::OutboundPolicy {
+        &self.outbound
     }
 
     /// Sets how long an agent may be disconnected before their conversations are released
@@ -324,23 +377,31 @@ impl Engine {
             Some(t) if !t.is_empty() => self.visitor_contact(t).await?,
             _ => None,
         };
-        // A signed-in session's token, in case this request leaves it (signed out, or someone
-        // else signed in): it is revoked, so it never opens her conversations again.
+        // A signed-in session's token, in case this request leaves it (signed out, someone
+        // else signed in, or its identity expired): it is revoked, so it never opens her
+        // conversations again.
         let identified_before = known
             .as_ref()
             .filter(|(_, identified)| *identified)
             .map(|(c, _)| c.id);
+        let expired = identified_before.is_some()
+            && token.is_none_or(|t| Self::identity_expired(t, layan_core::now_millis() / 1000));
         // A contact created just now has no conversation yet (no need to look).
         let mut fresh = false;
+        let mut renewed = false;
         let (contact, new_token) = match (identity, known) {
-            // The same signed-in shopper again.
-            (Some(who), Some((c, true))) if self.is_identified_as(&c, who).await? => (c, None),
-            // Signed in (now, or as someone else): a token for that customer.
-            (Some(who), _) => {
+            // The same signed-in shopper again, within the session's time.
+            (Some(who), Some((c, true))) if !expired && self.is_identified_as(&c, who).await? => {
+                (c, None)
+            }
+            // Signed in (now, again after the session expired, or as someone else): a token
+            // for that customer, ending when this identity does.
+            (Some(who), before) => {
                 let id = self
                     .contact_for_email(&who.email, who.name.as_deref())
                     .await?;
-                let token = auth::random_token();
+                renewed = before.is_some_and(|(c, identified)| identified && c.id == id);
+                let token = identity::session_token(who.expires_at);
                 self.store
                     .add_contact_identity(
                         id,
@@ -353,7 +414,7 @@ impl Engine {
             }
             // Anonymous, as before.
             (None, Some((c, false))) => (c, None),
-            // New, or signed out: a fresh anonymous visitor.
+            // New, signed out, or the signed-in session expired: a fresh anonymous visitor.
             (None, _) => {
                 let token = auth::random_token();
                 let locale = locale
@@ -391,6 +452,7 @@ impl Engine {
             contact,
             new_token,
             conversation,
+            renewed,
         })
     }
 
@@ -436,11 +498,19 @@ impl Engine {
             .await?
             .filter(Self::is_widget_inbox)
             .ok_or(EngineError::NotFound)?;
-        let (contact, _) = self
+        let (contact, identified) = self
             .visitor_contact(token)
             .await?
             .ok_or(EngineError::NotFound)?;
+        if identified && Self::identity_expired(token, layan_core::now_millis() / 1000) {
+            return Err(EngineError::IdentityExpired);
+        }
         Ok((inbox, contact))
+    }
+
+    /// Whether a signed-in session's token has passed its identity's expiry at `now`.
+    fn identity_expired(token: &str, now: i64) -> bool {
+        identity::session_expiry(token).is_none_or(|exp| exp <= now)
     }
 
     /// A message from the shopper in the widget: into their current conversation (reopened if

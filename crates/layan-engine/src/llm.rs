@@ -28,10 +28,6 @@ pub(crate) struct Answer {
 
 const MAX_ANSWER_CHARS: usize = 1_500;
 
-/// One client (connection pool, TLS roots) for every request; the timeout is per request.
-static CLIENT: std::sync::LazyLock<reqwest::Client> =
-    std::sync::LazyLock::new(reqwest::Client::new);
-
 /// The instructions; a fixed sentence of them is looked for in the answer (a model that
 /// repeats its instructions is not answering).
 const INSTRUCTIONS: &str = "You are a customer service assistant for an online shop. \
@@ -116,7 +112,11 @@ pub(crate) fn accept(content: &str, sources: usize, canary: &str) -> Option<Answ
 }
 
 /// Asks the model; `None` on any failure (logged), so the caller answers from retrieval.
+/// `client` resolves through the outbound policy (see `outbound`); `policy` checks an address
+/// typed as a literal IP.
 pub(crate) async fn answer(
+    client: &reqwest::Client,
+    policy: &crate::outbound::OutboundPolicy,
     settings: &LlmSettings,
     locale: Locale,
     question: &str,
@@ -127,8 +127,13 @@ pub(crate) async fn answer(
     }
     let canary = format!("{:016x}", rand::random::<u64>());
     let body = request_body(settings, locale, question, sources, &canary);
-    let mut request = CLIENT
-        .post(format!("{}/chat/completions", settings.base_url))
+    let url = format!("{}/chat/completions", settings.base_url);
+    if let Err(e) = policy.check_url(&url) {
+        tracing::warn!(error = %e, "the language model's address is refused; answering from the help center");
+        return None;
+    }
+    let mut request = client
+        .post(url)
         .timeout(Duration::from_millis(settings.timeout_ms))
         .json(&body);
     if let Some(key) = &settings.api_key {
@@ -137,7 +142,7 @@ pub(crate) async fn answer(
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e, "the language model did not answer; answering from the help center");
+            tracing::warn!(error = %e, class = %crate::outbound::NetError::of_http(&e), "the language model did not answer; answering from the help center");
             return None;
         }
     };

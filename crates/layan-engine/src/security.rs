@@ -110,6 +110,18 @@ impl Engine {
         };
         let ok = verify_blocking(password, hash).await?;
         let agent = match (agent, ok) {
+            // A deactivated account is refused like a wrong password (nobody learns which).
+            (Some(agent), true) if agent.deactivated_at.is_some() => {
+                self.audit(
+                    Some(&agent),
+                    "login_refused_deactivated",
+                    Some(&agent.email),
+                    None,
+                    ip,
+                )
+                .await;
+                return Err(EngineError::InvalidCredentials);
+            }
             (Some(agent), true) => agent,
             (agent, _) => {
                 if let Some(ip) = ip {
@@ -193,8 +205,77 @@ impl Engine {
         ip: Option<IpAddr>,
     ) -> EngineResult<Login> {
         let new = NewPassword::parse(new)?;
-        // Guessing the current password through an open session (a borrowed laptop) counts
-        // like failed logins: the same lockout per account, the same wait per address.
+        self.check_current_password(agent, current, ip).await?;
+        let hash = hash_blocking(new).await?;
+        // Tokens marked to survive a password change (an integration's) are kept.
+        self.store.set_password(agent.id, &hash, true).await?;
+        self.audit(Some(agent), "password_changed", None, None, ip)
+            .await;
+        self.access_changed(agent.id);
+        self.open_session(agent.clone()).await
+    }
+
+    /// An admin deactivates an account (staff who left) or activates it again. Deactivating
+    /// ends every session and socket of it on every node, deletes its API tokens and puts its
+    /// open conversations back in the queue; it cannot sign in until activated again. Admins
+    /// cannot deactivate themselves.
+    pub async fn set_agent_active(
+        &self,
+        admin: &Agent,
+        target: AgentId,
+        active: bool,
+        ip: Option<IpAddr>,
+    ) -> EngineResult<Agent> {
+        if !admin.role.is_admin() {
+            return Err(EngineError::Forbidden(
+                "only admins can deactivate accounts",
+            ));
+        }
+        if admin.id == target && !active {
+            return Err(EngineError::Forbidden(
+                "you cannot deactivate your own account",
+            ));
+        }
+        let (agent, released) = self
+            .store
+            .set_agent_deactivated(target, (!active).then(now_millis))
+            .await?;
+        self.audit(
+            Some(admin),
+            if active {
+                "agent_activated"
+            } else {
+                "agent_deactivated"
+            },
+            Some(&agent.email),
+            (!released.is_empty())
+                .then(|| format!("{} conversations back in the queue", released.len()))
+                .as_deref(),
+            ip,
+        )
+        .await;
+        if !active {
+            self.access_changed(target);
+        }
+        for c in released {
+            let _ = self.publish_conversation(c.id).await;
+            if let Err(e) = self.route(&c).await {
+                tracing::warn!(error = %e, "routing a deactivated agent's conversation failed");
+            }
+        }
+        self.publish_agents_changed();
+        Ok(agent)
+    }
+
+    /// The agent's own current password, asked again before changing it or creating a token
+    /// that survives a password change. Guesses count like failed logins (the same lockout per
+    /// account, the same wait per address).
+    async fn check_current_password(
+        &self,
+        agent: &Agent,
+        current: &str,
+        ip: Option<IpAddr>,
+    ) -> EngineResult<()> {
         let now = now_millis();
         if let Some(ip) = ip
             && let Some(wait) = lock(&self.ip_failures).blocked(ip)
@@ -223,15 +304,11 @@ impl Engine {
             return Err(EngineError::InvalidCredentials);
         }
         self.store.clear_login_failures(&agent.email).await?;
-        let hash = hash_blocking(new).await?;
-        self.store.set_password(agent.id, &hash).await?;
-        self.audit(Some(agent), "password_changed", None, None, ip)
-            .await;
-        self.access_changed(agent.id);
-        self.open_session(agent.clone()).await
+        Ok(())
     }
 
-    /// An admin sets someone's password: every session of that account ends.
+    /// An admin sets someone's password (account recovery): every session and every API token
+    /// of that account ends, those marked to survive a password change too.
     pub async fn reset_password(
         &self,
         admin: &Agent,
@@ -249,7 +326,7 @@ impl Engine {
             .await?
             .ok_or(EngineError::NotFound)?;
         let hash = hash_blocking(new).await?;
-        self.store.set_password(target, &hash).await?;
+        self.store.set_password(target, &hash, false).await?;
         self.audit(Some(admin), "password_reset", Some(&who.email), None, ip)
             .await;
         self.access_changed(target);
@@ -270,12 +347,24 @@ impl Engine {
     }
 
     /// Creates a personal API token; the secret is returned once and stored only as a hash.
+    /// `survives_password_change`: an integration's token, kept when the owner's password
+    /// changes (every other token ends then; all end when the account is deactivated).
     pub async fn create_api_token(
         &self,
         agent: &Agent,
         name: &str,
+        survives_password_change: Option<&str>,
         ip: Option<IpAddr>,
     ) -> EngineResult<(String, ApiTokenInfo)> {
+        // A token that outlives a password change needs the current password: someone with a
+        // stolen session could otherwise keep access after the owner changes it.
+        let survives_password_change = match survives_password_change {
+            Some(current) => {
+                self.check_current_password(agent, current, ip).await?;
+                true
+            }
+            None => false,
+        };
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
             return Err(layan_core::InvalidValue::new(
@@ -288,13 +377,24 @@ impl Engine {
         let prefix: String = secret.chars().take(API_TOKEN_PREFIX.len() + 6).collect();
         let info = self
             .store
-            .create_api_token(agent.id, name, &auth::token_hash(&secret), &prefix)
+            .create_api_token(
+                agent.id,
+                name,
+                &auth::token_hash(&secret),
+                &prefix,
+                survives_password_change,
+            )
             .await?;
+        let detail = if survives_password_change {
+            format!("{prefix} (survives a password change)")
+        } else {
+            prefix.clone()
+        };
         self.audit(
             Some(agent),
             "api_token_created",
             Some(name),
-            Some(&prefix),
+            Some(&detail),
             ip,
         )
         .await;

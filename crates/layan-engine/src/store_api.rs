@@ -13,6 +13,7 @@ use layan_core::{
 };
 use serde::Deserialize;
 
+use crate::outbound::{NetError, OutboundPolicy};
 use crate::{Access, Engine, EngineError, EngineResult};
 
 /// The Admin API version Layan speaks.
@@ -25,6 +26,7 @@ pub struct ShopifyAdmin {
     base: String,
     token: String,
     http: reqwest::Client,
+    outbound: OutboundPolicy,
 }
 
 impl std::fmt::Debug for ShopifyAdmin {
@@ -62,19 +64,20 @@ struct Transaction {
 
 impl ShopifyAdmin {
     /// `base`: the shop's address (`https://batik-sari.myshopify.com`).
-    pub fn new(base: &str, token: &str) -> Result<Self, String> {
+    /// Requests go through `outbound` (a loopback or private store address needs allowing).
+    pub fn new(base: &str, token: &str, outbound: &OutboundPolicy) -> Result<Self, String> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(format!("{base:?} is not an http(s) address"));
         }
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .build()
-            .map_err(|e| e.to_string())?;
+        if reqwest::Url::parse(&base).is_err() {
+            return Err(format!("{base:?} is not an address"));
+        }
         Ok(Self {
             base,
             token: token.to_string(),
-            http,
+            http: outbound.http_client(TIMEOUT),
+            outbound: outbound.clone(),
         })
     }
 
@@ -88,18 +91,25 @@ impl ShopifyAdmin {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, StoreApiError> {
+        let url = self.url(path);
+        self.outbound
+            .check_url(&url)
+            .map_err(|e| StoreApiError(format!("the store could not be reached ({e})")))?;
         let mut req = self
             .http
-            .request(method, self.url(path))
+            .request(method, url)
             .header("X-Shopify-Access-Token", &self.token)
             .header("Accept", "application/json");
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| StoreApiError(format!("the store could not be reached: {e}")))?;
+        let res = req.send().await.map_err(|e| {
+            tracing::warn!(error = %e, "the store's API");
+            StoreApiError(format!(
+                "the store could not be reached ({})",
+                NetError::of_http(&e)
+            ))
+        })?;
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
         let json: serde_json::Value =
@@ -130,7 +140,11 @@ impl ShopifyAdmin {
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
-            _ => text.chars().take(200).collect(),
+            // Not Shopify's error format: its status only (the body is logged, not shown).
+            _ => {
+                tracing::warn!(status = %status, body = %text.chars().take(500).collect::<String>(), "the store's answer is not an API error");
+                String::from("no error in the API's format")
+            }
         };
         Err(StoreApiError(format!(
             "the store refused ({}): {said}",

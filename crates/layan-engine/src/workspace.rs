@@ -388,6 +388,9 @@ impl Engine {
         let c = self.conversation_for(access, id).await?;
         if let Some(a) = assignee {
             let agent = self.store.agent(a).await?.ok_or(EngineError::NotFound)?;
+            if agent.deactivated_at.is_some() {
+                return Err(EngineError::Conflict("assignee_deactivated"));
+            }
             if !self.access(&agent).await?.can_see(c.inbox_id) {
                 return Err(EngineError::Conflict("assignee_not_in_inbox"));
             }
@@ -608,7 +611,7 @@ impl Engine {
         Ok(())
     }
 
-    fn publish_agents_changed(&self) {
+    pub(crate) fn publish_agents_changed(&self) {
         // Presence counts double as "the agent list changed" for widgets and inboxes.
         self.refresh_presence();
     }

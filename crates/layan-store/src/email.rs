@@ -77,6 +77,22 @@ impl Store {
         dispatch!(self, s => s.email_inbox(inbox).await)
     }
 
+    /// Replaces an inbox's reply-token secret.
+    pub async fn set_email_secret(&self, inbox: InboxId, secret: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.set_email_secret(inbox, secret).await)
+    }
+
+    /// Replaces an inbox's stored settings and secret (sealed again) only if they are still
+    /// `old` (a change made meanwhile wins); whether they were replaced.
+    pub async fn reseal_email_inbox(
+        &self,
+        inbox: InboxId,
+        old: (&str, &str),
+        new: (&str, &str),
+    ) -> StoreResult<bool> {
+        dispatch!(self, s => s.reseal_email_inbox(inbox, old, new).await)
+    }
+
     pub async fn email_inboxes(&self) -> StoreResult<Vec<EmailInboxRow>> {
         dispatch!(self, s => s.email_inboxes().await)
     }
@@ -321,6 +337,29 @@ impl $store {
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(inbox)
+    }
+
+    pub async fn set_email_secret(&self, inbox: InboxId, secret: &str) -> StoreResult<()> {
+        sqlx::query(&q("UPDATE email_inboxes SET secret = ? WHERE inbox_id = ?"))
+            .bind(secret)
+            .bind(inbox.0)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    pub async fn reseal_email_inbox(&self, inbox: InboxId, old: (&str, &str), new: (&str, &str)) -> StoreResult<bool> {
+        let done = sqlx::query(&q("UPDATE email_inboxes SET settings = ?, secret = ? WHERE inbox_id = ? AND settings = ? AND secret = ?"))
+            .bind(new.0)
+            .bind(new.1)
+            .bind(inbox.0)
+            .bind(old.0)
+            .bind(old.1)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn update_email_settings(&self, inbox: InboxId, address: &str, settings: &str) -> StoreResult<()> {

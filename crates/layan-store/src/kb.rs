@@ -122,6 +122,19 @@ impl Store {
         self.settings.forget();
         put
     }
+
+    /// A document read from the database itself (not this node's cache).
+    pub async fn document_uncached(&self, key: &str) -> StoreResult<Option<String>> {
+        dispatch!(self, s => s.document(key).await)
+    }
+
+    /// Replaces a document only if it is still `old` (a change made meanwhile wins); whether
+    /// it was replaced.
+    pub async fn replace_document(&self, key: &str, old: &str, new: &str) -> StoreResult<bool> {
+        let done = dispatch!(self, s => s.replace_document(key, old, new).await);
+        self.settings.forget();
+        done
+    }
 }
 
 /// Which articles `articles_where` reads.
@@ -414,6 +427,20 @@ impl $store {
             .await
             .map_err(db)?;
         row.map(|r| r.try_get("body").map_err(db)).transpose()
+    }
+
+    pub async fn replace_document(&self, key: &str, old: &str, new: &str) -> StoreResult<bool> {
+        let done = sqlx::query(&q(
+            "UPDATE shop_documents SET body = ?, updated_at = ? WHERE key = ? AND body = ?",
+        ))
+        .bind(new)
+        .bind(now_millis())
+        .bind(key)
+        .bind(old)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn put_document(&self, key: &str, body: &str) -> StoreResult<()> {

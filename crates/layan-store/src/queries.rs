@@ -61,7 +61,7 @@ fn like_escape(s: &str) -> String {
 use crate::rows::{corrupt, CONTACT_RET, CONV_COLS, CONV_RET, MSG_COLS};
 
 const AGENT_COLS: &str =
-    "a.id, a.email, a.name, a.role, a.locale, a.capacity, a.away, a.created_at";
+    "a.id, a.email, a.name, a.role, a.locale, a.capacity, a.away, a.created_at, a.deactivated_at";
 const INBOX_COLS: &str = "i.id, i.name, i.channel, i.widget_key, i.greeting, i.color, \
      i.auto_assign, i.reassign_on_offline, i.auto_ack, i.response_minutes, i.created_at";
 const CONTACT_COLS: &str =
@@ -90,7 +90,8 @@ static SUMMARY_BY_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{} WHERE c.id = ?", summary_select(false)));
 
 // SQLite's RETURNING clause cannot name a table alias: the same columns, unqualified.
-const AGENT_RET: &str = "id, email, name, role, locale, capacity, away, created_at";
+const AGENT_RET: &str =
+    "id, email, name, role, locale, capacity, away, created_at, deactivated_at";
 const INBOX_RET: &str = "id, name, channel, widget_key, greeting, color, auto_assign, \
      reassign_on_offline, auto_ack, response_minutes, created_at";
 
@@ -108,6 +109,7 @@ fn agent_from_row(row: &$row) -> StoreResult<Agent> {
         capacity: row.try_get("capacity").map_err(db)?,
         away: row.try_get("away").map_err(db)?,
         created_at: row.try_get("created_at").map_err(db)?,
+        deactivated_at: row.try_get("deactivated_at").map_err(db)?,
     })
 }
 
@@ -264,7 +266,7 @@ impl $store {
     pub async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionRecord>> {
         let row = sqlx::query(&q(&format!(
             "SELECT {AGENT_COLS}, s.csrf_token FROM sessions s JOIN agents a ON a.id = s.agent_id \
-             WHERE s.token_hash = ? AND s.expires_at > ?"
+             WHERE s.token_hash = ? AND s.expires_at > ? AND a.deactivated_at IS NULL"
         )))
         .bind(token_hash)
         .bind(now)

@@ -63,12 +63,29 @@ impl Store {
     }
 
     /// Stores a new password hash and ends every session of the agent, in one transaction.
-    pub async fn set_password(&self, id: AgentId, hash: &str) -> StoreResult<()> {
-        dispatch!(self, s => s.set_password(id, hash).await)
+    /// Sets the password; every session of the account ends, and every API token except,
+    /// with `keep_surviving_tokens`, those marked to survive a password change.
+    pub async fn set_password(
+        &self,
+        id: AgentId,
+        hash: &str,
+        keep_surviving_tokens: bool,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.set_password(id, hash, keep_surviving_tokens).await)
     }
 
     pub async fn delete_agent_sessions(&self, id: AgentId) -> StoreResult<()> {
         dispatch!(self, s => s.delete_agent_sessions(id).await)
+    }
+
+    /// Deactivates (`Some(now)`: sessions and API tokens deleted in the same transaction, open
+    /// conversations unassigned and returned) or reactivates (`None`) an account.
+    pub async fn set_agent_deactivated(
+        &self,
+        id: AgentId,
+        at: Option<layan_core::Millis>,
+    ) -> StoreResult<(Agent, Vec<Conversation>)> {
+        dispatch!(self, s => s.set_agent_deactivated(id, at).await)
     }
 
     /// The inboxes the agent is a member of.
@@ -116,8 +133,9 @@ impl Store {
         name: &str,
         token_hash: &str,
         prefix: &str,
+        survives_password_change: bool,
     ) -> StoreResult<ApiTokenInfo> {
-        dispatch!(self, s => s.create_api_token(agent, name, token_hash, prefix).await)
+        dispatch!(self, s => s.create_api_token(agent, name, token_hash, prefix, survives_password_change).await)
     }
 
     pub async fn list_api_tokens(&self, agent: AgentId) -> StoreResult<Vec<ApiTokenInfo>> {
@@ -387,6 +405,7 @@ fn token_from_row(row: &$row) -> StoreResult<ApiTokenInfo> {
         prefix: row.try_get("prefix").map_err(db)?,
         created_at: row.try_get("created_at").map_err(db)?,
         last_used_at: row.try_get("last_used_at").map_err(db)?,
+        survives_password_change: row.try_get("survives_password_change").map_err(db)?,
     })
 }
 
@@ -414,7 +433,7 @@ impl $store {
         agent_from_row(&row)
     }
 
-    pub async fn set_password(&self, id: AgentId, hash: &str) -> StoreResult<()> {
+    pub async fn set_password(&self, id: AgentId, hash: &str, keep_surviving_tokens: bool) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let done = sqlx::query(&q("UPDATE agents SET password_hash = ? WHERE id = ?"))
             .bind(hash)
@@ -430,7 +449,59 @@ impl $store {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        // API tokens end with the password, unless marked to survive it (and kept).
+        sqlx::query(&q(
+            "DELETE FROM api_tokens WHERE agent_id = ? AND (NOT survives_password_change OR ?)",
+        ))
+        .bind(id.0)
+        .bind(!keep_surviving_tokens)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)
+    }
+
+    pub async fn set_agent_deactivated(
+        &self,
+        id: AgentId,
+        at: Option<i64>,
+    ) -> StoreResult<(Agent, Vec<Conversation>)> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let row = sqlx::query(&q(&format!(
+            "UPDATE agents SET deactivated_at = ? WHERE id = ? RETURNING {AGENT_RET}"
+        )))
+        .bind(at)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+        let agent = agent_from_row(&row)?;
+        let mut released = Vec::new();
+        if at.is_some() {
+            for table in ["sessions", "api_tokens"] {
+                sqlx::query(&q(&format!("DELETE FROM {table} WHERE agent_id = ?")))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            let rows = sqlx::query(&q(&format!(
+                "UPDATE conversations SET assignee_id = NULL, updated_at = ? \
+                 WHERE assignee_id = ? AND status NOT IN ('resolved', 'closed') RETURNING {CONV_RET}"
+            )))
+            .bind(now_millis())
+            .bind(id.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            released = rows
+                .iter()
+                .map(conversation_from_row)
+                .collect::<StoreResult<_>>()?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok((agent, released))
     }
 
     pub async fn delete_agent_sessions(&self, id: AgentId) -> StoreResult<()> {
@@ -606,16 +677,19 @@ impl $store {
         name: &str,
         token_hash: &str,
         prefix: &str,
+        survives_password_change: bool,
     ) -> StoreResult<ApiTokenInfo> {
         let row = sqlx::query(&q(
-            "INSERT INTO api_tokens (agent_id, name, token_hash, prefix, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id, name, prefix, created_at, last_used_at",
+            "INSERT INTO api_tokens (agent_id, name, token_hash, prefix, created_at, \
+             survives_password_change) VALUES (?, ?, ?, ?, ?, ?) \
+             RETURNING id, name, prefix, created_at, last_used_at, survives_password_change",
         ))
         .bind(agent.0)
         .bind(name)
         .bind(token_hash)
         .bind(prefix)
         .bind(now_millis())
+        .bind(survives_password_change)
         .fetch_one(&self.writer)
         .await
         .map_err(db)?;
@@ -624,8 +698,8 @@ impl $store {
 
     pub async fn list_api_tokens(&self, agent: AgentId) -> StoreResult<Vec<ApiTokenInfo>> {
         let rows = sqlx::query(&q(
-            "SELECT id, name, prefix, created_at, last_used_at FROM api_tokens \
-             WHERE agent_id = ? ORDER BY id",
+            "SELECT id, name, prefix, created_at, last_used_at, survives_password_change \
+             FROM api_tokens WHERE agent_id = ? ORDER BY id",
         ))
         .bind(agent.0)
         .fetch_all(&self.reader)
@@ -650,7 +724,7 @@ impl $store {
     pub async fn agent_by_api_token(&self, token_hash: &str) -> StoreResult<Option<Agent>> {
         let row = sqlx::query(&q(&format!(
             "SELECT {AGENT_COLS}, t.last_used_at AS token_used FROM api_tokens t \
-             JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = ?"
+             JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = ? AND a.deactivated_at IS NULL"
         )))
         .bind(token_hash)
         .fetch_optional(&self.reader)
@@ -982,7 +1056,8 @@ impl $store {
         let rows = sqlx::query(&q(
             "SELECT a.id, a.capacity, a.away, \
              (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = a.id AND c.status = 'open') AS load \
-             FROM inbox_members m JOIN agents a ON a.id = m.agent_id WHERE m.inbox_id = ? ORDER BY a.id",
+             FROM inbox_members m JOIN agents a ON a.id = m.agent_id \
+             WHERE m.inbox_id = ? AND a.deactivated_at IS NULL ORDER BY a.id",
         ))
         .bind(inbox.0)
         .fetch_all(&self.reader)

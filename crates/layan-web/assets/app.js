@@ -29,6 +29,7 @@
       emailFrom: "From {a}", emailCc: "Cc {a}", showOriginal: "Show the original email", hideOriginal: "Hide the original email", delivery_queued: "Sending…", delivery_sent: "Sent by email", delivery_sent_partly: "Sent by email; not delivered to {d}", delivery_failed: "Not delivered: {d}", delivery_bounced: "Bounced: {d}", attachmentsWord: "Attachments",
       tabBot: "Bot", botInboxes: "Answers in", botName: "Bot name", botTone: "Tone", toneFriendly: "Friendly", toneFormal: "Formal", botGreeting: "Greeting ({l}); {name} is the shopper's first name", botGreetingDefault: "(built-in greeting)", botThreshold: "Handoff threshold (0.05–0.95): below it the bot does not guess", hoursTitle: "Business hours (inside them the bot hands over to the queue; outside, it takes a message)", utcOffset: "Time zone: minutes from UTC (Jakarta and Bangkok 420)", opens: "opens", closes: "closes", day_mon: "Monday", day_tue: "Tuesday", day_wed: "Wednesday", day_thu: "Thursday", day_fri: "Friday", day_sat: "Saturday", day_sun: "Sunday", hoursNone: "No day ticked: always open.", phrasesTitle: "Training phrases", intent: "Intent", builtinPhrases: "Built in:", shopPhrases: "Your phrases, one per line", llmTitle: "Language model (optional)", llmUrl: "OpenAI-compatible API address", llmModel: "Model", llmKey: "API key", llmTimeout: "Timeout (ms)", llmNote: "Answers are written only from your help center and the shopper's own order, with sources; anything else falls back to the help-center passage.", trySentence: "Try a sentence", tryBtn: "Try", tryResult: "{i} ({c}%, {l})", botStats: "Last 30 days: {n} conversations with the bot, {h} handed over, {e} ended by the shopper, mean rating {r}.", botIntent: "Bot: {i} · {c}% · {l}", botGenerated: "written by the language model", botHandoff: "handed over: {r}", fileNotKept: "{n} ({s}) was too large to keep", event_mail_answers_other_ticket: "This mail answers #{t} but comes from {a}, who is not part of that ticket, so it opened this conversation. Nobody it copies gets replies unless an agent adds them.", unverified: "not verified", botOffered: "Offered: {b}",
       tabEmail: "Email", connectMailbox: "Connect a mailbox", inboxName: "Inbox name", emailAddress: "Support address", fromName: "Name on replies", imapServer: "Incoming mail (IMAP)", smtpServer: "Outgoing mail (SMTP)", host: "Server", port: "Port", security: "Security", username: "User name", password: "Password", folder: "Folder", perHour: "Most mails per sender per hour", checkNow: "Check now", fetchedN: "{n} new mails", lastFetch: "Last check: {when}", fetchFailed: "Last check failed: {e}", receivedMail: "Received mail", reprocess: "Read again", rawMail: "Download", noMailServer: "none",
+      net_blocked: "the server's address is a private or local one, which Layan does not connect to unless the outbound_allow setting names it", net_not_found: "the server's name was not found", net_refused: "the server refused or closed the connection", net_timed_out: "the server did not answer in time", net_tls: "a secure (TLS) connection could not be made", net_auth: "the server refused the user name or password", net_protocol: "the server's answer was not what was expected", retrying: "trying again",
       attach: "Attach a file", removeFile: "Remove {name}",
       customer: "Customer", orderCount: "{n} orders", identities: "Known as", notes: "Notes", saveNotes: "Save notes", saved: "Saved", maybeSame: "Possibly the same customer", sameEmail: "same email", samePhone: "same phone", sameName: "same name", mergeHere: "Merge into this customer", mergeConfirm: "Merge {name} into this customer? Their conversations, identities and orders move here.", history: "History", conversationWord: "Conversation", orderWord: "Order",
       refund: "Refund", refundPrompt: "Amount to refund (empty: the whole order, {total})", cancelOrder: "Cancel order", cancelConfirm: "Cancel {n} in the store?", resend: "Send again", resendConfirm: "Create a free replacement order for {n}?",
@@ -38,6 +39,8 @@
       tabMe: "My account", tabCanned: "Canned responses", tabInboxes: "Inboxes", tabPeople: "People & teams", tabAudit: "Audit log",
       changePassword: "Change password", currentPassword: "Current password", newPassword: "New password (10+ characters)",
       passwordNote: "Changing it signs you out everywhere else.", apiTokens: "API tokens", apiTokensNote: "For scripts: send Authorization: Bearer <token>. Shown once.",
+      tokenSurvives: "Keep working after my password changes (for an integration)", survivesTag: "survives a password change", deactivate: "Deactivate", activate: "Activate", deactivated: "deactivated", confirmDeactivate: "Deactivate {name}? They are signed out everywhere, their API tokens stop working and their open conversations go back to the queue.",
+      err_wrong_current_password: "The current password is not right.", err_current_password_required: "Give your current password for a token that survives a password change.", err_assignee_deactivated: "This account is deactivated.",
       revoke: "Revoke", tokenName: "Token name", createToken: "Create token", cannedNote: "Type / then the shortcut in the reply box. Variables: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; a fallback after |.",
       personal: "personal", shared: "shared", delete: "Delete", newCanned: "New canned response", anyLanguage: "Any language (default)",
       shortcut: "Shortcut", language: "Language", title: "Title", text: "Text", sharedWithAll: "Shared with every agent",
@@ -67,6 +70,7 @@
       emailFrom: "Dari {a}", emailCc: "Cc {a}", showOriginal: "Tampilkan email asli", hideOriginal: "Sembunyikan email asli", delivery_queued: "Mengirim…", delivery_sent: "Terkirim lewat email", delivery_sent_partly: "Terkirim lewat email; tidak terkirim ke {d}", delivery_failed: "Tidak terkirim: {d}", delivery_bounced: "Ditolak: {d}", attachmentsWord: "Lampiran",
       tabBot: "Bot", botInboxes: "Menjawab di", botName: "Nama bot", botTone: "Gaya bahasa", toneFriendly: "Santai", toneFormal: "Formal", botGreeting: "Sapaan ({l}); {name} adalah nama depan pembeli", botGreetingDefault: "(sapaan bawaan)", botThreshold: "Ambang serah ke agen (0,05–0,95): di bawahnya bot tidak menebak", hoursTitle: "Jam kerja (di dalamnya bot menyerahkan ke antrean; di luar, bot mencatat pesan)", utcOffset: "Zona waktu: menit dari UTC (Jakarta dan Bangkok 420)", opens: "buka", closes: "tutup", day_mon: "Senin", day_tue: "Selasa", day_wed: "Rabu", day_thu: "Kamis", day_fri: "Jumat", day_sat: "Sabtu", day_sun: "Minggu", hoursNone: "Tidak ada hari dicentang: selalu buka.", phrasesTitle: "Frasa latihan", intent: "Maksud", builtinPhrases: "Bawaan:", shopPhrases: "Frasa Anda, satu per baris", llmTitle: "Model bahasa (opsional)", llmUrl: "Alamat API yang kompatibel dengan OpenAI", llmModel: "Model", llmKey: "Kunci API", llmTimeout: "Batas waktu (ms)", llmNote: "Jawaban hanya ditulis dari pusat bantuan Anda dan pesanan pembeli sendiri, dengan sumber; selain itu kembali ke kutipan pusat bantuan.", trySentence: "Coba sebuah kalimat", tryBtn: "Coba", tryResult: "{i} ({c}%, {l})", botStats: "30 hari terakhir: {n} percakapan dengan bot, {h} diserahkan, {e} diakhiri pembeli, nilai rata-rata {r}.", botIntent: "Bot: {i} · {c}% · {l}", botGenerated: "ditulis oleh model bahasa", botHandoff: "diserahkan: {r}", fileNotKept: "{n} ({s}) terlalu besar untuk disimpan", event_mail_answers_other_ticket: "Email ini membalas #{t}, tetapi dikirim oleh {a} yang bukan bagian dari tiket itu, jadi membuka percakapan ini. Orang yang ditembuskan tidak menerima balasan kecuali agen menambahkannya.", unverified: "belum diverifikasi", botOffered: "Ditawarkan: {b}",
       tabEmail: "Email", connectMailbox: "Hubungkan kotak surat", inboxName: "Nama kotak masuk", emailAddress: "Alamat dukungan", fromName: "Nama pada balasan", imapServer: "Email masuk (IMAP)", smtpServer: "Email keluar (SMTP)", host: "Server", port: "Port", security: "Keamanan", username: "Nama pengguna", password: "Kata sandi", folder: "Folder", perHour: "Maks. email per pengirim per jam", checkNow: "Periksa sekarang", fetchedN: "{n} email baru", lastFetch: "Terakhir diperiksa: {when}", fetchFailed: "Pemeriksaan terakhir gagal: {e}", receivedMail: "Email diterima", reprocess: "Baca ulang", rawMail: "Unduh", noMailServer: "tidak ada",
+      net_blocked: "alamat server ini privat atau lokal; Layan tidak terhubung ke sana kecuali disebut di pengaturan outbound_allow", net_not_found: "nama server tidak ditemukan", net_refused: "server menolak atau menutup koneksi", net_timed_out: "server tidak menjawab tepat waktu", net_tls: "koneksi aman (TLS) tidak dapat dibuat", net_auth: "server menolak nama pengguna atau kata sandi", net_protocol: "jawaban server tidak sesuai yang diharapkan", retrying: "mencoba lagi",
       attach: "Lampirkan berkas", removeFile: "Hapus {name}",
       customer: "Pelanggan", orderCount: "{n} pesanan", identities: "Dikenal sebagai", notes: "Catatan", saveNotes: "Simpan catatan", saved: "Tersimpan", maybeSame: "Mungkin pelanggan yang sama", sameEmail: "email sama", samePhone: "telepon sama", sameName: "nama sama", mergeHere: "Gabungkan ke pelanggan ini", mergeConfirm: "Gabungkan {name} ke pelanggan ini? Percakapan, identitas, dan pesanannya pindah ke sini.", history: "Riwayat", conversationWord: "Percakapan", orderWord: "Pesanan",
       refund: "Refund", refundPrompt: "Jumlah refund (kosong: seluruh pesanan, {total})", cancelOrder: "Batalkan pesanan", cancelConfirm: "Batalkan {n} di toko?", resend: "Kirim ulang", resendConfirm: "Buat pesanan pengganti gratis untuk {n}?",
@@ -76,6 +80,8 @@
       tabMe: "Akun saya", tabCanned: "Balasan tersimpan", tabInboxes: "Kotak masuk", tabPeople: "Orang & tim", tabAudit: "Log audit",
       changePassword: "Ganti kata sandi", currentPassword: "Kata sandi sekarang", newPassword: "Kata sandi baru (10+ karakter)",
       passwordNote: "Menggantinya akan mengeluarkan Anda dari perangkat lain.", apiTokens: "Token API", apiTokensNote: "Untuk skrip: kirim Authorization: Bearer <token>. Ditampilkan sekali.",
+      tokenSurvives: "Tetap berlaku setelah kata sandi saya diganti (untuk integrasi)", survivesTag: "tetap berlaku setelah ganti kata sandi", deactivate: "Nonaktifkan", activate: "Aktifkan", deactivated: "nonaktif", confirmDeactivate: "Nonaktifkan {name}? Ia dikeluarkan dari semua perangkat, token API-nya berhenti berlaku, dan percakapan terbukanya kembali ke antrean.",
+      err_wrong_current_password: "Kata sandi saat ini salah.", err_current_password_required: "Masukkan kata sandi saat ini untuk token yang tetap berlaku setelah ganti kata sandi.", err_assignee_deactivated: "Akun ini dinonaktifkan.",
       revoke: "Cabut", tokenName: "Nama token", createToken: "Buat token", cannedNote: "Ketik / lalu pintasannya di kotak balasan. Variabel: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; cadangan setelah |.",
       personal: "pribadi", shared: "bersama", delete: "Hapus", newCanned: "Balasan tersimpan baru", anyLanguage: "Semua bahasa (bawaan)",
       shortcut: "Pintasan", language: "Bahasa", title: "Judul", text: "Teks", sharedWithAll: "Dibagikan ke semua agen",
@@ -105,6 +111,7 @@
       emailFrom: "จาก {a}", emailCc: "สำเนาถึง {a}", showOriginal: "แสดงอีเมลต้นฉบับ", hideOriginal: "ซ่อนอีเมลต้นฉบับ", delivery_queued: "กำลังส่ง…", delivery_sent: "ส่งทางอีเมลแล้ว", delivery_sent_partly: "ส่งทางอีเมลแล้ว แต่ส่งไม่ถึง {d}", delivery_failed: "ส่งไม่สำเร็จ: {d}", delivery_bounced: "อีเมลตีกลับ: {d}", attachmentsWord: "ไฟล์แนบ",
       tabBot: "บอท", botInboxes: "ตอบใน", botName: "ชื่อบอท", botTone: "น้ำเสียง", toneFriendly: "เป็นกันเอง", toneFormal: "ทางการ", botGreeting: "คำทักทาย ({l}); {name} คือชื่อของลูกค้า", botGreetingDefault: "(คำทักทายเริ่มต้น)", botThreshold: "เกณฑ์ส่งต่อเจ้าหน้าที่ (0.05–0.95): ต่ำกว่านี้บอทจะไม่เดา", hoursTitle: "เวลาทำการ (ในเวลาบอทส่งต่อเข้าคิว นอกเวลาบอทรับฝากข้อความ)", utcOffset: "เขตเวลา: นาทีจาก UTC (จาการ์ตาและกรุงเทพฯ 420)", opens: "เปิด", closes: "ปิด", day_mon: "วันจันทร์", day_tue: "วันอังคาร", day_wed: "วันพุธ", day_thu: "วันพฤหัสบดี", day_fri: "วันศุกร์", day_sat: "วันเสาร์", day_sun: "วันอาทิตย์", hoursNone: "ไม่ได้เลือกวันใด: เปิดตลอด", phrasesTitle: "ประโยคฝึก", intent: "เจตนา", builtinPhrases: "มีอยู่แล้ว:", shopPhrases: "ประโยคของคุณ บรรทัดละหนึ่ง", llmTitle: "โมเดลภาษา (ไม่บังคับ)", llmUrl: "ที่อยู่ API ที่เข้ากันได้กับ OpenAI", llmModel: "โมเดล", llmKey: "คีย์ API", llmTimeout: "หมดเวลา (มิลลิวินาที)", llmNote: "คำตอบเขียนจากศูนย์ช่วยเหลือและคำสั่งซื้อของลูกค้าเองเท่านั้น พร้อมแหล่งที่มา นอกนั้นใช้ข้อความจากศูนย์ช่วยเหลือ", trySentence: "ลองประโยค", tryBtn: "ลอง", tryResult: "{i} ({c}%, {l})", botStats: "30 วันที่ผ่านมา: บทสนทนากับบอท {n} ครั้ง ส่งต่อ {h} ลูกค้าจบเอง {e} คะแนนเฉลี่ย {r}", botIntent: "บอท: {i} · {c}% · {l}", botGenerated: "เขียนโดยโมเดลภาษา", botHandoff: "ส่งต่อแล้ว: {r}", fileNotKept: "{n} ({s}) ใหญ่เกินกว่าจะเก็บไว้ได้", event_mail_answers_other_ticket: "อีเมลนี้ตอบกลับ #{t} แต่ส่งมาจาก {a} ซึ่งไม่ได้อยู่ในทิกเก็ตนั้น จึงเปิดเป็นการสนทนาใหม่นี้ ผู้ที่ถูกสำเนาถึงจะไม่ได้รับคำตอบ เว้นแต่เจ้าหน้าที่จะเพิ่มเข้าไป", unverified: "ยังไม่ยืนยัน", botOffered: "ตัวเลือก: {b}",
       tabEmail: "อีเมล", connectMailbox: "เชื่อมต่อกล่องจดหมาย", inboxName: "ชื่อกล่องข้อความ", emailAddress: "อีเมลฝ่ายบริการ", fromName: "ชื่อในการตอบกลับ", imapServer: "อีเมลขาเข้า (IMAP)", smtpServer: "อีเมลขาออก (SMTP)", host: "เซิร์ฟเวอร์", port: "พอร์ต", security: "ความปลอดภัย", username: "ชื่อผู้ใช้", password: "รหัสผ่าน", folder: "โฟลเดอร์", perHour: "อีเมลสูงสุดต่อผู้ส่งต่อชั่วโมง", checkNow: "ตรวจสอบตอนนี้", fetchedN: "อีเมลใหม่ {n} ฉบับ", lastFetch: "ตรวจสอบล่าสุด: {when}", fetchFailed: "การตรวจสอบล่าสุดล้มเหลว: {e}", receivedMail: "อีเมลที่ได้รับ", reprocess: "อ่านอีกครั้ง", rawMail: "ดาวน์โหลด", noMailServer: "ไม่มี",
+      net_blocked: "ที่อยู่ของเซิร์ฟเวอร์เป็นที่อยู่ส่วนตัวหรือภายใน Layan จะไม่เชื่อมต่อ เว้นแต่ระบุไว้ในการตั้งค่า outbound_allow", net_not_found: "ไม่พบชื่อเซิร์ฟเวอร์", net_refused: "เซิร์ฟเวอร์ปฏิเสธหรือปิดการเชื่อมต่อ", net_timed_out: "เซิร์ฟเวอร์ไม่ตอบกลับภายในเวลาที่กำหนด", net_tls: "ไม่สามารถสร้างการเชื่อมต่อที่ปลอดภัย (TLS) ได้", net_auth: "เซิร์ฟเวอร์ปฏิเสธชื่อผู้ใช้หรือรหัสผ่าน", net_protocol: "คำตอบของเซิร์ฟเวอร์ไม่เป็นไปตามที่คาดไว้", retrying: "กำลังลองอีกครั้ง",
       attach: "แนบไฟล์", removeFile: "นำ {name} ออก",
       customer: "ลูกค้า", orderCount: "{n} คำสั่งซื้อ", identities: "รู้จักในชื่อ", notes: "บันทึก", saveNotes: "บันทึกโน้ต", saved: "บันทึกแล้ว", maybeSame: "อาจเป็นลูกค้าคนเดียวกัน", sameEmail: "อีเมลเดียวกัน", samePhone: "เบอร์โทรเดียวกัน", sameName: "ชื่อเดียวกัน", mergeHere: "รวมเข้ากับลูกค้ารายนี้", mergeConfirm: "รวม {name} เข้ากับลูกค้ารายนี้หรือไม่ การสนทนา ตัวตน และคำสั่งซื้อจะย้ายมาที่นี่", history: "ประวัติ", conversationWord: "การสนทนา", orderWord: "คำสั่งซื้อ",
       refund: "คืนเงิน", refundPrompt: "จำนวนเงินที่คืน (เว้นว่าง: ทั้งคำสั่งซื้อ {total})", cancelOrder: "ยกเลิกคำสั่งซื้อ", cancelConfirm: "ยกเลิก {n} ในร้านค้าหรือไม่", resend: "ส่งใหม่", resendConfirm: "สร้างคำสั่งซื้อทดแทนฟรีสำหรับ {n} หรือไม่",
@@ -114,6 +121,8 @@
       tabMe: "บัญชีของฉัน", tabCanned: "ข้อความสำเร็จรูป", tabInboxes: "กล่องข้อความ", tabPeople: "ทีมงานและทีม", tabAudit: "บันทึกการตรวจสอบ",
       changePassword: "เปลี่ยนรหัสผ่าน", currentPassword: "รหัสผ่านปัจจุบัน", newPassword: "รหัสผ่านใหม่ (10 ตัวอักษรขึ้นไป)",
       passwordNote: "การเปลี่ยนจะออกจากระบบในที่อื่นทั้งหมด", apiTokens: "โทเคน API", apiTokensNote: "สำหรับสคริปต์: ส่ง Authorization: Bearer <token> แสดงครั้งเดียว",
+      tokenSurvives: "ยังใช้ได้หลังจากเปลี่ยนรหัสผ่าน (สำหรับการเชื่อมต่อระบบ)", survivesTag: "ใช้ได้หลังเปลี่ยนรหัสผ่าน", deactivate: "ปิดใช้งาน", activate: "เปิดใช้งาน", deactivated: "ปิดใช้งานแล้ว", confirmDeactivate: "ปิดใช้งาน {name} หรือไม่? ระบบจะออกจากระบบทุกอุปกรณ์ โทเคน API จะใช้ไม่ได้ และบทสนทนาที่เปิดอยู่จะกลับเข้าคิว",
+      err_wrong_current_password: "รหัสผ่านปัจจุบันไม่ถูกต้อง", err_current_password_required: "กรอกรหัสผ่านปัจจุบันสำหรับโทเคนที่ใช้ได้หลังเปลี่ยนรหัสผ่าน", err_assignee_deactivated: "บัญชีนี้ถูกปิดใช้งานแล้ว",
       revoke: "เพิกถอน", tokenName: "ชื่อโทเคน", createToken: "สร้างโทเคน", cannedNote: "พิมพ์ / ตามด้วยคำย่อในช่องตอบกลับ ตัวแปร: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; ค่าสำรองหลัง |",
       personal: "ส่วนตัว", shared: "ใช้ร่วมกัน", delete: "ลบ", newCanned: "ข้อความสำเร็จรูปใหม่", anyLanguage: "ทุกภาษา (ค่าเริ่มต้น)",
       shortcut: "คำย่อ", language: "ภาษา", title: "หัวข้อ", text: "ข้อความ", sharedWithAll: "ใช้ร่วมกันกับทุกคน",
@@ -143,6 +152,7 @@
       emailFrom: "Van {a}", emailCc: "Cc {a}", showOriginal: "Originele e-mail tonen", hideOriginal: "Originele e-mail verbergen", delivery_queued: "Wordt verzonden…", delivery_sent: "Per e-mail verzonden", delivery_sent_partly: "Per e-mail verzonden; niet bezorgd bij {d}", delivery_failed: "Niet bezorgd: {d}", delivery_bounced: "Teruggestuurd: {d}", attachmentsWord: "Bijlagen",
       tabBot: "Bot", botInboxes: "Antwoordt in", botName: "Naam van de bot", botTone: "Toon", toneFriendly: "Vriendelijk", toneFormal: "Formeel", botGreeting: "Begroeting ({l}); {name} is de voornaam van de klant", botGreetingDefault: "(standaardbegroeting)", botThreshold: "Drempel voor overdracht (0,05–0,95): daaronder gokt de bot niet", hoursTitle: "Openingstijden (binnen deze tijden draagt de bot over aan de wachtrij; daarbuiten neemt hij een bericht aan)", utcOffset: "Tijdzone: minuten ten opzichte van UTC (Amsterdam 60 of 120)", opens: "open", closes: "dicht", day_mon: "maandag", day_tue: "dinsdag", day_wed: "woensdag", day_thu: "donderdag", day_fri: "vrijdag", day_sat: "zaterdag", day_sun: "zondag", hoursNone: "Geen dag aangevinkt: altijd open.", phrasesTitle: "Trainingszinnen", intent: "Intentie", builtinPhrases: "Ingebouwd:", shopPhrases: "Jouw zinnen, één per regel", llmTitle: "Taalmodel (optioneel)", llmUrl: "OpenAI-compatibel API-adres", llmModel: "Model", llmKey: "API-sleutel", llmTimeout: "Time-out (ms)", llmNote: "Antwoorden worden alleen geschreven uit je klantenservice-artikelen en de eigen bestelling van de klant, met bronnen; anders valt de bot terug op het artikelfragment.", trySentence: "Probeer een zin", tryBtn: "Proberen", tryResult: "{i} ({c}%, {l})", botStats: "Laatste 30 dagen: {n} gesprekken met de bot, {h} overgedragen, {e} door de klant afgerond, gemiddeld cijfer {r}.", botIntent: "Bot: {i} · {c}% · {l}", botGenerated: "geschreven door het taalmodel", botHandoff: "overgedragen: {r}", fileNotKept: "{n} ({s}) was te groot om te bewaren", event_mail_answers_other_ticket: "Deze e-mail beantwoordt #{t}, maar komt van {a}, die geen deel uitmaakt van dat ticket, en opende daarom dit gesprek. Niemand in de cc krijgt antwoorden, tenzij een medewerker hen toevoegt.", unverified: "niet geverifieerd", botOffered: "Aangeboden: {b}",
       tabEmail: "E-mail", connectMailbox: "Mailbox koppelen", inboxName: "Naam van de inbox", emailAddress: "Supportadres", fromName: "Naam bij antwoorden", imapServer: "Inkomende mail (IMAP)", smtpServer: "Uitgaande mail (SMTP)", host: "Server", port: "Poort", security: "Beveiliging", username: "Gebruikersnaam", password: "Wachtwoord", folder: "Map", perHour: "Max. mails per afzender per uur", checkNow: "Nu controleren", fetchedN: "{n} nieuwe mails", lastFetch: "Laatst gecontroleerd: {when}", fetchFailed: "Laatste controle mislukt: {e}", receivedMail: "Ontvangen mail", reprocess: "Opnieuw lezen", rawMail: "Downloaden", noMailServer: "geen",
+      net_blocked: "het adres van de server is privé of lokaal; Layan maakt daar geen verbinding mee tenzij de instelling outbound_allow het noemt", net_not_found: "de naam van de server is niet gevonden", net_refused: "de server weigerde of sloot de verbinding", net_timed_out: "de server antwoordde niet op tijd", net_tls: "er kon geen beveiligde (TLS-)verbinding worden gemaakt", net_auth: "de server weigerde de gebruikersnaam of het wachtwoord", net_protocol: "het antwoord van de server was niet wat werd verwacht", retrying: "wordt opnieuw geprobeerd",
       attach: "Bestand bijvoegen", removeFile: "{name} verwijderen",
       customer: "Klant", orderCount: "{n} bestellingen", identities: "Bekend als", notes: "Notities", saveNotes: "Notities opslaan", saved: "Opgeslagen", maybeSame: "Mogelijk dezelfde klant", sameEmail: "zelfde e-mail", samePhone: "zelfde telefoon", sameName: "zelfde naam", mergeHere: "Samenvoegen met deze klant", mergeConfirm: "{name} samenvoegen met deze klant? Gesprekken, identiteiten en bestellingen komen hierheen.", history: "Geschiedenis", conversationWord: "Gesprek", orderWord: "Bestelling",
       refund: "Terugbetalen", refundPrompt: "Bedrag om terug te betalen (leeg: de hele bestelling, {total})", cancelOrder: "Bestelling annuleren", cancelConfirm: "{n} annuleren in de winkel?", resend: "Opnieuw sturen", resendConfirm: "Een gratis vervangende bestelling maken voor {n}?",
@@ -152,6 +162,8 @@
       tabMe: "Mijn account", tabCanned: "Standaardantwoorden", tabInboxes: "Inboxen", tabPeople: "Mensen & teams", tabAudit: "Auditlog",
       changePassword: "Wachtwoord wijzigen", currentPassword: "Huidig wachtwoord", newPassword: "Nieuw wachtwoord (10+ tekens)",
       passwordNote: "Wijzigen meldt je overal elders af.", apiTokens: "API-tokens", apiTokensNote: "Voor scripts: stuur Authorization: Bearer <token>. Eén keer getoond.",
+      tokenSurvives: "Blijft werken als mijn wachtwoord verandert (voor een koppeling)", survivesTag: "blijft na wachtwoordwijziging", deactivate: "Deactiveren", activate: "Activeren", deactivated: "gedeactiveerd", confirmDeactivate: "{name} deactiveren? Diegene wordt overal afgemeld, de API-tokens werken niet meer en de open gesprekken gaan terug naar de wachtrij.",
+      err_wrong_current_password: "Het huidige wachtwoord klopt niet.", err_current_password_required: "Geef je huidige wachtwoord voor een token dat een wachtwoordwijziging overleeft.", err_assignee_deactivated: "Dit account is gedeactiveerd.",
       revoke: "Intrekken", tokenName: "Naam van de token", createToken: "Token maken", cannedNote: "Typ / en dan de afkorting in het antwoordvak. Variabelen: {{contact.first_name}}, {{contact.name}}, {{agent.first_name}}, {{agent.name}}, {{conversation.number}}, {{order.number}}, {{order.status}}, {{order.total}}, {{order.tracking_url}}; een alternatief na |.",
       personal: "persoonlijk", shared: "gedeeld", delete: "Verwijderen", newCanned: "Nieuw standaardantwoord", anyLanguage: "Elke taal (standaard)",
       shortcut: "Afkorting", language: "Taal", title: "Titel", text: "Tekst", sharedWithAll: "Gedeeld met iedereen",
@@ -182,6 +194,19 @@
     var s = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
     if (vars) Object.keys(vars).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
     return s;
+  }
+  // An API error in the agent's language when the app has words for its code (net_refused…,
+  // err_<code>), else the server's message.
+  function errorText(e) {
+    if (!e) return "";
+    if (/^net_/.test(e.code) && STRINGS.en[e.code]) return t(e.code);
+    if (STRINGS.en["err_" + e.code]) return t("err_" + e.code);
+    return e.message;
+  }
+  // A server-side detail with classified network errors (net_refused…) and "retrying: " in the
+  // agent's language; other text (an SMTP reply code, an address) as it is.
+  function netText(s) {
+    return String(s || "").replace(/^retrying: /, t("retrying") + ": ").replace(/\bnet_[a-z_]+\b/g, function (c) { return STRINGS.en[c] ? t(c) : c; });
   }
   function translatePage() {
     document.querySelectorAll("[data-i18n]").forEach(function (e) { e.textContent = t(e.dataset.i18n); });
@@ -222,7 +247,7 @@
       if (r.status === 401) { location.href = "/login"; throw new Error("logged out"); }
       if (r.status === 204 || r.status === 202) return null;
       return r.json().then(function (j) {
-        if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
+        if (!r.ok) throw new Error(errorText(j.error) || r.statusText);
         return j;
       });
     });
@@ -962,7 +987,7 @@
     if (e.delivery !== "received") {
       // A mail sent with a detail went out, but some Cc's were refused: named here.
       var key = e.delivery === "sent" && e.delivery_detail ? "delivery_sent_partly" : "delivery_" + e.delivery;
-      var d = el("div", "delivery delivery-" + e.delivery, t(key, { d: e.delivery_detail || "" }));
+      var d = el("div", "delivery delivery-" + e.delivery, t(key, { d: netText(e.delivery_detail) }));
       b.appendChild(d);
       var old = b.querySelectorAll(".delivery");
       for (var i = 0; i < old.length - 1; i++) old[i].remove();
@@ -1221,7 +1246,7 @@
       api("GET", "/api/v1/tokens").then(function (tokens) {
         list.textContent = "";
         tokens.forEach(function (tk) {
-          var li = el("li", null, tk.name + " · " + tk.prefix + "… ");
+          var li = el("li", null, tk.name + " · " + tk.prefix + "… " + (tk.survives_password_change ? "(" + t("survivesTag") + ") " : ""));
           var rm = el("button", "ghost", t("revoke"));
           rm.onclick = function () { api("DELETE", "/api/v1/tokens/" + tk.id).then(load).catch(fail); };
           li.appendChild(rm);
@@ -1236,11 +1261,19 @@
     name.placeholder = t("tokenName");
     var mk = el("button", "ghost", t("createToken")); mk.type = "submit";
     var shown = el("pre", "snippet"); shown.hidden = true;
-    tf.appendChild(name); tf.appendChild(mk);
+    var keep = checkbox(false);
+    var keepLabel = el("label", "check"); keepLabel.appendChild(keep); keepLabel.appendChild(document.createTextNode(" " + t("tokenSurvives")));
+    // Such a token outlives a password change: the current password is asked for.
+    var keepPw = input("password", null, { autocomplete: "current-password" });
+    keepPw.placeholder = t("currentPassword"); keepPw.setAttribute("aria-label", t("currentPassword")); keepPw.hidden = true;
+    keep.onchange = function () { keepPw.hidden = !keep.checked; keepPw.required = keep.checked; };
+    tf.appendChild(name); tf.appendChild(mk); tf.appendChild(keepLabel); tf.appendChild(keepPw);
     tf.addEventListener("submit", function (e) {
       e.preventDefault();
-      api("POST", "/api/v1/tokens", { name: name.value }).then(function (r) {
-        shown.textContent = r.token; shown.hidden = false; name.value = ""; load();
+      var req = { name: name.value, survives_password_change: keep.checked };
+      if (keep.checked) req.current_password = keepPw.value;
+      api("POST", "/api/v1/tokens", req).then(function (r) {
+        shown.textContent = r.token; shown.hidden = false; name.value = ""; keep.checked = false; keepPw.value = ""; keepPw.hidden = true; load();
       }).catch(fail);
     });
     body.appendChild(tf);
@@ -1503,6 +1536,18 @@
         role.onchange = function () { api("PATCH", "/api/v1/agents/" + p.id, { role: role.value }).then(saved).catch(fail); };
         var td = el("td"); td.appendChild(role); tr.appendChild(td);
         tr.appendChild(el("td", "muted", t("capacityShort") + " " + p.capacity));
+        var act = el("td");
+        if (p.deactivated_at) { tr.classList.add("deactivated"); act.appendChild(el("span", "muted", t("deactivated") + " ")); }
+        if (p.id !== me.id) {
+          var toggle = el("button", "ghost", p.deactivated_at ? t("activate") : t("deactivate"));
+          toggle.type = "button";
+          toggle.onclick = function () {
+            if (!p.deactivated_at && !confirm(t("confirmDeactivate", { name: p.name }))) return;
+            api("PUT", "/api/v1/agents/" + p.id + "/active", { active: !!p.deactivated_at }).then(function () { openSettings("people"); saved(); }).catch(fail);
+          };
+          act.appendChild(toggle);
+        }
+        tr.appendChild(act);
         table.appendChild(tr);
       });
       body.appendChild(table);
@@ -1631,7 +1676,7 @@
         sec.appendChild(el("h3", null, inbox.name));
         body.appendChild(sec);
         api("GET", "/api/v1/inboxes/" + inbox.id + "/email").then(function (mail) {
-          var state = mail.fetch_error ? t("fetchFailed", { e: mail.fetch_error }) :
+          var state = mail.fetch_error ? t("fetchFailed", { e: netText(mail.fetch_error) }) :
             mail.fetched_at ? t("lastFetch", { when: new Date(mail.fetched_at).toLocaleString(lang) }) : "";
           if (state) sec.appendChild(el("p", mail.fetch_error ? "error-text" : "muted", state));
           sec.appendChild(emailForm(mail.settings, function (settings) {

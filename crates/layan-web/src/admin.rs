@@ -119,10 +119,23 @@ async fn update_agent_inner(
     Ok(Json(agent_view(state, agent).await?))
 }
 
+/// A wrong current password is 422 (the session itself is fine: 401 would send the browser
+/// to the login page).
+fn wrong_current_password(e: EngineError) -> ApiError {
+    match e {
+        EngineError::InvalidCredentials => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_current_password",
+            "the current password is not right",
+        ),
+        other => other.into(),
+    }
+}
+
 /// Changes the agent's own password: every session of the account ends (other browsers, live
 /// connections); this browser gets a new session cookie.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "agents", request_body = PasswordChange,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
     work: Work,
@@ -136,7 +149,8 @@ pub async fn change_password(
             &req.new_password,
             work.ip,
         )
-        .await?;
+        .await
+        .map_err(wrong_current_password)?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
@@ -253,6 +267,25 @@ pub async fn reset_password(
         .await
         .map_err(not_found_as("agent"))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivates an account (staff who left: it cannot sign in, its sessions, sockets and API
+/// tokens end, its open conversations go back to the queue) or activates it again (admins only).
+#[utoipa::path(put, path = "/api/v1/agents/{id}/active", tag = "agents", params(("id" = i64, Path)), request_body = ActiveRequest,
+    responses((status = 200, body = layan_core::Agent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_active(
+    State(state): State<AppState>,
+    work: Work,
+    Path(id): Path<i64>,
+    JsonBody(req): JsonBody<ActiveRequest>,
+) -> ApiResult<Json<layan_core::Agent>> {
+    Ok(Json(
+        state
+            .engine
+            .set_agent_active(work.agent(), AgentId(id), req.active, work.ip)
+            .await
+            .map_err(not_found_as("agent"))?,
+    ))
 }
 
 // ---- inboxes -----------------------------------------------------------------------------------
@@ -450,10 +483,25 @@ pub async fn create_token(
     work: Work,
     JsonBody(req): JsonBody<NewTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<NewToken>)> {
+    let current = match (
+        req.survives_password_change,
+        req.current_password.as_deref(),
+    ) {
+        (false, _) => None,
+        (true, Some(p)) => Some(p),
+        (true, None) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "current_password_required",
+                "a token that survives a password change needs your current password",
+            ));
+        }
+    };
     let (token, info) = state
         .engine
-        .create_api_token(work.agent(), &req.name, work.ip)
-        .await?;
+        .create_api_token(work.agent(), &req.name, current, work.ip)
+        .await
+        .map_err(wrong_current_password)?;
     Ok((StatusCode::CREATED, Json(NewToken { token, info })))
 }
 

@@ -119,6 +119,7 @@ pub async fn widget_session(
         },
         agents_online: state.engine.agents_online(),
         conversation: visitor.conversation.as_ref().map(WidgetConversation::from),
+        renewed: visitor.renewed,
     }))
 }
 

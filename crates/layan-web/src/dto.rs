@@ -29,6 +29,9 @@ pub struct WidgetSession {
     pub agents_online: usize,
     /// The visitor's current conversation, if any.
     pub conversation: Option<WidgetConversation>,
+    /// The token is new but the shopper is the same (a signed-in session renewed with a fresh
+    /// identity after the last one expired): messages not yet sent are still theirs.
+    pub renewed: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -317,6 +320,19 @@ pub struct NewTeamRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct NewTokenRequest {
     pub name: String,
+    /// Keep the token working when the owner changes their password (an integration's
+    /// token); needs `current_password`. An admin's password reset and a deactivation end
+    /// every token.
+    #[serde(default)]
+    pub survives_password_change: bool,
+    /// The owner's current password (only with `survives_password_change`).
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ActiveRequest {
+    pub active: bool,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -33,6 +33,7 @@ fn email_error(e: EngineError) -> ApiError {
         EngineError::Upstream(said) => {
             ApiError::new(StatusCode::BAD_GATEWAY, "mail_server_error", said)
         }
+        EngineError::Net(e) => ApiError::outside_server(e),
         other => other.into(),
     }
 }

@@ -73,6 +73,24 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// An outside server (mail, the store) could not be reached or used: 502 with the
+    /// classification as the code (`net_refused`, `net_blocked`…), never the server's words.
+    pub fn outside_server(e: layan_engine::outbound::NetError) -> Self {
+        use layan_engine::outbound::NetError as N;
+        let message = match e {
+            N::Blocked => {
+                "the server's address is a private or local one, which Layan does not connect to unless the outbound_allow setting names it"
+            }
+            N::NotFound => "the server's name was not found",
+            N::Refused => "the server refused or closed the connection",
+            N::TimedOut => "the server did not answer in time",
+            N::Tls => "a secure (TLS) connection to the server could not be made",
+            N::Auth => "the server refused the user name or password",
+            N::Protocol => "the server's answer was not what was expected",
+        };
+        Self::new(StatusCode::BAD_GATEWAY, e.code(), message)
+    }
+
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         Self::new(
@@ -130,6 +148,12 @@ impl From<EngineError> for ApiError {
             )
             .retry_after(5),
             EngineError::Upstream(said) => Self::new(StatusCode::BAD_GATEWAY, "store_error", said),
+            EngineError::Net(e) => Self::outside_server(e),
+            EngineError::IdentityExpired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "identity_expired",
+                "the signed-in chat session has ended with its identity; start a new widget session with a fresh identity",
+            ),
             other => Self::internal(&other),
         }
     }

@@ -107,7 +107,7 @@ pub struct AppState {
     info(title = "Layan API", description = "Customer service for online stores. Errors are always `{\"error\":{\"code\",\"message\"}}` with a stable snake_case code."),
     paths(
         api::widget_session, api::widget_messages, api::widget_send, api::widget_offline,
-        admin::me, admin::update_me, admin::change_password, admin::agents, admin::create_agent,
+        admin::me, admin::update_me, admin::change_password, admin::agents, admin::create_agent, admin::set_active,
         admin::update_agent, admin::reset_password, admin::inboxes, admin::update_inbox,
         admin::inbox_members, admin::set_inbox_members, admin::teams, admin::create_team,
         admin::set_team_members, admin::tokens, admin::create_token, admin::revoke_token, admin::audit,
@@ -215,6 +215,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/agents/{id}", patch(admin::update_agent))
         .route("/api/v1/agents/{id}/password", post(admin::reset_password))
+        .route("/api/v1/agents/{id}/active", put(admin::set_active))
         .route("/api/v1/inboxes", get(admin::inboxes))
         .route("/api/v1/inboxes/{id}", patch(admin::update_inbox))
         .route(

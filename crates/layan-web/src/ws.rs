@@ -163,6 +163,11 @@ trait Side {
     /// How often the connection checks it may still be open ([`Side::recheck`]).
     const RECHECK: Option<std::time::Duration> = None;
     fn followed(&mut self) -> &mut Followed;
+    /// When the connection's session ends by itself ([`Side::on_expired`] then closes it).
+    fn expires(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+    async fn on_expired(&mut self, _sink: &mut Sink) {}
     /// Checks the connection may stay open (its session has not ended); `Err` closed it.
     async fn recheck(&mut self, _state: &AppState, _sink: &mut Sink) -> Result<(), ()> {
         Ok(())
@@ -188,10 +193,20 @@ async fn pump<S: Side>(
     let shutdown = state.shutdown.clone();
     let mut recheck =
         S::RECHECK.map(|p| tokio::time::interval_at(tokio::time::Instant::now() + p, p));
+    let expires = side.expires();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => {
                 close(sink, GOING_AWAY, "server shutting down").await;
+                break;
+            }
+            () = async {
+                match expires {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending::<()>().await,
+                }
+            } => {
+                side.on_expired(sink).await;
                 break;
             }
             () = async {
@@ -294,6 +309,10 @@ async fn widget_socket(state: AppState, ip: Option<std::net::IpAddr>, socket: We
     };
     let (inbox, contact) = match state.engine.visitor_by_token(&key, &token).await {
         Ok(v) => v,
+        Err(EngineError::IdentityExpired) => {
+            identity_expired(&mut sink).await;
+            return;
+        }
         Err(e) => {
             if !matches!(e, EngineError::NotFound) {
                 tracing::error!(error = %e, "widget hello failed");
@@ -307,6 +326,11 @@ async fn widget_socket(state: AppState, ip: Option<std::net::IpAddr>, socket: We
             return;
         }
     };
+    // A signed-in session ends with its identity, open or not.
+    let expires = layan_engine::identity::session_expiry(&token).map(|exp| {
+        let left = exp.saturating_mul(1000) - layan_core::now_millis();
+        tokio::time::Instant::now() + std::time::Duration::from_millis(left.max(0) as u64)
+    });
     // A visitor's tabs each hold a socket; hundreds for one token is a script.
     let Some(_slot) = state.limits.socket(contact.id.0) else {
         send_json(
@@ -369,6 +393,7 @@ async fn widget_socket(state: AppState, ip: Option<std::net::IpAddr>, socket: We
         contact,
         followed,
         ip,
+        expires,
     };
     pump(&state, &mut sink, &mut stream, &mut sub, &mut side).await;
 }
@@ -378,10 +403,34 @@ struct WidgetSide {
     contact: Contact,
     followed: Followed,
     ip: Option<std::net::IpAddr>,
+    /// When a signed-in session's identity expires.
+    expires: Option<tokio::time::Instant>,
+}
+
+/// Tells the widget its signed-in session ended with its identity (it asks the page for a fresh
+/// one) and closes.
+async fn identity_expired(sink: &mut Sink) {
+    send_json(
+        sink,
+        &error_frame(
+            "identity_expired",
+            "the signed-in session has ended with its identity",
+        ),
+    )
+    .await;
+    close(sink, UNAUTHENTICATED, "identity expired").await;
 }
 
 impl Side for WidgetSide {
     const LAGGED_FRAME: Option<&'static str> = None;
+
+    fn expires(&self) -> Option<tokio::time::Instant> {
+        self.expires
+    }
+
+    async fn on_expired(&mut self, sink: &mut Sink) {
+        identity_expired(sink).await;
+    }
 
     fn followed(&mut self) -> &mut Followed {
         &mut self.followed

@@ -108,7 +108,11 @@ pub async fn start(
                 "opening the PostgreSQL database".to_owned()
             }
         })?;
+    let outbound = layan_engine::outbound::OutboundPolicy::parse(&settings.outbound_allow)
+        .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
     let mut engine = Engine::new(store.clone())
+        .with_secrets(Arc::new(settings.secret_box()?))
+        .with_outbound(outbound.clone())
         .with_offline_grace(std::time::Duration::from_secs(
             settings.offline_grace_seconds,
         ))
@@ -121,7 +125,7 @@ pub async fn start(
         configured(settings.shopify_admin_token.as_ref()),
     ) {
         (Some(url), Some(token)) => {
-            let admin = layan_engine::store_api::ShopifyAdmin::new(url, &token)
+            let admin = layan_engine::store_api::ShopifyAdmin::new(url, &token, &outbound)
                 .map_err(|e| anyhow::anyhow!("shopify_admin_url: {e}"))?;
             engine = engine.with_shopify_admin(admin);
         }
@@ -140,6 +144,27 @@ pub async fn start(
         .start_relay()
         .await
         .context("listening for other nodes' events")?;
+    // Secrets stored before sealing existed (or with a key being rotated out) are sealed now.
+    // One that does not open (another key file) is reported, not fatal: an admin enters it
+    // again.
+    match engine.reseal_secrets().await {
+        Ok(r) => {
+            if r.changed > 0 {
+                tracing::info!(
+                    records = r.changed,
+                    "sealed stored secrets with the current key"
+                );
+            }
+            if r.unreadable > 0 {
+                tracing::error!(
+                    records = r.unreadable,
+                    key_file = %settings.secret_key_path().display(),
+                    "stored secrets that do not open with this key file (left as they are): restore the key file they were sealed with, or enter them again"
+                );
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "the stored secrets could not be sealed again"),
+    }
     if demo {
         demo::seed(&engine).await.context("seeding the demo shop")?;
     }

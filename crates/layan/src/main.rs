@@ -75,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: BotCommand,
     },
+    /// The key the secrets stored in the database are sealed with.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Print the effective settings (secrets redacted), or with --markdown the documentation
     /// table of every setting.
     Settings {
@@ -134,6 +139,17 @@ enum BotCommand {
         /// The language assumed for rows without one when the text does not tell.
         #[arg(long, default_value = "en")]
         language: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every stored secret with a new key and drop the old one. Safe while the server
+    /// runs (it reads the key file again); other nodes sharing the database need the new
+    /// file copied to them. A rotation cut short is finished by running it again.
+    Rotate {
+        #[command(flatten)]
+        args: ServeArgs,
     },
 }
 
@@ -215,6 +231,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Search {
             command: SearchCommand::Rebuild { args },
         } => rebuild_search(cli.config.as_ref(), args).await,
+        Command::Secrets {
+            command: SecretsCommand::Rotate { args },
+        } => rotate_secrets(cli.config.as_ref(), args).await,
         Command::Bot {
             command:
                 BotCommand::Eval {
@@ -286,6 +305,66 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `layan secrets rotate`: a new key first in the file (the old one still opens), every stored
+/// secret sealed with it, then the old key dropped.
+async fn rotate_secrets(config: Option<&PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = settings_for(config, args)?;
+    let path = settings.secret_key_path();
+    if !path.exists() {
+        anyhow::bail!(
+            "{} does not exist: start the server once first (it creates the key)",
+            path.display()
+        );
+    }
+    let secrets = std::sync::Arc::new(settings.secret_box()?);
+    let store = Store::open(&settings.database().map_err(anyhow::Error::msg)?).await?;
+    let engine = Engine::new(store.clone()).with_secrets(secrets.clone());
+    let before = secrets.current_id();
+    secrets.begin_rotation()?;
+    // Pass after pass (from the database itself) until one finds nothing left to seal: a value
+    // a running server saved meanwhile is caught by the next (it seals with the new key from
+    // its next save on, having read the file again).
+    let mut sealed = 0;
+    let mut clean = false;
+    for _ in 0..10 {
+        let pass = engine.reseal_secrets().await.map_err(|e| {
+            anyhow::anyhow!(
+                "sealing the stored secrets again (run the command again to finish): {e}"
+            )
+        })?;
+        sealed += pass.changed;
+        if pass.unreadable > 0 {
+            store.close().await;
+            anyhow::bail!(
+                "{} stored record(s) do not open with the keys in {} (sealed with a key from elsewhere?). \
+                 The rotation is unfinished: the old key stays in the file, so nothing is lost; \
+                 restore the right key or enter those secrets again, then run this again",
+                pass.unreadable,
+                path.display()
+            );
+        }
+        if pass.changed == 0 && pass.raced == 0 {
+            clean = true;
+            break;
+        }
+    }
+    if !clean {
+        store.close().await;
+        anyhow::bail!(
+            "the stored secrets kept changing; the rotation is unfinished (nothing is lost): run it again"
+        );
+    }
+    secrets.finish_rotation()?;
+    store.close().await;
+    println!(
+        "Rotated the key for stored secrets: {before} -> {} ({sealed} records sealed again). \
+         Copy {} to every other node sharing this database.",
+        secrets.current_id(),
+        path.display()
+    );
+    Ok(())
 }
 
 /// The settings with a command's `--listen`, `--data` and `--database-url` on top.

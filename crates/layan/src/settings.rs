@@ -117,10 +117,42 @@ pub struct Settings {
     /// A PEM file of certificate authorities to trust for mail servers besides the public ones
     /// (a shop's own mail server with a private CA).
     pub email_ca_file: Option<PathBuf>,
+    /// Non-public hosts Layan may connect to for the addresses admins type (mail servers, the
+    /// language model, the store's API): host names, addresses or networks, e.g.
+    /// `["127.0.0.1", "mail.internal", "10.0.0.0/8"]`, or `["*"]` for any. Loopback, private,
+    /// link-local (cloud metadata) and other non-public addresses are refused otherwise; set it
+    /// when the shop's mail server runs on the same machine or network. In a variable, a
+    /// comma-separated list: `LAYAN_OUTBOUND_ALLOW=127.0.0.1,mail.internal`.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub outbound_allow: Vec<String>,
+    /// The key file the secrets stored in the database (mail passwords, the language model's
+    /// key, reply-token secrets) are sealed with; created with a new key when missing. Default:
+    /// `secret.key` in the data directory. Nodes sharing one PostgreSQL database need the same
+    /// file. Back it up with the database; rotate it with `layan secrets rotate`.
+    pub secret_key_file: Option<PathBuf>,
     /// Log filter in `tracing` syntax, e.g. `info` or `layan_web=debug,info`.
     pub log: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
+}
+
+/// A list of strings, or one string of comma-separated items (as an environment variable gives).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(l) => l,
+        Either::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -158,6 +190,8 @@ impl Default for Settings {
             proactive_sweep_seconds: 60,
             email_poll_seconds: 60,
             email_ca_file: None,
+            outbound_allow: Vec::new(),
+            secret_key_file: None,
             log: "info".into(),
             log_format: LogFormat::Text,
         }
@@ -204,6 +238,8 @@ const KEYS: &[&str] = &[
     "proactive_sweep_seconds",
     "email_poll_seconds",
     "email_ca_file",
+    "outbound_allow",
+    "secret_key_file",
     "log",
     "log_format",
 ];
@@ -231,6 +267,31 @@ impl Settings {
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The key file stored secrets are sealed with.
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data.join("secret.key"))
+    }
+
+    /// The keys for stored secrets (the file is created, with the data directory, when
+    /// missing; a directory made here is the server's alone).
+    pub fn secret_box(&self) -> anyhow::Result<layan_engine::secrets::SecretBox> {
+        let path = self.secret_key_path();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+        }
+        Ok(layan_engine::secrets::SecretBox::open_or_create(&path)?)
     }
 
     /// The database to open.
@@ -350,6 +411,24 @@ mod tests {
         let mut known: Vec<_> = KEYS.iter().map(|k| k.to_string()).collect();
         known.sort();
         assert_eq!(keys, known);
+    }
+
+    #[test]
+    fn outbound_allow_is_a_list_in_a_file_and_commas_in_a_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "l.toml",
+                "outbound_allow = [\"10.0.0.0/8\", \"mail.internal\"]\n",
+            )?;
+            let s = Settings::load(Some(Path::new("l.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(s.outbound_allow, ["10.0.0.0/8", "mail.internal"]);
+            jail.set_env("LAYAN_OUTBOUND_ALLOW", "127.0.0.1, ::1");
+            let s = Settings::load(Some(Path::new("l.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(s.outbound_allow, ["127.0.0.1", "::1"]);
+            Ok(())
+        });
     }
 
     #[test]

@@ -712,6 +712,90 @@ async fn a_language_model_answers_from_sources_only_and_anything_wrong_falls_bac
     }
 }
 
+/// A language model on an address the operator did not allow (loopback here, by name or by
+/// number; or one that redirects to the cloud metadata address) is never sent the question:
+/// the bot answers from the help center.
+#[tokio::test]
+async fn a_language_model_on_an_address_not_allowed_is_never_called() {
+    let stand = Stand {
+        mode: Arc::new(Mutex::new(Mode::Grounded)),
+        seen: Arc::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let redirects = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = redirects.clone();
+    let router = Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route(
+            "/r/chat/completions",
+            post(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async {
+                    (
+                        axum::http::StatusCode::TEMPORARY_REDIRECT,
+                        // To an address the policy allows: only following it would reach the
+                        // model (a redirect to a refused one is refused at connect anyway).
+                        [("location", "/v1/chat/completions")],
+                    )
+                }
+            }),
+        )
+        .with_state(stand.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // Strict: no non-public address allowed.
+    let app = spawn_app_with(|s| s.outbound_allow.clear()).await;
+    let article = json!({"slug": "payment-methods", "translations": [
+        {"locale": "en", "title": "Ways to pay", "status": "published",
+         "body": "You can pay by bank transfer, credit card, GoPay, OVO and QRIS."}
+    ]});
+    for base in [
+        format!("http://{addr}/v1"),
+        format!("http://localhost:{}/v1", addr.port()),
+        format!("http://[::ffff:127.0.0.1]:{}/v1", addr.port()),
+    ] {
+        let admin = bot_on(
+            &app,
+            json!({"llm": {"base_url": base, "model": "local", "timeout_ms": 1000}}),
+        )
+        .await;
+        let _ = admin
+            .call("POST", "/api/v1/kb/articles", Some(article.clone()))
+            .await;
+        let token = app.visitor().await;
+        let (_, r) = ask(&app, &token, "Which payment methods do you accept?").await;
+        let all = texts(&r);
+        assert!(
+            all.contains("GoPay") && !all.contains("[1]"),
+            "{base}: {all}"
+        );
+    }
+    assert!(
+        stand.seen.lock().unwrap().is_empty(),
+        "the model was called"
+    );
+
+    // Allowed on 127.0.0.1, redirecting elsewhere: the redirect is not followed.
+    let app = spawn_app().await;
+    let admin = bot_on(
+        &app,
+        json!({"llm": {"base_url": format!("http://{addr}/r"), "model": "local", "timeout_ms": 1000}}),
+    )
+    .await;
+    admin
+        .call("POST", "/api/v1/kb/articles", Some(article))
+        .await;
+    let token = app.visitor().await;
+    let (_, r) = ask(&app, &token, "Which payment methods do you accept?").await;
+    assert!(texts(&r).contains("GoPay"), "{}", texts(&r));
+    assert_eq!(redirects.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        stand.seen.lock().unwrap().is_empty(),
+        "the redirect was not followed"
+    );
+}
+
 #[tokio::test]
 async fn layan_bot_eval_prints_the_figures_and_rejects_a_bad_file() {
     let set = concat!(env!("CARGO_MANIFEST_DIR"), "/../layan-bot/eval/nl.csv");

@@ -831,9 +831,119 @@ async fn floods_unreadable_mail_and_loops_are_kept_for_an_admin() {
         .ana
         .json(&format!("/api/v1/inboxes/{}/email", t.inbox))
         .await;
-    assert!(
-        now["fetch_error"].as_str().unwrap().contains("127.0.0.1:1"),
-        "{now}"
+    assert_eq!(now["fetch_error"], "net_refused", "{now}");
+}
+
+/// Mail servers an admin types are checked before Layan connects: a loopback address the
+/// operator did not allow (`outbound_allow` names only 127.0.0.1 here) is refused for IMAP and
+/// SMTP without a connection, a refused delivery is final (not retried), and whatever a server
+/// that is not a mail server says never reaches the admin's screen.
+#[tokio::test]
+async fn mail_servers_on_addresses_not_allowed_are_refused_and_their_words_not_shown() {
+    let Some(t) = setup().await else { return };
+    t.auto_ack().await;
+    t.servers
+        .deliver(&mail(
+            "siti@example.test",
+            "Ukuran",
+            "blocked-1@example.test",
+            None,
+            "",
+            "Ada ukuran L?",
+        ))
+        .await;
+    assert_eq!(t.fetch().await, 1);
+    let conv = t.conversations_of("siti@example.test", 1).await[0];
+    t.servers.wait_sent(1).await;
+    // A service on this machine that is not a mail server: it answers with its own banner and
+    // counts who connects.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = connections.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = s
+                .write_all(b"-ERR SECRET-BANNER internal cache v7.2 at 10.0.0.5\r\n")
+                .await;
+        }
+    });
+    let put = |settings: Value| {
+        let ana = &t.ana;
+        let inbox = t.inbox;
+        async move {
+            ana.call(
+                "PUT",
+                &format!("/api/v1/inboxes/{inbox}/email"),
+                Some(settings),
+            )
+            .await
+            .status()
+        }
+    };
+    let check_now = || async {
+        let res = t
+            .ana
+            .post(
+                &format!("/api/v1/inboxes/{}/email/fetch", t.inbox),
+                json!({}),
+            )
+            .await;
+        let status = res.status();
+        (status, res.json::<Value>().await.unwrap())
+    };
+    let fetch_error = || async {
+        t.ana
+            .json(&format!("/api/v1/inboxes/{}/email", t.inbox))
+            .await["fetch_error"]
+            .clone()
+    };
+    // IMAP on another loopback address: refused before connecting.
+    let mut blocked = t.servers.settings(SHOP);
+    blocked["imap"]["host"] = json!("127.0.0.2");
+    blocked["imap"]["port"] = json!(port);
+    assert_eq!(put(blocked).await, 200);
+    let (status, body) = check_now().await;
+    assert_eq!(status, 502);
+    assert_eq!(body["error"]["code"], "net_blocked", "{body}");
+    assert_eq!(fetch_error().await, "net_blocked");
+    // The allowed address of a service that is not IMAP: its words stay in the log.
+    let mut other = t.servers.settings(SHOP);
+    other["imap"]["port"] = json!(port);
+    assert_eq!(put(other).await, 200);
+    let (status, body) = check_now().await;
+    assert_eq!(status, 502);
+    assert!(!body.to_string().contains("SECRET"), "{body}");
+    let shown = fetch_error().await;
+    assert!(shown.as_str().unwrap().starts_with("net_"), "{shown}");
+    assert!(!shown.to_string().contains("SECRET"), "{shown}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // SMTP on a loopback address not allowed: the reply is refused at once, for good, and no
+    // connection is made.
+    let mut smtp_blocked = t.servers.settings(SHOP);
+    smtp_blocked["smtp"]["host"] = json!("127.0.0.2");
+    smtp_blocked["smtp"]["port"] = json!(port);
+    assert_eq!(put(smtp_blocked).await, 200);
+    let reply = t.reply(conv, "Ada, kak.").await;
+    let failed = t.delivery(conv, reply, "failed").await;
+    assert_eq!(failed["delivery_detail"], "net_blocked", "{failed}");
+    // An SMTP "server" that is another service: classified, its banner not shown.
+    let mut smtp_other = t.servers.settings(SHOP);
+    smtp_other["smtp"]["port"] = json!(port);
+    assert_eq!(put(smtp_other).await, 200);
+    let reply = t.reply(conv, "Ukuran L ada.").await;
+    let failed = t.delivery(conv, reply, "failed").await;
+    let detail = failed["delivery_detail"].as_str().unwrap();
+    assert!(detail.contains("net_"), "{detail}");
+    assert!(!detail.contains("SECRET"), "{detail}");
+    // (It may be tried again meanwhile: a server answering nonsense may be restarting.)
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    assert_eq!(
+        t.servers.wait_sent(1).await.len(),
+        1,
+        "nothing else was sent"
     );
 }
 

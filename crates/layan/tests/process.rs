@@ -61,6 +61,8 @@ async fn start_with(
         // endpoints' limits are tested in http_api.rs, not here.
         .env("LAYAN_WIDGET_MESSAGES_PER_MINUTE", "0")
         .env("LAYAN_WIDGET_SESSIONS_PER_HOUR", "0")
+        // The mail servers run on this machine (a comma-separated list works in a variable).
+        .env("LAYAN_OUTBOUND_ALLOW", "127.0.0.1, ::1")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

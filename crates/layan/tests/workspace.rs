@@ -367,7 +367,7 @@ async fn a_password_change_ends_every_session_and_live_connection() {
             json!({"current_password": "wrong", "new_password": "a-new-long-password"}),
         )
         .await;
-    assert_eq!(res.status(), 401);
+    assert_eq!(res.status(), 422, "the session is fine: not 401");
     let res = first
         .post(
             "/api/v1/me/password",
@@ -1179,7 +1179,7 @@ async fn wrong_current_passwords_on_password_change_lock_the_account() {
                 json!({"current_password": format!("guess-number-{i}"), "new_password": "a-new-long-password"}),
             )
             .await;
-        let expected = if i < 4 { 401 } else { 429 };
+        let expected = if i < 4 { 422 } else { 429 };
         assert_eq!(res.status(), expected, "try {i}");
     }
     let res = budi
@@ -1194,4 +1194,436 @@ async fn wrong_current_passwords_on_password_change_lock_the_account() {
         "account_locked"
     );
     assert!(app.try_login("budi@shop.test", PASSWORD).await.is_err());
+}
+
+/// API tokens end with their owner's password unless marked to survive it (an integration's),
+/// and every token, session and socket ends when an admin deactivates the account: it cannot
+/// sign in, its open conversations go back to the queue, and it works again once activated.
+/// Nobody but an admin deactivates, and an admin cannot deactivate themselves.
+#[tokio::test]
+async fn tokens_end_with_the_password_or_the_account_unless_marked_to_survive() {
+    let app = spawn_app().await;
+    let budi = app.login("budi@shop.test").await;
+    let make = |survives: bool| {
+        let budi = &budi;
+        async move {
+            let v: Value = budi
+                .post(
+                    "/api/v1/tokens",
+                    json!({"name": format!("t{survives}"), "survives_password_change": survives,
+                           "current_password": PASSWORD}),
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["token"].as_str().unwrap().to_owned()
+        }
+    };
+    // A surviving token needs the current password (a stolen session cannot make one).
+    for body in [
+        json!({"name": "x", "survives_password_change": true}),
+        json!({"name": "x", "survives_password_change": true, "current_password": "wrong-one"}),
+    ] {
+        let res = budi.post("/api/v1/tokens", body).await;
+        assert_eq!(res.status(), 422);
+    }
+    let plain = make(false).await;
+    let kept = make(true).await;
+    let me = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(format!("{}/api/v1/me", app.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(plain.clone()).await, 200);
+    let listed = budi.json("/api/v1/tokens").await;
+    assert_eq!(listed[1]["survives_password_change"], true, "{listed}");
+
+    // The password changes: the plain token ends, the marked one works.
+    let res = budi
+        .post(
+            "/api/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "a-new-long-password"}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(me(plain.clone()).await, 401);
+    assert_eq!(me(kept.clone()).await, 200);
+    // An admin's reset (account recovery) ends every token, the marked one too.
+    let budi = app
+        .try_login("budi@shop.test", "a-new-long-password")
+        .await
+        .unwrap();
+    let v: Value = budi
+        .post("/api/v1/tokens", json!({"name": "later"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let later = v["token"].as_str().unwrap().to_owned();
+    let ana = app.login("ana@shop.test").await;
+    let budi_id = budi.json("/api/v1/me").await["agent"]["id"]
+        .as_i64()
+        .unwrap();
+    let res = ana
+        .post(
+            &format!("/api/v1/agents/{budi_id}/password"),
+            json!({"new_password": "another-long-password"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(me(later).await, 401);
+    assert_eq!(me(kept.clone()).await, 401);
+
+    // Deactivated: every token ends, even a marked one; sign-in is refused; the open
+    // conversation assigned to him goes back to the queue and is not routed to him again,
+    // nor can it be assigned to him.
+    let budi = app
+        .try_login("budi@shop.test", "another-long-password")
+        .await
+        .unwrap();
+    let v: Value = budi
+        .post(
+            "/api/v1/tokens",
+            json!({"name": "kept", "survives_password_change": true,
+                   "current_password": "another-long-password"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kept = v["token"].as_str().unwrap().to_owned();
+    assert_eq!(me(kept.clone()).await, 200);
+    let inbox = app.running.engine.store().list_inboxes().await.unwrap()[0].id;
+    let res = ana
+        .call(
+            "PATCH",
+            &format!("/api/v1/inboxes/{}", inbox.0),
+            Some(json!({"auto_assign": "least_loaded"})),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let (_, conv) = customer(&app, "who answers me?").await;
+    let res = ana
+        .post(
+            &format!("/api/v1/conversations/{conv}/assignee"),
+            json!({"agent_id": budi_id}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let mut budi_ws = ws_connect(&app.ws_url("/api/v1/agent/ws"), Some(&budi.cookie))
+        .await
+        .unwrap();
+    ws_next(&mut budi_ws).await;
+    // Only an admin, and not on themselves.
+    let ana_id = ana.json("/api/v1/me").await["agent"]["id"]
+        .as_i64()
+        .unwrap();
+    let res = budi
+        .call(
+            "PUT",
+            &format!("/api/v1/agents/{ana_id}/active"),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = ana
+        .call(
+            "PUT",
+            &format!("/api/v1/agents/{ana_id}/active"),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = ana
+        .call(
+            "PUT",
+            &format!("/api/v1/agents/{budi_id}/active"),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.json::<Value>().await.unwrap()["deactivated_at"].is_i64());
+    assert_eq!(me(kept.clone()).await, 401);
+    assert_eq!(budi.get("/api/v1/me").await.status(), 401);
+    use futures_util::StreamExt;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = budi_ws.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(c) = m {
+                return c.map(|c| u16::from(c.code));
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(closed, Some(4401));
+    let c = ana.json(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(c["assignee_id"], Value::Null, "{c}");
+    let res = ana
+        .post(
+            &format!("/api/v1/conversations/{conv}/assignee"),
+            json!({"agent_id": budi_id}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(
+        app.try_login("budi@shop.test", "another-long-password")
+            .await
+            .is_err()
+    );
+    let agents = ana.json("/api/v1/agents").await;
+    assert!(
+        agents
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == budi_id && a["deactivated_at"].is_i64())
+    );
+
+    // Activated again: he signs in; the tokens stay gone.
+    let res = ana
+        .call(
+            "PUT",
+            &format!("/api/v1/agents/{budi_id}/active"),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        app.try_login("budi@shop.test", "another-long-password")
+            .await
+            .is_ok()
+    );
+    assert_eq!(me(kept).await, 401);
+}
+
+/// The secrets an admin saves — mail passwords, the reply-token secret, the language model's
+/// key — are sealed in the database with the key file in the data directory (0600): the
+/// database alone does not give them away. `layan secrets rotate` seals them with a new key
+/// while the server runs (it reads the new key file), and a value stored in the clear before
+/// sealing existed is sealed on the next pass.
+#[tokio::test]
+async fn stored_secrets_are_sealed_and_the_key_rotates_while_the_server_runs() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let res = ana
+        .post(
+            "/api/v1/email-inboxes",
+            json!({"name": "Mail", "settings": {
+                "address": "help@shop.test", "from_name": "Toko",
+                "imap": {"host": "127.0.0.1", "port": 1, "security": "none",
+                         "username": "u", "password": "imap-PLAIN-secret"},
+                "smtp": {"host": "127.0.0.1", "port": 1, "security": "none",
+                         "username": "u", "password": "smtp-PLAIN-secret"}}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let inbox = InboxId(
+        res.json::<Value>().await.unwrap()["inbox"]["id"]
+            .as_i64()
+            .unwrap(),
+    );
+    let mut bot = ana.json("/api/v1/bot").await;
+    bot["llm"] =
+        json!({"base_url": "https://llm.example.com/v1", "model": "m", "api_key": "sk-PLAIN-key"});
+    assert_eq!(
+        ana.call("PUT", "/api/v1/bot", Some(bot)).await.status(),
+        200
+    );
+
+    let engine = &app.running.engine;
+    let store = engine.store();
+    let stored = || async {
+        let row = store.email_inbox(inbox).await.unwrap().unwrap();
+        let doc = store
+            .document(layan_engine::bot::BOT_SETTINGS)
+            .await
+            .unwrap()
+            .unwrap();
+        (row.settings, row.secret, doc)
+    };
+    let (settings, secret, doc) = stored().await;
+    for plain in ["imap-PLAIN-secret", "smtp-PLAIN-secret", "sk-PLAIN-key"] {
+        assert!(
+            !settings.contains(plain) && !doc.contains(plain),
+            "{plain} stored in the clear"
+        );
+    }
+    assert!(secret.starts_with("enc:v1:"), "{secret}");
+    let sealed: Value = serde_json::from_str(&settings).unwrap();
+    let imap = sealed["imap"]["password"].as_str().unwrap().to_owned();
+    assert!(imap.starts_with("enc:v1:"));
+    let secrets = engine.secrets();
+    assert_eq!(
+        secrets.open("email.imap.password", &imap).unwrap(),
+        "imap-PLAIN-secret"
+    );
+    assert_eq!(
+        engine
+            .bot_settings()
+            .await
+            .unwrap()
+            .llm
+            .unwrap()
+            .api_key
+            .as_deref(),
+        Some("sk-PLAIN-key")
+    );
+    // On SQLite, nowhere in the database's files either. (Read by another process: closing a
+    // descriptor of the database file in this one would drop SQLite's POSIX locks.)
+    if app.database_url.starts_with("sqlite://") {
+        for file in ["layan.db", "layan.db-wal"] {
+            let path = app.dir.path().join(file);
+            if !path.exists() {
+                continue;
+            }
+            for plain in ["imap-PLAIN-secret", "sk-PLAIN-key"] {
+                let found = std::process::Command::new("grep")
+                    .args(["-a", "-q", plain])
+                    .arg(&path)
+                    .status()
+                    .unwrap();
+                assert_eq!(found.code(), Some(1), "{plain} in {file}");
+            }
+        }
+    }
+    let key_file = app.dir.path().join("secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key_before = std::fs::read_to_string(&key_file).unwrap();
+
+    // Rotated by the command while the server runs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layan"))
+        .args(["secrets", "rotate", "--data"])
+        .arg(app.dir.path())
+        .args(["--database-url", &app.database_url])
+        .env("LAYAN_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Rotated"));
+    let key_after = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(key_before, key_after);
+    assert_eq!(
+        key_after.lines().filter(|l| !l.starts_with('#')).count(),
+        1,
+        "the old key is gone"
+    );
+    // (A node re-reads cached shop documents after a second.)
+    let mut again = stored().await;
+    for _ in 0..40 {
+        if again.2 != doc {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        again = stored().await;
+    }
+    let (settings2, secret2, doc2) = again;
+    assert_ne!(settings2, settings);
+    assert_ne!(secret2, secret);
+    assert_ne!(doc2, doc);
+    // The running server opens what the new key sealed.
+    assert_eq!(
+        engine
+            .bot_settings()
+            .await
+            .unwrap()
+            .llm
+            .unwrap()
+            .api_key
+            .as_deref(),
+        Some("sk-PLAIN-key")
+    );
+    let sealed: Value = serde_json::from_str(&settings2).unwrap();
+    assert_eq!(
+        secrets
+            .open(
+                "email.smtp.password",
+                sealed["smtp"]["password"].as_str().unwrap()
+            )
+            .unwrap(),
+        "smtp-PLAIN-secret"
+    );
+    // A password kept as shown ("********") survives a save after the rotation.
+    let mut shown = ana
+        .json(&format!("/api/v1/inboxes/{}/email", inbox.0))
+        .await["settings"]
+        .clone();
+    shown["from_name"] = json!("Toko Batik");
+    assert_eq!(
+        ana.call(
+            "PUT",
+            &format!("/api/v1/inboxes/{}/email", inbox.0),
+            Some(shown)
+        )
+        .await
+        .status(),
+        200
+    );
+    let (settings3, _, _) = stored().await;
+    let sealed: Value = serde_json::from_str(&settings3).unwrap();
+    assert_eq!(
+        secrets
+            .open(
+                "email.imap.password",
+                sealed["imap"]["password"].as_str().unwrap()
+            )
+            .unwrap(),
+        "imap-PLAIN-secret"
+    );
+
+    // A key stored in the clear (before sealing existed) is sealed on the next pass.
+    let legacy = doc2.replace(
+        &serde_json::from_str::<Value>(&doc2).unwrap()["llm"]["api_key"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        "sk-LEGACY-key",
+    );
+    store
+        .put_document(layan_engine::bot::BOT_SETTINGS, &legacy)
+        .await
+        .unwrap();
+    assert_eq!(
+        engine
+            .bot_settings()
+            .await
+            .unwrap()
+            .llm
+            .unwrap()
+            .api_key
+            .as_deref(),
+        Some("sk-LEGACY-key")
+    );
+    assert_eq!(engine.reseal_secrets().await.unwrap().changed, 1);
+    let (_, _, doc4) = stored().await;
+    assert!(!doc4.contains("sk-LEGACY-key"));
+    assert_eq!(
+        engine
+            .bot_settings()
+            .await
+            .unwrap()
+            .llm
+            .unwrap()
+            .api_key
+            .as_deref(),
+        Some("sk-LEGACY-key")
+    );
 }

@@ -13,6 +13,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use layan_core::{MailServer, Security};
 
 use super::MAIL_TIMEOUT;
+use crate::outbound::{NetError, OutboundPolicy};
 
 /// Why a mail was not handed over.
 #[derive(Debug)]
@@ -29,17 +30,65 @@ pub(super) struct Handed {
     pub refused: Vec<(String, String)>,
 }
 
+/// The server's answer to a command, as shown: its reply code and enhanced status code
+/// (`550 5.1.1`), never its free text (the full answer goes to the log).
+fn answer_code(e: &SmtpError) -> String {
+    let Some(code) = e.status() else {
+        return NetError::Protocol.code().to_string();
+    };
+    let text = e.to_string();
+    let enhanced = text.split_whitespace().find(|w| {
+        let parts: Vec<&str> = w.split('.').collect();
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    match enhanced {
+        Some(x) => format!("{code} {x}"),
+        None => code.to_string(),
+    }
+}
+
+/// A refused command (MAIL, RCPT, DATA): its reply code; 5xx is final.
 fn classify(what: &str, e: &SmtpError) -> SendError {
+    tracing::warn!(error = %e, "SMTP {what}");
+    if e.status().is_none() {
+        return connection(what, e, NetError::Refused);
+    }
+    let shown = format!("SMTP {what}: {}", answer_code(e));
     if e.is_permanent() {
-        SendError::Permanent(format!("{what}: {e}"))
+        SendError::Permanent(shown)
     } else {
-        SendError::Transient(format!("{what}: {e}"))
+        SendError::Transient(shown)
+    }
+}
+
+/// A failure before the server took the mail (connecting, TLS, login): classified, never the
+/// server's words (an admin-typed host could be anything).
+fn connection(what: &str, e: &SmtpError, otherwise: NetError) -> SendError {
+    tracing::warn!(error = %e, "SMTP {what}");
+    let kind = if e.is_timeout() {
+        NetError::TimedOut
+    } else if e.is_tls() {
+        NetError::Tls
+    } else if e.status().is_some() {
+        otherwise
+    } else {
+        NetError::Refused
+    };
+    let shown = kind.code().to_string();
+    if e.is_permanent() {
+        SendError::Permanent(shown)
+    } else {
+        SendError::Transient(shown)
     }
 }
 
 /// Sends `raw` from `from` to `recipients` (the customer first, then the Cc's).
 pub(super) async fn send(
     server: &MailServer,
+    outbound: &OutboundPolicy,
     from: &str,
     recipients: &[String],
     raw: &[u8],
@@ -67,15 +116,18 @@ pub(super) async fn send(
         Security::Starttls => (None, Some(params()?)),
         Security::None => (None, None),
     };
-    let mut conn = AsyncSmtpConnection::connect_tokio1(
-        (server.host.as_str(), server.port),
-        Some(MAIL_TIMEOUT),
-        &hello,
-        wrapper,
-        None,
-    )
-    .await
-    .map_err(|e| classify("SMTP", &e))?;
+    // Resolved and checked once; the connection goes to the checked addresses.
+    let addrs = outbound
+        .resolve(&server.host, server.port)
+        .await
+        .map_err(|kind| match kind {
+            NetError::Blocked => SendError::Permanent(kind.code().into()),
+            _ => SendError::Transient(kind.code().into()),
+        })?;
+    let mut conn =
+        AsyncSmtpConnection::connect_tokio1(&addrs[..], Some(MAIL_TIMEOUT), &hello, wrapper, None)
+            .await
+            .map_err(|e| connection("connect", &e, NetError::Protocol))?;
     let outcome = transaction(
         &mut conn, server, starttls, &hello, from, customer, recipients, raw,
     )
@@ -103,13 +155,13 @@ async fn transaction(
     if let Some(params) = starttls {
         conn.starttls(params, hello)
             .await
-            .map_err(|e| classify("SMTP STARTTLS", &e))?;
+            .map_err(|e| connection("STARTTLS", &e, NetError::Tls))?;
     }
     if !server.username.is_empty() {
         let credentials = Credentials::new(server.username.clone(), server.password.clone());
         conn.auth(DEFAULT_MECHANISMS, &credentials)
             .await
-            .map_err(|e| classify("SMTP login", &e))?;
+            .map_err(|e| connection("login", &e, NetError::Auth))?;
     }
     // As lettre's own transport: 8BITMIME for a body that is not ASCII, SMTPUTF8 for addresses
     // that are not, refused up front when the server cannot take them.
@@ -148,7 +200,7 @@ async fn transaction(
     }
     conn.command(Mail::new(Some(from), options))
         .await
-        .map_err(|e| classify("SMTP", &e))?;
+        .map_err(|e| classify("MAIL", &e))?;
     for r in recipients {
         let to = match r.parse::<Address>() {
             Ok(to) => to,
@@ -163,14 +215,17 @@ async fn transaction(
         match conn.command(Rcpt::new(to, Vec::new())).await {
             Ok(_) => {}
             // The customer's address refused: nothing goes (not to the Cc's alone).
-            Err(e) if *r == customer => return Err(classify(&format!("SMTP {r}"), &e)),
+            Err(e) if *r == customer => return Err(classify(&format!("RCPT {r}"), &e)),
             // A Cc refused: noted, the others still get it. An answer that is not a reply code
             // (the connection broke) ends the attempt.
-            Err(e) if e.status().is_some() => handed.refused.push((r.clone(), e.to_string())),
-            Err(e) => return Err(classify("SMTP", &e)),
+            Err(e) if e.status().is_some() => {
+                tracing::info!(error = %e, "SMTP RCPT {r}");
+                handed.refused.push((r.clone(), answer_code(&e)));
+            }
+            Err(e) => return Err(classify("RCPT", &e)),
         }
     }
-    conn.command(Data).await.map_err(|e| classify("SMTP", &e))?;
-    conn.message(raw).await.map_err(|e| classify("SMTP", &e))?;
+    conn.command(Data).await.map_err(|e| classify("DATA", &e))?;
+    conn.message(raw).await.map_err(|e| classify("DATA", &e))?;
     Ok(handed)
 }

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub running: Running,
     pub site: Site,
     pub dir: tempfile::TempDir,
+    /// The database it runs on (for commands run against it).
+    pub database_url: String,
 }
 
 impl std::ops::Deref for TestApp {
@@ -75,7 +77,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("LAYAN_TEST_DATABASE=postgres needs a reachable PostgreSQL");
     let settings = Settings {
         data: dir.path().to_path_buf(),
-        database_url: Some(url.into()),
+        database_url: Some(url.clone().into()),
         // Tests do not need power-cut durability; the crash test uses the default.
         sqlite_fsync: false,
         // Offline release after one second, so routing tests do not wait a minute.
@@ -88,6 +90,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         // Proactive rules look for orders every second.
         proactive_sweep_seconds: 1,
         email_poll_seconds: 1,
+        // The mail servers and API stand-ins run on this machine.
+        outbound_allow: vec!["127.0.0.1".into(), "::1".into()],
         ..Settings::default()
     };
     let mut settings = settings;
@@ -124,7 +128,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("membership");
     let site = Site::new(&format!("http://{}", running.addr));
-    TestApp { running, site, dir }
+    TestApp {
+        running,
+        site,
+        dir,
+        database_url: url,
+    }
 }
 
 fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
