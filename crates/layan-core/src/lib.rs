@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod kb;
 pub mod model;
 pub mod order;
+pub mod order_action;
 pub mod policy;
 pub mod proactive;
 pub mod product;
@@ -28,6 +29,7 @@ pub use jobs::*;
 pub use kb::*;
 pub use model::*;
 pub use order::{Order, OrderLine, Shipment};
+pub use order_action::{ActionOutcome, OrderActionKind, action_note};
 pub use policy::{
     DayRange, DeliveryOption, Duties, Fee, ReturnPolicy, ReturnShipping, ShippingPolicy, Texts,
 };

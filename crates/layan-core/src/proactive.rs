@@ -13,6 +13,7 @@ pub struct LateShipmentRule {
     pub enabled: bool,
     /// Hours after the expected delivery before the customer is told (default 24).
     #[serde(default = "default_grace")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 720))]
     pub grace_hours: u32,
 }
 
@@ -24,6 +25,7 @@ pub struct UnfulfilledRule {
     /// Days after the order before the customer is told; unset: one day more than the
     /// shipping policy's longest processing time (or 3 without a policy).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60))]
     pub after_days: Option<u32>,
 }
 
@@ -44,6 +46,7 @@ pub struct AfterDeliveryRule {
     pub enabled: bool,
     /// Days after delivery (default 3).
     #[serde(default = "default_days_after")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60))]
     pub days: u32,
     #[serde(default = "default_survey")]
     pub survey: Survey,
@@ -59,6 +62,7 @@ pub struct QuietHours {
     pub start: String,
     /// "08:00"
     pub end: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = -720, maximum = 840))]
     pub utc_offset_minutes: i32,
 }
 
@@ -74,6 +78,7 @@ pub struct ProactiveRules {
     /// Only orders from the last N days are considered (default 30), so turning a rule on
     /// does not write to every customer of past years.
     #[serde(default = "default_lookback")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub lookback_days: u32,
 }
 

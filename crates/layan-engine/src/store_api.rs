@@ -1,9 +1,16 @@
 //! Order actions an agent takes from the sidebar — refund (full or partial), cancel, resend —
 //! carried out by the store through its API. `ShopifyAdmin` speaks Shopify's Admin REST API
 //! (`X-Shopify-Access-Token`; `orders/{id}/cancel.json`, `orders/{id}/transactions.json` then
-//! `orders/{id}/refunds.json`, and `orders.json` for a replacement order). A store error is shown
-//! to the agent and nothing is recorded as done; a success is written into the conversation as a
-//! note and audited.
+//! `orders/{id}/refunds.json`, and `orders.json` for a replacement order).
+//!
+//! Every action has an outcome of record (`order_actions`): written *pending* before the call
+//! with a reference of ours that travels with it (in a refund's note, as a replacement order's
+//! `source_identifier`); then *done* (the order in Layan updated at once: cancelled, refunded),
+//! *failed* (the store refused, or the request never left: the agent reads why) or *unknown*
+//! (sent, and no answer: the store may have done it). The same action on that order is then
+//! allowed only after asking the store whether it was done (its refunds, the order, recent
+//! orders), so a retry never refunds or sends twice. Each outcome is a note in the
+//! conversation, in the acting agent's language, and audited.
 
 use std::time::Duration;
 
@@ -13,12 +20,16 @@ use layan_core::{
 };
 use serde::Deserialize;
 
+use layan_core::{ActionOutcome, OrderActionKind};
+use layan_store::OrderChange;
+
 use crate::outbound::{NetError, OutboundPolicy};
 use crate::{Access, Engine, EngineError, EngineResult};
 
 /// The Admin API version Layan speaks.
 pub const SHOPIFY_API_VERSION: &str = "2024-10";
-const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a request to the store may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A connection to the shop's Shopify Admin API.
 #[derive(Clone)]
@@ -27,6 +38,7 @@ pub struct ShopifyAdmin {
     token: String,
     http: reqwest::Client,
     outbound: OutboundPolicy,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for ShopifyAdmin {
@@ -37,10 +49,32 @@ impl std::fmt::Debug for ShopifyAdmin {
     }
 }
 
-/// What a store call can answer besides success: its own words, for the agent.
+/// What a store call can answer besides success.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreApiError(pub String);
+pub enum StoreApiError {
+    /// The store refused, or the request never left: nothing was done. Its words, for the agent.
+    #[error("{0}")]
+    Refused(String),
+    /// The request was sent and no answer came (a timeout, a dropped connection, a server
+    /// error): the store may have done it.
+    #[error("{0}")]
+    NoAnswer(String),
+}
+
+/// What the store did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreDone {
+    /// The store's id for it: the refund's id, the replacement order's number, "cancelled".
+    pub result: String,
+    /// The store's time of it, when it says.
+    pub at: Option<layan_core::Millis>,
+}
+
+/// A time in the store's answer (RFC 3339), if it is one.
+fn store_time(v: &serde_json::Value) -> Option<layan_core::Millis> {
+    v.as_str()
+        .and_then(|t| crate::orders::millis("store time", t).ok())
+}
 
 /// An order action as the agent asks for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +98,14 @@ struct Transaction {
 
 impl ShopifyAdmin {
     /// `base`: the shop's address (`https://batik-sari.myshopify.com`).
-    /// Requests go through `outbound` (a loopback or private store address needs allowing).
-    pub fn new(base: &str, token: &str, outbound: &OutboundPolicy) -> Result<Self, String> {
+    /// Requests go through `outbound` (a loopback or private store address needs allowing) and
+    /// may take `timeout` each.
+    pub fn new(
+        base: &str,
+        token: &str,
+        outbound: &OutboundPolicy,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(format!("{base:?} is not an http(s) address"));
@@ -76,8 +116,9 @@ impl ShopifyAdmin {
         Ok(Self {
             base,
             token: token.to_string(),
-            http: outbound.http_client(TIMEOUT),
+            http: outbound.http_client(timeout),
             outbound: outbound.clone(),
+            timeout,
         })
     }
 
@@ -85,6 +126,9 @@ impl ShopifyAdmin {
         format!("{}/admin/api/{SHOPIFY_API_VERSION}/{path}", self.base)
     }
 
+    /// One request. A state-changing request (not GET) that was sent and got no answer, or a
+    /// server error, is `NoAnswer`; one the store refused (4xx, including a rate limit, which
+    /// Shopify answers before doing anything) or that never left is `Refused`.
     async fn call(
         &self,
         method: reqwest::Method,
@@ -92,9 +136,10 @@ impl ShopifyAdmin {
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, StoreApiError> {
         let url = self.url(path);
+        let changes = method != reqwest::Method::GET;
         self.outbound
             .check_url(&url)
-            .map_err(|e| StoreApiError(format!("the store could not be reached ({e})")))?;
+            .map_err(|e| StoreApiError::Refused(format!("the store could not be reached ({e})")))?;
         let mut req = self
             .http
             .request(method, url)
@@ -105,17 +150,43 @@ impl ShopifyAdmin {
         }
         let res = req.send().await.map_err(|e| {
             tracing::warn!(error = %e, "the store's API");
-            StoreApiError(format!(
-                "the store could not be reached ({})",
-                NetError::of_http(&e)
-            ))
+            let said = format!("the store could not be reached ({})", NetError::of_http(&e));
+            // Not connected: the request never left. Anything later: it may have arrived.
+            if e.is_connect() || !changes {
+                StoreApiError::Refused(said)
+            } else {
+                StoreApiError::NoAnswer(said)
+            }
         })?;
         let status = res.status();
-        let text = res.text().await.unwrap_or_default();
+        let text = match res.text().await {
+            Ok(t) => t,
+            Err(e) if changes && status.is_success() => {
+                // Done, with an answer cut short.
+                tracing::warn!(error = %e, "the store's answer was cut short");
+                String::new()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the store's answer was cut short");
+                let said = format!("the store's answer was cut short ({status})");
+                return Err(if changes {
+                    StoreApiError::NoAnswer(said)
+                } else {
+                    StoreApiError::Refused(said)
+                });
+            }
+        };
         let json: serde_json::Value =
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         if status.is_success() {
             return Ok(json);
+        }
+        if status.is_server_error() && changes {
+            tracing::warn!(status = %status, "the store answered a change with a server error");
+            return Err(StoreApiError::NoAnswer(format!(
+                "the store answered with an error of its own ({})",
+                status.as_u16()
+            )));
         }
         // Shopify's errors: {"errors": "…"} or {"errors": {"field": ["…"]}}.
         let said = match &json["errors"] {
@@ -146,23 +217,38 @@ impl ShopifyAdmin {
                 String::from("no error in the API's format")
             }
         };
-        Err(StoreApiError(format!(
+        Err(StoreApiError::Refused(format!(
             "the store refused ({}): {said}",
             status.as_u16()
         )))
     }
 
-    pub async fn cancel(&self, order: &Order) -> Result<String, StoreApiError> {
-        self.call(
-            reqwest::Method::POST,
-            &format!("orders/{}/cancel.json", order.external_id),
-            Some(serde_json::json!({"reason": "customer", "email": true, "restock": true})),
-        )
-        .await?;
-        Ok(format!("cancelled {}", order.number))
+    async fn get(&self, path: &str) -> Result<serde_json::Value, StoreApiError> {
+        self.call(reqwest::Method::GET, path, None).await
     }
 
-    pub async fn refund(&self, order: &Order, amount: &str) -> Result<String, StoreApiError> {
+    pub async fn cancel(&self, order: &Order) -> Result<StoreDone, StoreApiError> {
+        let res = self
+            .call(
+                reqwest::Method::POST,
+                &format!("orders/{}/cancel.json", order.external_id),
+                Some(serde_json::json!({"reason": "customer", "email": true, "restock": true})),
+            )
+            .await?;
+        Ok(StoreDone {
+            result: "cancelled".into(),
+            at: store_time(&res["order"]["cancelled_at"])
+                .or_else(|| store_time(&res["order"]["updated_at"])),
+        })
+    }
+
+    /// Refunds `amount` of the captured payment; `reference` goes into the refund's note.
+    pub async fn refund(
+        &self,
+        order: &Order,
+        amount: &str,
+        reference: &str,
+    ) -> Result<StoreDone, StoreApiError> {
         let txs = self
             .call(
                 reqwest::Method::GET,
@@ -170,16 +256,20 @@ impl ShopifyAdmin {
                 None,
             )
             .await?;
-        let txs: Vec<Transaction> = serde_json::from_value(txs["transactions"].clone())
-            .map_err(|e| StoreApiError(format!("the store's transactions were unreadable: {e}")))?;
+        let txs: Vec<Transaction> =
+            serde_json::from_value(txs["transactions"].clone()).map_err(|e| {
+                StoreApiError::Refused(format!("the store's transactions were unreadable: {e}"))
+            })?;
         let parent = txs
             .iter()
             .find(|t| (t.kind == "sale" || t.kind == "capture") && t.status == "success")
-            .ok_or_else(|| StoreApiError("the order has no captured payment to refund".into()))?;
+            .ok_or_else(|| {
+                StoreApiError::Refused("the order has no captured payment to refund".into())
+            })?;
         let body = serde_json::json!({"refund": {
             "currency": order.currency,
             "notify": true,
-            "note": format!("Refund from Layan for {}", order.number),
+            "note": format!("Refund from Layan for {} (ref {reference})", order.number),
             "transactions": [{
                 "parent_id": parent.id,
                 "amount": amount,
@@ -194,11 +284,15 @@ impl ShopifyAdmin {
                 Some(body),
             )
             .await?;
-        let id = res["refund"]["id"].to_string();
-        Ok(format!("refund {id}"))
+        Ok(StoreDone {
+            result: format!("refund {}", res["refund"]["id"]),
+            at: store_time(&res["refund"]["created_at"]),
+        })
     }
 
-    pub async fn resend(&self, order: &Order) -> Result<String, StoreApiError> {
+    /// A replacement order with the same items at no charge; `reference` is its
+    /// `source_identifier`.
+    pub async fn resend(&self, order: &Order, reference: &str) -> Result<StoreDone, StoreApiError> {
         let lines: Vec<serde_json::Value> = order
             .lines
             .iter()
@@ -211,7 +305,9 @@ impl ShopifyAdmin {
             })
             .collect();
         if lines.is_empty() {
-            return Err(StoreApiError("the order has no items to send again".into()));
+            return Err(StoreApiError::Refused(
+                "the order has no items to send again".into(),
+            ));
         }
         let body = serde_json::json!({"order": {
             "email": order.email,
@@ -220,15 +316,75 @@ impl ShopifyAdmin {
             "financial_status": "paid",
             "note": format!("Replacement for {} (sent from Layan)", order.number),
             "tags": "layan-resend",
+            "source_identifier": reference,
         }});
         let res = self
             .call(reqwest::Method::POST, "orders.json", Some(body))
             .await?;
-        let name = res["order"]["name"]
-            .as_str()
-            .unwrap_or("a new order")
-            .to_string();
-        Ok(format!("replacement order {name}"))
+        Ok(StoreDone {
+            result: res["order"]["name"].as_str().unwrap_or("?").to_string(),
+            at: None,
+        })
+    }
+
+    /// Asks the store whether an action sent with `reference` (at `since`) was done: the
+    /// order's refunds for the reference, whether the order is cancelled, recent orders for a
+    /// replacement with that source identifier. `Err`: the store cannot tell now.
+    pub async fn find(
+        &self,
+        order: &Order,
+        kind: OrderActionKind,
+        reference: &str,
+        since: layan_core::Millis,
+    ) -> Result<Option<StoreDone>, StoreApiError> {
+        match kind {
+            OrderActionKind::Refund => {
+                let res = self
+                    .get(&format!("orders/{}/refunds.json", order.external_id))
+                    .await?;
+                Ok(res["refunds"].as_array().and_then(|list| {
+                    list.iter()
+                        .find(|r| r["note"].as_str().is_some_and(|n| n.contains(reference)))
+                        .map(|r| StoreDone {
+                            result: format!("refund {}", r["id"]),
+                            at: store_time(&r["created_at"]),
+                        })
+                }))
+            }
+            OrderActionKind::Cancel => {
+                let res = self
+                    .get(&format!("orders/{}.json", order.external_id))
+                    .await?;
+                Ok(
+                    store_time(&res["order"]["cancelled_at"]).map(|at| StoreDone {
+                        result: "cancelled".into(),
+                        at: Some(at),
+                    }),
+                )
+            }
+            OrderActionKind::Resend => {
+                let from = time::OffsetDateTime::from_unix_timestamp((since / 1000) - 600)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                let res = self
+                    .get(&format!(
+                        "orders.json?status=any&created_at_min={from}&fields=id,name,source_identifier"
+                    ))
+                    .await?;
+                Ok(res["orders"].as_array().and_then(|list| {
+                    list.iter()
+                        .find(|o| o["source_identifier"].as_str() == Some(reference))
+                        .map(|o| StoreDone {
+                            result: o["name"].as_str().unwrap_or("?").to_string(),
+                            at: None,
+                        })
+                }))
+            }
+        }
     }
 }
 
@@ -264,8 +420,11 @@ impl Engine {
     }
 
     /// Refunds, cancels or resends an order of the conversation's customer through the store,
-    /// then notes it in the conversation. Admins and supervisors. A store error is
-    /// `EngineError::Upstream` with the store's words; nothing is recorded then.
+    /// then notes it in the conversation (in the agent's language). Admins and supervisors.
+    /// The outcome is recorded before and after the call (see the module's documentation):
+    /// a refusal is `EngineError::Upstream` with the store's words and changes nothing; no
+    /// answer is `Conflict("store_no_answer")`; an earlier unanswered request the store turns
+    /// out to have carried out is `Conflict("already_done")`, and the new one is not sent.
     pub async fn order_action(
         &self,
         access: &Access,
@@ -294,48 +453,222 @@ impl Engine {
         if o.source != "shopify" {
             return Err(EngineError::Conflict("not_a_shopify_order"));
         }
-        let done = match action {
-            OrderAction::Cancel => {
-                if o.cancelled_at.is_some() {
-                    return Err(EngineError::Conflict("already_cancelled"));
+        let kind = match action {
+            OrderAction::Refund { .. } => OrderActionKind::Refund,
+            OrderAction::Cancel => OrderActionKind::Cancel,
+            OrderAction::Resend => OrderActionKind::Resend,
+        };
+        let amount = match action {
+            OrderAction::Refund { amount } => Some(refund_amount(amount.as_deref(), &o)?),
+            _ => None,
+        };
+        let agent = &access.agent;
+        let shown_amount = |a: Option<&str>| {
+            a.map(|a| layan_core::policy::format_amount(a, &o.currency, agent.locale))
+                .unwrap_or_default()
+        };
+        // An earlier one in flight, or in doubt: ask the store before sending another.
+        if let Some(open) = self.store.open_order_action(o.id, kind.as_str()).await? {
+            let age = layan_core::now_millis() - open.created_at;
+            // A request still within its time (two of them: the refund reads the transactions
+            // first) is in flight: wait for it.
+            let in_flight =
+                i64::try_from(admin.timeout.as_millis()).unwrap_or(i64::MAX) * 2 + 5_000;
+            if open.state == "pending" && age < in_flight {
+                return Err(EngineError::Conflict("action_in_progress"));
+            }
+            match admin.find(&o, kind, &open.reference, open.created_at).await {
+                Ok(Some(done)) => {
+                    let change = self
+                        .confirmed_change(&o, kind, open.amount.as_deref(), &done)
+                        .await?;
+                    self.store
+                        .finish_order_action(open.id, "done", Some(&done.result), change.as_ref())
+                        .await?;
+                    let text = layan_core::action_note(
+                        kind,
+                        ActionOutcome::DoneEarlier {
+                            result: &done.result,
+                        },
+                        &agent.name,
+                        &o.number,
+                        &shown_amount(open.amount.as_deref()),
+                        agent.locale,
+                    );
+                    self.note(c.id, &text).await?;
+                    self.audit(
+                        Some(agent),
+                        "order_action_confirmed",
+                        Some(&o.number),
+                        Some(&format!("{} {}", kind.as_str(), done.result)),
+                        ip,
+                    )
+                    .await;
+                    return Err(EngineError::Conflict("already_done"));
                 }
-                admin.cancel(&o).await
+                Ok(None) => {
+                    self.store
+                        .finish_order_action(open.id, "failed", Some("not done by the store"), None)
+                        .await?;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the store cannot tell whether an earlier action was done");
+                    return Err(EngineError::Conflict("store_no_answer"));
+                }
             }
-            OrderAction::Refund { amount } => {
-                let amount = refund_amount(amount.as_deref(), &o)?;
-                admin
-                    .refund(&o, &amount)
-                    .await
-                    .map(|r| format!("refunded {} {amount} ({r})", o.currency))
-            }
-            OrderAction::Resend => admin.resend(&o).await,
         }
-        .map_err(|e| EngineError::Upstream(e.0))?;
-        let text = format!(
-            "{} {done} on {} through the store",
-            access.agent.name, o.number
-        );
+        if kind == OrderActionKind::Cancel && o.cancelled_at.is_some() {
+            return Err(EngineError::Conflict("already_cancelled"));
+        }
+        let reference = format!("layan-{}", crate::auth::random_key(""));
+        let id = match self
+            .store
+            .begin_order_action(o.id, agent.id, kind.as_str(), amount.as_deref(), &reference)
+            .await?
+        {
+            Ok(id) => id,
+            Err(_) => return Err(EngineError::Conflict("action_in_progress")),
+        };
+        let outcome = match kind {
+            OrderActionKind::Cancel => admin.cancel(&o).await,
+            OrderActionKind::Refund => {
+                admin
+                    .refund(&o, amount.as_deref().unwrap_or(&o.total), &reference)
+                    .await
+            }
+            OrderActionKind::Resend => admin.resend(&o, &reference).await,
+        };
+        match outcome {
+            Ok(done) => {
+                let change = self
+                    .confirmed_change(&o, kind, amount.as_deref(), &done)
+                    .await?;
+                self.store
+                    .finish_order_action(id, "done", Some(&done.result), change.as_ref())
+                    .await?;
+                let text = layan_core::action_note(
+                    kind,
+                    ActionOutcome::Done {
+                        replacement: (kind == OrderActionKind::Resend)
+                            .then_some(done.result.as_str()),
+                    },
+                    &agent.name,
+                    &o.number,
+                    &shown_amount(amount.as_deref()),
+                    agent.locale,
+                );
+                self.note(c.id, &text).await?;
+                self.audit(
+                    Some(agent),
+                    "order_action",
+                    Some(&o.number),
+                    Some(&format!(
+                        "{} {}{}",
+                        kind.as_str(),
+                        amount
+                            .as_deref()
+                            .map(|a| format!("{} {a} ", o.currency))
+                            .unwrap_or_default(),
+                        done.result
+                    )),
+                    ip,
+                )
+                .await;
+                Ok(text)
+            }
+            Err(StoreApiError::Refused(said)) => {
+                self.store
+                    .finish_order_action(id, "failed", Some(&said), None)
+                    .await?;
+                Err(EngineError::Upstream(said))
+            }
+            Err(StoreApiError::NoAnswer(said)) => {
+                self.store
+                    .finish_order_action(id, "unknown", Some(&said), None)
+                    .await?;
+                let text = layan_core::action_note(
+                    kind,
+                    ActionOutcome::InDoubt,
+                    &agent.name,
+                    &o.number,
+                    &shown_amount(amount.as_deref()),
+                    agent.locale,
+                );
+                self.note(c.id, &text).await?;
+                self.audit(
+                    Some(agent),
+                    "order_action_unknown",
+                    Some(&o.number),
+                    Some(&format!("{} {said}", kind.as_str())),
+                    ip,
+                )
+                .await;
+                Err(EngineError::Conflict("store_no_answer"))
+            }
+        }
+    }
+
+    /// What a confirmed action changes on the order in Layan at once: cancelled, refunded in
+    /// full or in part (every confirmed refund of it counted). A replacement order arrives as
+    /// an order of its own.
+    async fn confirmed_change(
+        &self,
+        o: &Order,
+        kind: OrderActionKind,
+        amount: Option<&str>,
+        done: &StoreDone,
+    ) -> EngineResult<Option<OrderChange>> {
+        let now = layan_core::now_millis();
+        let at = done.at.unwrap_or(now);
+        Ok(match kind {
+            OrderActionKind::Cancel => Some(OrderChange {
+                financial_status: None,
+                cancelled_at: Some(at),
+                store_updated_at: at.max(o.store_updated_at),
+            }),
+            OrderActionKind::Refund => {
+                let earlier: i64 = self
+                    .store
+                    .order_actions(o.id)
+                    .await?
+                    .iter()
+                    .filter(|a| a.kind == "refund" && a.state == "done")
+                    .filter_map(|a| a.amount.as_deref().and_then(layan_core::amount_minor))
+                    .sum();
+                let refunded = earlier + amount.and_then(layan_core::amount_minor).unwrap_or(0);
+                let total = layan_core::amount_minor(&o.total).unwrap_or(i64::MAX);
+                Some(OrderChange {
+                    financial_status: Some(
+                        if refunded >= total {
+                            "refunded"
+                        } else {
+                            "partially_refunded"
+                        }
+                        .into(),
+                    ),
+                    cancelled_at: None,
+                    store_updated_at: at.max(o.store_updated_at),
+                })
+            }
+            OrderActionKind::Resend => None,
+        })
+    }
+
+    /// A private note in the conversation.
+    async fn note(&self, conversation: ConversationId, text: &str) -> EngineResult<()> {
         self.ingest(NewMessage {
-            target: Target::Conversation(c.id),
+            target: Target::Conversation(conversation),
             direction: Direction::Note,
             author: Author::System,
             author_name: None,
-            body: MessageBody::parse(&text)?,
+            body: MessageBody::parse(text)?,
             client_message_id: None,
             automations: false,
             attachments: Vec::new(),
             extras: None,
         })
         .await?;
-        self.audit(
-            Some(&access.agent),
-            "order_action",
-            Some(&o.number),
-            Some(&done),
-            ip,
-        )
-        .await;
-        Ok(text)
+        Ok(())
     }
 }
 

@@ -141,19 +141,33 @@ async fn record_event(tx: &mut sqlx::Transaction<'_, $db>, event: Option<crate::
     Ok(done.rows_affected() == 1)
 }
 
+/// A shipment written or merged. Each field follows the newer store time, except that a
+/// delivery is never undone by an in-transit report dated earlier or arriving later (carriers'
+/// events arrive out of order; the after-delivery follow-up depends on it), and the delivery
+/// time kept is the earliest reported.
 async fn upsert_shipment(tx: &mut sqlx::Transaction<'_, $db>, order: i64, s: &layan_core::Shipment) -> StoreResult<()> {
     sqlx::query(&q(
         "INSERT INTO shipments (order_id, external_id, carrier, tracking_number, tracking_url, status, \
          expected_delivery_at, delivered_at, store_updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, external_id) DO UPDATE SET \
-         carrier = COALESCE(excluded.carrier, shipments.carrier), \
-         tracking_number = COALESCE(excluded.tracking_number, shipments.tracking_number), \
-         tracking_url = COALESCE(excluded.tracking_url, shipments.tracking_url), \
-         status = COALESCE(excluded.status, shipments.status), \
-         expected_delivery_at = COALESCE(excluded.expected_delivery_at, shipments.expected_delivery_at), \
-         delivered_at = COALESCE(shipments.delivered_at, excluded.delivered_at), \
-         store_updated_at = excluded.store_updated_at \
-         WHERE shipments.store_updated_at <= excluded.store_updated_at",
+         carrier = CASE WHEN shipments.store_updated_at <= excluded.store_updated_at \
+             THEN COALESCE(excluded.carrier, shipments.carrier) ELSE COALESCE(shipments.carrier, excluded.carrier) END, \
+         tracking_number = CASE WHEN shipments.store_updated_at <= excluded.store_updated_at \
+             THEN COALESCE(excluded.tracking_number, shipments.tracking_number) ELSE COALESCE(shipments.tracking_number, excluded.tracking_number) END, \
+         tracking_url = CASE WHEN shipments.store_updated_at <= excluded.store_updated_at \
+             THEN COALESCE(excluded.tracking_url, shipments.tracking_url) ELSE COALESCE(shipments.tracking_url, excluded.tracking_url) END, \
+         status = CASE \
+             WHEN excluded.status = 'delivered' THEN 'delivered' \
+             WHEN shipments.status = 'delivered' AND (excluded.status IS NULL OR excluded.status IN ('confirmed', 'label_printed', 'label_purchased', 'in_transit', 'out_for_delivery', 'attempted_delivery', 'ready_for_pickup', 'picked_up')) THEN 'delivered' \
+             WHEN shipments.store_updated_at <= excluded.store_updated_at THEN COALESCE(excluded.status, shipments.status) \
+             ELSE COALESCE(shipments.status, excluded.status) END, \
+         expected_delivery_at = CASE WHEN shipments.store_updated_at <= excluded.store_updated_at \
+             THEN COALESCE(excluded.expected_delivery_at, shipments.expected_delivery_at) ELSE COALESCE(shipments.expected_delivery_at, excluded.expected_delivery_at) END, \
+         delivered_at = CASE WHEN shipments.delivered_at IS NULL THEN excluded.delivered_at \
+             WHEN excluded.delivered_at IS NULL THEN shipments.delivered_at \
+             WHEN excluded.delivered_at < shipments.delivered_at THEN excluded.delivered_at ELSE shipments.delivered_at END, \
+         store_updated_at = CASE WHEN shipments.store_updated_at <= excluded.store_updated_at \
+             THEN excluded.store_updated_at ELSE shipments.store_updated_at END",
     ))
     .bind(order)
     .bind(&s.external_id)

@@ -612,6 +612,7 @@ crate::jobs::job_queries!(PostgresStore, Postgres, PgRow);
 crate::kb::kb_queries!(PostgresStore, Postgres, PgRow);
 crate::search::search_queries!(PostgresStore, Postgres, PgRow);
 crate::orders::order_queries!(PostgresStore, Postgres, PgRow);
+crate::order_actions::order_action_queries!(PostgresStore, Postgres, PgRow);
 crate::contacts::contact_queries!(PostgresStore, Postgres, PgRow);
 crate::products::product_queries!(PostgresStore, Postgres, PgRow);
 crate::email::email_queries!(PostgresStore, Postgres, PgRow);

@@ -437,6 +437,7 @@ crate::jobs::job_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::kb::kb_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::search::search_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::orders::order_queries!(SqliteStore, Sqlite, SqliteRow);
+crate::order_actions::order_action_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::contacts::contact_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::products::product_queries!(SqliteStore, Sqlite, SqliteRow);
 crate::email::email_queries!(SqliteStore, Sqlite, SqliteRow);

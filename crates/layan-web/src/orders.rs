@@ -246,6 +246,9 @@ pub struct OrderView {
     /// Whether this agent can refund, cancel or resend it from here (a Shopify order, the store
     /// connected, an admin or supervisor).
     pub actions: bool,
+    /// Actions sent to the store that it did not answer (`refund`, `cancel`, `resend`): it may
+    /// have done them; trying again first asks the store.
+    pub in_doubt: Vec<String>,
 }
 
 /// The orders of the conversation's customer, newest first (the agent's sidebar).
@@ -263,17 +266,30 @@ pub async fn conversation_orders(
         .map_err(not_found_as("conversation"))?;
     let orders = state.engine.orders_of(c.contact_id).await?;
     let can_act = state.engine.order_actions_enabled() && work.access.supervises();
-    Ok(Json(
-        orders
-            .into_iter()
-            .map(|o| OrderView {
-                status: o.status().to_owned(),
-                tracking_url: o.tracking_url().map(str::to_owned),
-                actions: can_act && o.source == "shopify",
-                order: o,
-            })
-            .collect(),
-    ))
+    let mut views = Vec::with_capacity(orders.len());
+    for o in orders {
+        let in_doubt = if can_act {
+            state
+                .engine
+                .store()
+                .order_actions(o.id)
+                .await?
+                .into_iter()
+                .filter(|a| a.state == "unknown")
+                .map(|a| a.kind)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        views.push(OrderView {
+            status: o.status().to_owned(),
+            tracking_url: o.tracking_url().map(str::to_owned),
+            actions: can_act && o.source == "shopify",
+            in_doubt,
+            order: o,
+        });
+    }
+    Ok(Json(views))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -292,12 +308,16 @@ pub struct OrderActionReply {
 }
 
 /// Refunds (fully or partly), cancels or resends one of the conversation's customer's orders
-/// through the store's API, and notes it in the conversation. Admins and supervisors. 502
-/// `store_error` with the store's words when it refuses; then nothing is recorded.
+/// through the store's API, and notes it in the conversation (in the agent's language). Admins
+/// and supervisors. 502 `store_error` with the store's words when it refuses (nothing done);
+/// 504 `store_no_answer` when it did not answer (it may have done it: the order lists it
+/// `in_doubt`); trying the same action again first asks the store, and 409 `already_done` says
+/// it had been done — never twice.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/orders/{order_id}/actions", tag = "orders",
     params(("id" = i64, Path), ("order_id" = i64, Path)), request_body = OrderActionRequest,
     responses((status = 200, body = OrderActionReply), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+        (status = 504, body = ErrorBody)))]
 pub async fn order_action(
     State(state): State<AppState>,
     work: Work,
@@ -345,6 +365,21 @@ pub async fn order_action(
                 "already_cancelled",
                 "the order is already cancelled",
             ),
+            layan_engine::EngineError::Conflict("store_no_answer") => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "store_no_answer",
+                "the store did not answer in time: it may have done this. Check the order in the store; trying again here first asks the store, so nothing is done twice",
+            ),
+            layan_engine::EngineError::Conflict("already_done") => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_done",
+                "the store had already done this (an earlier request that went unanswered); it was not sent again",
+            ),
+            layan_engine::EngineError::Conflict("action_in_progress") => ApiError::new(
+                StatusCode::CONFLICT,
+                "action_in_progress",
+                "this action on this order is already under way; wait for its answer",
+            ).retry_after(5),
             other => not_found_as("order")(other),
         })?;
     Ok(Json(OrderActionReply { done }))

@@ -125,8 +125,13 @@ pub async fn start(
         configured(settings.shopify_admin_token.as_ref()),
     ) {
         (Some(url), Some(token)) => {
-            let admin = layan_engine::store_api::ShopifyAdmin::new(url, &token, &outbound)
-                .map_err(|e| anyhow::anyhow!("shopify_admin_url: {e}"))?;
+            let admin = layan_engine::store_api::ShopifyAdmin::new(
+                url,
+                &token,
+                &outbound,
+                Duration::from_secs(settings.shopify_admin_timeout_seconds.max(1)),
+            )
+            .map_err(|e| anyhow::anyhow!("shopify_admin_url: {e}"))?;
             engine = engine.with_shopify_admin(admin);
         }
         (None, None) => {}

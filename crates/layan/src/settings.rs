@@ -104,6 +104,10 @@ pub struct Settings {
     pub shopify_admin_url: Option<String>,
     /// A Shopify Admin API access token with the `write_orders` scope. Redacted when printed.
     pub shopify_admin_token: Option<Secret>,
+    /// Seconds a request to the store's API may take. An order action the store has not
+    /// answered by then is recorded as in doubt: trying it again first asks the store whether
+    /// it was done.
+    pub shopify_admin_timeout_seconds: u64,
     /// The shop's Shopify domain (`your-shop.myshopify.com`); defaults to the host of
     /// `shopify_admin_url`. Privacy webhooks (`customers/redact`) are carried out only for this
     /// shop, and products link to it. Without it, `customers/redact` answers 409 and erases
@@ -186,6 +190,7 @@ impl Default for Settings {
             phone_country: None,
             shopify_admin_url: None,
             shopify_admin_token: None,
+            shopify_admin_timeout_seconds: 15,
             shopify_shop_domain: None,
             proactive_sweep_seconds: 60,
             email_poll_seconds: 60,
@@ -234,6 +239,7 @@ const KEYS: &[&str] = &[
     "phone_country",
     "shopify_admin_url",
     "shopify_admin_token",
+    "shopify_admin_timeout_seconds",
     "shopify_shop_domain",
     "proactive_sweep_seconds",
     "email_poll_seconds",

@@ -1127,3 +1127,129 @@ async fn an_erased_customer_leaves_no_trace_in_the_data_directory() {
         "the erased word is still in {holding:?}"
     );
 }
+
+/// The OpenAPI document's bounds for the proactive rules are the server's: for every bounded
+/// number, the document's minimum and maximum are accepted and one beyond each is refused.
+#[tokio::test]
+async fn the_proactive_rules_bounds_in_the_api_document_are_the_servers() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let doc: Value = app
+        .http
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let base = json!({
+        "late_shipment": {"enabled": true, "grace_hours": 24},
+        "unfulfilled": {"enabled": true, "after_days": 5},
+        "after_delivery": {"enabled": true, "days": 3, "survey": "csat"},
+        "quiet_hours": {"start": "21:00", "end": "08:00", "utc_offset_minutes": 420},
+        "lookback_days": 30
+    });
+    let fields = [
+        (
+            "LateShipmentRule",
+            "grace_hours",
+            &["late_shipment", "grace_hours"][..],
+        ),
+        (
+            "UnfulfilledRule",
+            "after_days",
+            &["unfulfilled", "after_days"][..],
+        ),
+        ("AfterDeliveryRule", "days", &["after_delivery", "days"][..]),
+        (
+            "QuietHours",
+            "utc_offset_minutes",
+            &["quiet_hours", "utc_offset_minutes"][..],
+        ),
+        ("ProactiveRules", "lookback_days", &["lookback_days"][..]),
+    ];
+    for (schema, field, path) in fields {
+        let prop = &schemas[schema]["properties"][field];
+        let (Some(min), Some(max)) = (prop["minimum"].as_i64(), prop["maximum"].as_i64()) else {
+            panic!("{schema}.{field} has no bounds in the document: {prop}");
+        };
+        for (value, ok) in [(min, true), (max, true), (min - 1, false), (max + 1, false)] {
+            // Below zero is not even a number the field takes (an unsigned one): refused too.
+            let mut rules = base.clone();
+            let mut at = &mut rules;
+            for p in &path[..path.len() - 1] {
+                at = &mut at[*p];
+            }
+            at[path[path.len() - 1]] = json!(value);
+            let status = ana
+                .call("PUT", "/api/v1/proactive", Some(rules))
+                .await
+                .status()
+                .as_u16();
+            assert_eq!(
+                status == 200,
+                ok,
+                "{schema}.{field} = {value}: the server answered {status}"
+            );
+        }
+    }
+}
+
+/// Carriers' events arrive out of order: a "delivered" event dated before the fulfilment's last
+/// update still marks the shipment delivered, and in-transit reports after it (older, or even
+/// newer) do not undo it — so the after-delivery follow-up goes.
+#[tokio::test]
+async fn a_delivered_event_dated_before_the_fulfilments_update_still_counts() {
+    let app = spawn_app().await;
+    let ana = app.login("ana@shop.test").await;
+    let budi = app.login("budi@shop.test").await;
+    let rules = json!({
+        "late_shipment": {"enabled": false, "grace_hours": 24},
+        "unfulfilled": {"enabled": false},
+        "after_delivery": {"enabled": true, "days": 3, "survey": "csat"},
+        "lookback_days": 30
+    });
+    assert_eq!(
+        ana.call("PUT", "/api/v1/proactive", Some(rules))
+            .await
+            .status(),
+        200
+    );
+    let (_, conv) = sari_chats(&app, "Halo").await;
+    let sari = budi
+        .json(&format!("/api/v1/conversations/{conv}/contact"))
+        .await["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    budi.call(
+        "PATCH",
+        &format!("/api/v1/contacts/{sari}"),
+        Some(json!({"locale": "id"})),
+    )
+    .await;
+    // The fulfilment was last updated an hour ago (in transit).
+    let now = layan_core::now_millis();
+    let mut o = order(6101, "#2101", "sari@example.test", 6, Some(1));
+    o["fulfillments"][0]["updated_at"] = json!(rfc3339(now - 3_600_000));
+    o["updated_at"] = json!(rfc3339(now - 3_600_000));
+    let (status, _) = deliver(&app, "orders/create", "d-1", &o, None).await;
+    assert_eq!(status, 200);
+    // Delivered four days ago, reported now; then in-transit reports older and newer.
+    for (key, status, at) in [
+        ("d-2", "delivered", now - 4 * DAY),
+        ("d-3", "in_transit", now - 5 * DAY),
+        ("d-4", "in_transit", now - 60_000),
+    ] {
+        let event = json!({"id": 1, "fulfillment_id": 6102, "order_id": 6101, "status": status,
+            "happened_at": rfc3339(at)});
+        let (code, _) = deliver(&app, "fulfillment_events/create", key, &event, None).await;
+        assert_eq!(code, 200);
+    }
+    let orders = budi
+        .json(&format!("/api/v1/conversations/{conv}/orders"))
+        .await;
+    assert_eq!(orders[0]["status"], "delivered", "{orders}");
+    wait_for_message(&budi, conv, "1 (buruk) sampai 5").await;
+}

@@ -28,7 +28,18 @@ struct Shop {
     calls: Arc<Mutex<Vec<(String, Value)>>>,
     /// Refuse the next state-changing call, as Shopify does when an order cannot be cancelled.
     refuse: Arc<AtomicBool>,
+    /// Do each change, then answer only after Layan stopped waiting (a store that is slow).
+    slow: Arc<AtomicBool>,
+    /// Take each change and lose it, answering too late (a request that never arrived).
+    lose: Arc<AtomicBool>,
+    /// What the store did: refunds (id, note), cancelled, replacement orders (name, source id).
+    refunds: Arc<Mutex<Vec<(u64, String)>>>,
+    cancelled: Arc<AtomicBool>,
+    created: Arc<Mutex<Vec<(String, String)>>>,
 }
+
+/// Longer than the 1 s the tests' server waits for the store.
+const SLOW: std::time::Duration = std::time::Duration::from_millis(2_500);
 
 fn authorised(headers: &HeaderMap) -> Result<(), (StatusCode, Json<Value>)> {
     if headers
@@ -52,6 +63,20 @@ type Reply = Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)>;
 impl Shop {
     fn record(&self, what: String, body: Value) {
         self.calls.lock().unwrap().push((what, body));
+    }
+    /// Before a change: in `lose` mode, wait and do nothing (`true`: do not apply it).
+    async fn lost(&self) -> bool {
+        if self.lose.load(Ordering::SeqCst) {
+            tokio::time::sleep(SLOW).await;
+            return true;
+        }
+        false
+    }
+    /// After a change: in `slow` mode, answer too late.
+    async fn late(&self) {
+        if self.slow.load(Ordering::SeqCst) {
+            tokio::time::sleep(SLOW).await;
+        }
     }
     fn refused(&self) -> Option<(StatusCode, Json<Value>)> {
         self.refuse.swap(false, Ordering::SeqCst).then(|| {
@@ -77,6 +102,14 @@ async fn cancel(
     }
     let id = id.trim_end_matches(".json").to_owned();
     shop.record(format!("POST cancel {id}"), body);
+    if shop.lost().await {
+        return Err((
+            StatusCode::GATEWAY_TIMEOUT,
+            Json(json!({"errors": "timeout"})),
+        ));
+    }
+    shop.cancelled.store(true, Ordering::SeqCst);
+    shop.late().await;
     Ok((
         StatusCode::OK,
         Json(
@@ -111,10 +144,28 @@ async fn refunds(
     if let Some(r) = shop.refused() {
         return Err(r);
     }
-    shop.record(format!("POST refunds {id}"), body);
+    shop.record(format!("POST refunds {id}"), body.clone());
+    if shop.lost().await {
+        return Err((
+            StatusCode::GATEWAY_TIMEOUT,
+            Json(json!({"errors": "timeout"})),
+        ));
+    }
+    let refund_id = {
+        let mut refunds = shop.refunds.lock().unwrap();
+        let refund_id = 509562969u64 + refunds.len() as u64;
+        refunds.push((
+            refund_id,
+            body["refund"]["note"].as_str().unwrap_or("").to_owned(),
+        ));
+        refund_id
+    };
+    shop.late().await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"refund": {"id": 509562969u64, "order_id": 1}})),
+        Json(
+            json!({"refund": {"id": refund_id, "order_id": 1, "created_at": "2026-11-23T10:00:00+07:00"}}),
+        ),
     ))
 }
 
@@ -124,11 +175,74 @@ async fn create_order(
     Json(body): Json<Value>,
 ) -> Reply {
     authorised(&headers)?;
-    shop.record("POST orders".into(), body);
+    shop.record("POST orders".into(), body.clone());
+    if shop.lost().await {
+        return Err((
+            StatusCode::GATEWAY_TIMEOUT,
+            Json(json!({"errors": "timeout"})),
+        ));
+    }
+    let name = {
+        let mut created = shop.created.lock().unwrap();
+        let name = format!("#{}", 1043 + created.len());
+        created.push((
+            name.clone(),
+            body["order"]["source_identifier"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        ));
+        name
+    };
+    shop.late().await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"order": {"id": 1073459999u64, "name": "#1043"}})),
+        Json(json!({"order": {"id": 1073459999u64, "name": name}})),
     ))
+}
+
+/// `GET orders/{id}/refunds.json`: the refunds made, with their notes.
+async fn list_refunds(State(shop): State<Shop>, headers: HeaderMap) -> Reply {
+    authorised(&headers)?;
+    let refunds: Vec<Value> = shop
+        .refunds
+        .lock()
+        .unwrap()
+        .iter()
+        .map(
+            |(id, note)| json!({"id": id, "note": note, "created_at": "2026-11-23T10:00:00+07:00"}),
+        )
+        .collect();
+    Ok((StatusCode::OK, Json(json!({"refunds": refunds}))))
+}
+
+/// `GET orders/{id}.json`: the order, cancelled or not.
+async fn one_order(State(shop): State<Shop>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    authorised(&headers)?;
+    let id: u64 = id.trim_end_matches(".json").parse().unwrap();
+    let cancelled = shop
+        .cancelled
+        .load(Ordering::SeqCst)
+        .then_some("2026-11-23T10:00:00+07:00");
+    Ok((
+        StatusCode::OK,
+        Json(
+            json!({"order": {"id": id, "cancelled_at": cancelled, "updated_at": "2026-11-23T10:00:00+07:00"}}),
+        ),
+    ))
+}
+
+/// `GET orders.json?status=any&created_at_min=…&fields=…`: recent orders.
+async fn list_orders(State(shop): State<Shop>, headers: HeaderMap) -> Reply {
+    authorised(&headers)?;
+    let orders: Vec<Value> = shop
+        .created
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(name, source)| json!({"id": 1073459999u64, "name": name, "source_identifier": source}))
+        .collect();
+    Ok((StatusCode::OK, Json(json!({"orders": orders}))))
 }
 
 async fn stand_in() -> (String, Shop) {
@@ -140,8 +254,15 @@ async fn stand_in() -> (String, Shop) {
             "/admin/api/2024-10/orders/{id}/transactions.json",
             get(transactions),
         )
-        .route("/admin/api/2024-10/orders/{id}/refunds.json", post(refunds))
-        .route("/admin/api/2024-10/orders.json", post(create_order))
+        .route(
+            "/admin/api/2024-10/orders/{id}/refunds.json",
+            post(refunds).get(list_refunds),
+        )
+        .route("/admin/api/2024-10/orders/{id}", get(one_order))
+        .route(
+            "/admin/api/2024-10/orders.json",
+            post(create_order).get(list_orders),
+        )
         .with_state(shop.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -311,7 +432,9 @@ async fn refunds_cancellations_and_resends_go_through_the_store_and_are_noted() 
         notes(&ana, conv)
             .await
             .iter()
-            .any(|n| n.contains("Ana refunded IDR 100000") && n.contains("#1042"))
+            .any(|n| n == "Ana refunded Rp100,000 on order #1042 through the store."),
+        "{:?}",
+        notes(&ana, conv).await
     );
 
     // The store refuses a cancellation: the agent reads why, nothing is noted or audited.
@@ -362,8 +485,22 @@ async fn refunds_cancellations_and_resends_go_through_the_store_and_are_noted() 
         assert_eq!(body["order"]["email"], "sari@example.test");
     }
     let all = notes(&ana, conv).await;
-    assert!(all.iter().any(|n| n.contains("cancelled #1042")));
-    assert!(all.iter().any(|n| n.contains("replacement order #1043")));
+    assert!(
+        all.iter()
+            .any(|n| n == "Ana cancelled order #1042 through the store."),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(
+            |n| n == "Ana sent order #1042 again as replacement order #1043 through the store."
+        )
+    );
+    // The order in Layan follows at once: cancelled and partly refunded.
+    let orders = ana
+        .json(&format!("/api/v1/conversations/{conv}/orders"))
+        .await;
+    assert!(orders[0]["cancelled_at"].is_i64(), "{orders}");
+    assert_eq!(orders[0]["financial_status"], "partially_refunded");
 }
 
 #[tokio::test]
@@ -402,4 +539,148 @@ async fn without_the_stores_api_or_with_a_wrong_token_nothing_is_done() {
     );
     assert!(shop.calls.lock().unwrap().is_empty());
     assert!(notes(&ana, conv).await.is_empty());
+}
+
+/// The store does the refund, cancellation or replacement but answers only after Layan stopped
+/// waiting: the agent is told it may have been done (504, a note, the order marked in doubt),
+/// and trying again asks the store first — it finds the earlier one and sends nothing twice.
+/// A request the store never got is sent again. Two agents at once: one waits. An older webhook
+/// never rolls back what a confirmed action changed.
+#[tokio::test]
+async fn an_action_the_store_did_without_answering_is_never_done_twice() {
+    let (url, shop) = stand_in().await;
+    let app = spawn_app_with(|s| {
+        s.shopify_admin_url = Some(url.clone());
+        s.shopify_admin_token = Some(ADMIN_TOKEN.to_owned().into());
+        s.shopify_admin_timeout_seconds = 1;
+    })
+    .await;
+    let ana = app.login("ana@shop.test").await;
+    let (conv, order) = sari_with_order(&app, &ana).await;
+    let path = format!("/api/v1/conversations/{conv}/orders/{order}/actions");
+    let orders = || async {
+        ana.json(&format!("/api/v1/conversations/{conv}/orders"))
+            .await[0]
+            .clone()
+    };
+    let posts = |what: &str| {
+        shop.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(w, _)| w.starts_with(what))
+            .count()
+    };
+
+    // A refund the store makes and answers too late.
+    shop.slow.store(true, Ordering::SeqCst);
+    let res = ana
+        .post(&path, json!({"action": "refund", "amount": "100000"}))
+        .await;
+    assert_eq!(res.status(), 504);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "store_no_answer"
+    );
+    assert_eq!(orders().await["in_doubt"], json!(["refund"]));
+    assert!(
+        notes(&ana, conv)
+            .await
+            .iter()
+            .any(|n| n.contains("did not answer in time") && n.contains("Rp100,000")),
+        "{:?}",
+        notes(&ana, conv).await
+    );
+    // The agent tries again: the store is asked, the earlier refund is found, none is sent.
+    shop.slow.store(false, Ordering::SeqCst);
+    let res = ana
+        .post(&path, json!({"action": "refund", "amount": "100000"}))
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "already_done"
+    );
+    assert_eq!(shop.refunds.lock().unwrap().len(), 1, "refunded once");
+    assert_eq!(posts("POST refunds"), 1);
+    let o = orders().await;
+    assert_eq!(o["in_doubt"], json!([]));
+    assert_eq!(o["financial_status"], "partially_refunded");
+    assert!(
+        notes(&ana, conv)
+            .await
+            .iter()
+            .any(|n| n.contains("The store confirms the earlier request on order #1042 was done"))
+    );
+    // A second refund, meant: sent, and the order is refunded in full.
+    let res = ana
+        .post(&path, json!({"action": "refund", "amount": "350000"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(shop.refunds.lock().unwrap().len(), 2);
+    assert_eq!(orders().await["financial_status"], "refunded");
+
+    // A replacement the store never received: asked, not found, sent again (once more).
+    shop.lose.store(true, Ordering::SeqCst);
+    let res = ana.post(&path, json!({"action": "resend"})).await;
+    assert_eq!(res.status(), 504);
+    shop.lose.store(false, Ordering::SeqCst);
+    let res = ana.post(&path, json!({"action": "resend"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(shop.created.lock().unwrap().len(), 1, "one replacement");
+    assert_eq!(posts("POST orders"), 2, "the lost one and the real one");
+
+    // Two agents cancel at once while the store is slow: one is sent, the other waits.
+    shop.slow.store(true, Ordering::SeqCst);
+    let sabar = app.login("ana@shop.test").await;
+    let (first, second) = tokio::join!(ana.post(&path, json!({"action": "cancel"})), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        sabar.post(&path, json!({"action": "cancel"})).await
+    });
+    assert_eq!(first.status(), 504);
+    assert_eq!(second.status(), 409);
+    assert_eq!(
+        second.json::<Value>().await.unwrap()["error"]["code"],
+        "action_in_progress"
+    );
+    shop.slow.store(false, Ordering::SeqCst);
+    // Asked again once the first is past its time: the store had cancelled it.
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    let res = ana.post(&path, json!({"action": "cancel"})).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "already_done"
+    );
+    assert_eq!(posts("POST cancel"), 1);
+    let o = orders().await;
+    assert!(o["cancelled_at"].is_i64(), "{o}");
+    assert_eq!(o["status"], "cancelled");
+
+    // An older orders/updated webhook (before the cancellation) does not roll it back.
+    let old = json!({
+        "id": 820982911946154508u64, "name": "#1042", "email": "sari@example.test", "currency": "IDR",
+        "total_price": "450000.00", "financial_status": "paid", "fulfillment_status": null,
+        "cancelled_at": null, "created_at": "2026-11-20T10:00:00+07:00",
+        "updated_at": "2026-11-21T10:00:00+07:00",
+        "customer": {"id": 7, "email": "sari@example.test", "first_name": "Sari"},
+        "line_items": [{"title": "Batik tulis Parang", "variant_title": "M", "quantity": 2, "price": "225000.00"}],
+        "fulfillments": []
+    });
+    deliver(&app, "orders/updated", "o-old", &old, None).await;
+    let o = orders().await;
+    assert!(o["cancelled_at"].is_i64(), "rolled back: {o}");
+    assert_eq!(o["financial_status"], "refunded");
+    // The audit log has each outcome.
+    let audit = ana.json("/api/v1/audit").await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("order_action"))
+        .collect();
+    assert!(
+        actions.contains(&"order_action_unknown") && actions.contains(&"order_action_confirmed")
+    );
 }
