@@ -38,9 +38,9 @@ pub enum ActionOutcome<'a> {
     Done { replacement: Option<&'a str> },
     /// Sent, and the store did not answer: it may have done it.
     InDoubt,
-    /// An earlier request that went unanswered turns out to have been done (`result`: the
-    /// store's id for it); the new one was not sent.
-    DoneEarlier { result: &'a str },
+    /// An earlier request that went unanswered turns out to have been done (`id`: the store's
+    /// number for it, "#509562969", when it gives one); the new one was not sent.
+    DoneEarlier { id: Option<&'a str> },
 }
 
 /// The conversation note for an action: `agent` (a name), the order's `number`, a refund's
@@ -132,18 +132,47 @@ pub fn action_note(
         (O::InDoubt, K::Resend, L::Nl) => format!(
             "{agent} vroeg de winkel bestelling {number} opnieuw te versturen; de winkel antwoordde niet op tijd en heeft het misschien gedaan. Opnieuw proberen vraagt het eerst aan de winkel, dus er wordt niets dubbel verstuurd."
         ),
-        (O::DoneEarlier { result }, _, L::En) => format!(
-            "The store confirms the earlier request on order {number} was done ({result}); {agent}'s new request was not sent, so nothing was done twice."
-        ),
-        (O::DoneEarlier { result }, _, L::Id) => format!(
-            "Toko memastikan permintaan sebelumnya untuk pesanan {number} sudah dilakukan ({result}); permintaan baru {agent} tidak dikirim, jadi tidak ada yang dilakukan dua kali."
-        ),
-        (O::DoneEarlier { result }, _, L::Th) => format!(
-            "ร้านค้ายืนยันว่าคำขอก่อนหน้าสำหรับคำสั่งซื้อ {number} ดำเนินการแล้ว ({result}) คำขอใหม่ของ {agent} จึงไม่ถูกส่ง เพื่อไม่ให้ทำซ้ำ"
-        ),
-        (O::DoneEarlier { result }, _, L::Nl) => format!(
-            "De winkel bevestigt dat het eerdere verzoek voor bestelling {number} is uitgevoerd ({result}); het nieuwe verzoek van {agent} is niet verstuurd, dus niets is dubbel gedaan."
-        ),
+        (O::DoneEarlier { id }, kind, locale) => {
+            let r = id.map(|i| format!(" ({i})")).unwrap_or_default();
+            match (kind, locale) {
+                (K::Refund, L::En) => format!(
+                    "The store confirms the earlier refund of {amount} on order {number} was made{r}; {agent}'s new request was not sent, so nothing was refunded twice."
+                ),
+                (K::Refund, L::Id) => format!(
+                    "Toko memastikan pengembalian dana {amount} sebelumnya untuk pesanan {number} sudah dilakukan{r}; permintaan baru {agent} tidak dikirim, jadi dana tidak dikembalikan dua kali."
+                ),
+                (K::Refund, L::Th) => format!(
+                    "ร้านค้ายืนยันว่าการคืนเงิน {amount} ครั้งก่อนสำหรับคำสั่งซื้อ {number} ทำไปแล้ว{r} คำขอใหม่ของ {agent} จึงไม่ถูกส่ง เพื่อไม่ให้คืนเงินซ้ำ"
+                ),
+                (K::Refund, L::Nl) => format!(
+                    "De winkel bevestigt dat de eerdere terugbetaling van {amount} voor bestelling {number} is gedaan{r}; het nieuwe verzoek van {agent} is niet verstuurd, dus er is niets dubbel terugbetaald."
+                ),
+                (K::Cancel, L::En) => format!(
+                    "The store confirms order {number} was cancelled by the earlier request; {agent}'s new request was not sent."
+                ),
+                (K::Cancel, L::Id) => format!(
+                    "Toko memastikan pesanan {number} sudah dibatalkan oleh permintaan sebelumnya; permintaan baru {agent} tidak dikirim."
+                ),
+                (K::Cancel, L::Th) => format!(
+                    "ร้านค้ายืนยันว่าคำสั่งซื้อ {number} ถูกยกเลิกแล้วจากคำขอก่อนหน้า คำขอใหม่ของ {agent} จึงไม่ถูกส่ง"
+                ),
+                (K::Cancel, L::Nl) => format!(
+                    "De winkel bevestigt dat bestelling {number} door het eerdere verzoek is geannuleerd; het nieuwe verzoek van {agent} is niet verstuurd."
+                ),
+                (K::Resend, L::En) => format!(
+                    "The store confirms the earlier replacement for order {number} was made{r}; {agent}'s new request was not sent, so nothing was sent twice."
+                ),
+                (K::Resend, L::Id) => format!(
+                    "Toko memastikan pengganti sebelumnya untuk pesanan {number} sudah dibuat{r}; permintaan baru {agent} tidak dikirim, jadi tidak ada yang terkirim dua kali."
+                ),
+                (K::Resend, L::Th) => format!(
+                    "ร้านค้ายืนยันว่าคำสั่งซื้อทดแทนครั้งก่อนสำหรับ {number} สร้างแล้ว{r} คำขอใหม่ของ {agent} จึงไม่ถูกส่ง เพื่อไม่ให้ส่งซ้ำ"
+                ),
+                (K::Resend, L::Nl) => format!(
+                    "De winkel bevestigt dat de eerdere vervanging voor bestelling {number} is gemaakt{r}; het nieuwe verzoek van {agent} is niet verstuurd, dus er is niets dubbel verstuurd."
+                ),
+            }
+        }
     }
 }
 
@@ -199,7 +228,7 @@ mod tests {
             for outcome in [
                 done,
                 ActionOutcome::InDoubt,
-                ActionOutcome::DoneEarlier { result: "r1" },
+                ActionOutcome::DoneEarlier { id: Some("#9") },
             ] {
                 let en = action_note(kind, outcome, "A", "#1", "Rp1", Locale::En);
                 for l in [Locale::Id, Locale::Th, Locale::Nl] {

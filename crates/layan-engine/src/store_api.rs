@@ -66,8 +66,30 @@ pub enum StoreApiError {
 pub struct StoreDone {
     /// The store's id for it: the refund's id, the replacement order's number, "cancelled".
     pub result: String,
+    /// Its number as shown in a note ("#509562969", "#1043"), when the store gave one.
+    pub id: Option<String>,
     /// The store's time of it, when it says.
     pub at: Option<layan_core::Millis>,
+}
+
+/// A refund the store made (its answer, or one listed).
+fn refund_done(r: &serde_json::Value) -> StoreDone {
+    let id = r["id"].as_u64().map(|i| i.to_string());
+    StoreDone {
+        result: format!("refund {}", id.as_deref().unwrap_or("?")),
+        id: id.map(|i| format!("#{i}")),
+        at: store_time(&r["created_at"]),
+    }
+}
+
+/// A replacement order the store made.
+fn replacement_done(o: &serde_json::Value) -> StoreDone {
+    let name = o["name"].as_str().map(str::to_owned);
+    StoreDone {
+        result: name.clone().unwrap_or_else(|| "a new order".into()),
+        id: name,
+        at: None,
+    }
 }
 
 /// A time in the store's answer (RFC 3339), if it is one.
@@ -237,6 +259,7 @@ impl ShopifyAdmin {
             .await?;
         Ok(StoreDone {
             result: "cancelled".into(),
+            id: None,
             at: store_time(&res["order"]["cancelled_at"])
                 .or_else(|| store_time(&res["order"]["updated_at"])),
         })
@@ -284,10 +307,7 @@ impl ShopifyAdmin {
                 Some(body),
             )
             .await?;
-        Ok(StoreDone {
-            result: format!("refund {}", res["refund"]["id"]),
-            at: store_time(&res["refund"]["created_at"]),
-        })
+        Ok(refund_done(&res["refund"]))
     }
 
     /// A replacement order with the same items at no charge; `reference` is its
@@ -315,16 +335,39 @@ impl ShopifyAdmin {
             "line_items": lines,
             "financial_status": "paid",
             "note": format!("Replacement for {} (sent from Layan)", order.number),
-            "tags": "layan-resend",
+            // The reference twice: as the source identifier, and as a tag.
+            "tags": format!("layan-resend, {reference}"),
             "source_identifier": reference,
         }});
         let res = self
             .call(reqwest::Method::POST, "orders.json", Some(body))
             .await?;
-        Ok(StoreDone {
-            result: res["order"]["name"].as_str().unwrap_or("?").to_string(),
-            at: None,
+        Ok(replacement_done(&res["order"]))
+    }
+
+    /// The order as the store has it now: its payment status, cancellation and time (to
+    /// apply after an action the store confirmed).
+    pub async fn order_state(&self, order: &Order) -> Result<OrderChange, StoreApiError> {
+        let res = self
+            .get(&format!(
+                "orders/{}.json?fields=financial_status,cancelled_at,updated_at",
+                order.external_id
+            ))
+            .await?;
+        let o = &res["order"];
+        let at = store_time(&o["updated_at"])
+            .ok_or_else(|| StoreApiError::Refused("the store's order has no updated_at".into()))?;
+        Ok(OrderChange {
+            financial_status: o["financial_status"].as_str().map(str::to_owned),
+            cancelled_at: store_time(&o["cancelled_at"]),
+            store_updated_at: at,
         })
+    }
+
+    /// How long after an unanswered request the store is trusted to have finished it: a
+    /// request it received is done (or not) by then, so "not found" means "not done".
+    pub fn settle(&self) -> Duration {
+        self.timeout * 8
     }
 
     /// Asks the store whether an action sent with `reference` (at `since`) was done: the
@@ -345,10 +388,7 @@ impl ShopifyAdmin {
                 Ok(res["refunds"].as_array().and_then(|list| {
                     list.iter()
                         .find(|r| r["note"].as_str().is_some_and(|n| n.contains(reference)))
-                        .map(|r| StoreDone {
-                            result: format!("refund {}", r["id"]),
-                            at: store_time(&r["created_at"]),
-                        })
+                        .map(refund_done)
                 }))
             }
             OrderActionKind::Cancel => {
@@ -358,6 +398,7 @@ impl ShopifyAdmin {
                 Ok(
                     store_time(&res["order"]["cancelled_at"]).map(|at| StoreDone {
                         result: "cancelled".into(),
+                        id: None,
                         at: Some(at),
                     }),
                 )
@@ -372,16 +413,18 @@ impl ShopifyAdmin {
                     .unwrap_or_default();
                 let res = self
                     .get(&format!(
-                        "orders.json?status=any&created_at_min={from}&fields=id,name,source_identifier"
+                        "orders.json?status=any&limit=250&created_at_min={from}&fields=id,name,source_identifier,tags"
                     ))
                     .await?;
                 Ok(res["orders"].as_array().and_then(|list| {
                     list.iter()
-                        .find(|o| o["source_identifier"].as_str() == Some(reference))
-                        .map(|o| StoreDone {
-                            result: o["name"].as_str().unwrap_or("?").to_string(),
-                            at: None,
+                        .find(|o| {
+                            o["source_identifier"].as_str() == Some(reference)
+                                || o["tags"]
+                                    .as_str()
+                                    .is_some_and(|t| t.split(',').any(|t| t.trim() == reference))
                         })
+                        .map(replacement_done)
                 }))
             }
         }
@@ -468,62 +511,95 @@ impl Engine {
                 .unwrap_or_default()
         };
         // An earlier one in flight, or in doubt: ask the store before sending another.
+        let mut replacing = None;
         if let Some(open) = self.store.open_order_action(o.id, kind.as_str()).await? {
-            let age = layan_core::now_millis() - open.created_at;
-            // A request still within its time (two of them: the refund reads the transactions
-            // first) is in flight: wait for it.
-            let in_flight =
-                i64::try_from(admin.timeout.as_millis()).unwrap_or(i64::MAX) * 2 + 5_000;
-            if open.state == "pending" && age < in_flight {
+            let now = layan_core::now_millis();
+            let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            // A request still within its time (a refund makes two) — or another request asking
+            // the store about this one — is under way: wait for it.
+            let in_flight = ms(admin.timeout) * 2 + 5_000;
+            if open.state != "unknown" && now - open.updated_at < in_flight {
                 return Err(EngineError::Conflict("action_in_progress"));
             }
+            // Only one request asks the store about it (two agents, two nodes).
+            if !self
+                .store
+                .claim_order_action(open.id, &open.state, open.updated_at)
+                .await?
+            {
+                return Err(EngineError::Conflict("action_in_progress"));
+            }
+            let settled = now - open.created_at >= ms(admin.settle());
+            let back_in_doubt = || {
+                self.store
+                    .finish_order_action(open.id, "unknown", open.result.as_deref(), None)
+            };
             match admin.find(&o, kind, &open.reference, open.created_at).await {
                 Ok(Some(done)) => {
                     let change = self
-                        .confirmed_change(&o, kind, open.amount.as_deref(), &done)
-                        .await?;
-                    self.store
+                        .confirmed_change(admin, &o, kind, open.amount.as_deref(), &done)
+                        .await;
+                    if self
+                        .store
                         .finish_order_action(open.id, "done", Some(&done.result), change.as_ref())
-                        .await?;
-                    let text = layan_core::action_note(
-                        kind,
-                        ActionOutcome::DoneEarlier {
-                            result: &done.result,
-                        },
-                        &agent.name,
-                        &o.number,
-                        &shown_amount(open.amount.as_deref()),
-                        agent.locale,
-                    );
-                    self.note(c.id, &text).await?;
-                    self.audit(
-                        Some(agent),
-                        "order_action_confirmed",
-                        Some(&o.number),
-                        Some(&format!("{} {}", kind.as_str(), done.result)),
-                        ip,
-                    )
-                    .await;
+                        .await?
+                    {
+                        let text = layan_core::action_note(
+                            kind,
+                            ActionOutcome::DoneEarlier {
+                                id: done.id.as_deref(),
+                            },
+                            &agent.name,
+                            &o.number,
+                            &shown_amount(open.amount.as_deref()),
+                            agent.locale,
+                        );
+                        self.note_after_done(c.id, &text).await;
+                        self.audit(
+                            Some(agent),
+                            "order_action_confirmed",
+                            Some(&o.number),
+                            Some(&format!("{} {}", kind.as_str(), done.result)),
+                            ip,
+                        )
+                        .await;
+                    }
                     return Err(EngineError::Conflict("already_done"));
                 }
+                // Not there, and the store has had time to finish anything it received: not
+                // done. Recorded so in the same transaction as the new attempt.
+                Ok(None) if settled => replacing = Some(open.id),
+                // Not there yet: it may still appear. Nothing is sent.
                 Ok(None) => {
-                    self.store
-                        .finish_order_action(open.id, "failed", Some("not done by the store"), None)
-                        .await?;
+                    back_in_doubt().await?;
+                    return Err(EngineError::Conflict("still_in_doubt"));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the store cannot tell whether an earlier action was done");
+                    back_in_doubt().await?;
                     return Err(EngineError::Conflict("store_no_answer"));
                 }
             }
         }
         if kind == OrderActionKind::Cancel && o.cancelled_at.is_some() {
+            if let Some(old) = replacing {
+                self.store
+                    .finish_order_action(old, "failed", Some("not done by the store"), None)
+                    .await?;
+            }
             return Err(EngineError::Conflict("already_cancelled"));
         }
         let reference = format!("layan-{}", crate::auth::random_key(""));
         let id = match self
             .store
-            .begin_order_action(o.id, agent.id, kind.as_str(), amount.as_deref(), &reference)
+            .begin_order_action(
+                o.id,
+                agent.id,
+                kind.as_str(),
+                amount.as_deref(),
+                &reference,
+                replacing,
+            )
             .await?
         {
             Ok(id) => id,
@@ -541,23 +617,28 @@ impl Engine {
         match outcome {
             Ok(done) => {
                 let change = self
-                    .confirmed_change(&o, kind, amount.as_deref(), &done)
-                    .await?;
-                self.store
+                    .confirmed_change(admin, &o, kind, amount.as_deref(), &done)
+                    .await;
+                // Done by the store: from here on nothing may turn into an error answer (the
+                // agent would try again). What fails is logged.
+                if let Err(e) = self
+                    .store
                     .finish_order_action(id, "done", Some(&done.result), change.as_ref())
-                    .await?;
+                    .await
+                {
+                    tracing::error!(error = %e, action = id, "an order action the store did could not be recorded as done");
+                }
                 let text = layan_core::action_note(
                     kind,
                     ActionOutcome::Done {
-                        replacement: (kind == OrderActionKind::Resend)
-                            .then_some(done.result.as_str()),
+                        replacement: done.id.as_deref(),
                     },
                     &agent.name,
                     &o.number,
                     &shown_amount(amount.as_deref()),
                     agent.locale,
                 );
-                self.note(c.id, &text).await?;
+                self.note_after_done(c.id, &text).await;
                 self.audit(
                     Some(agent),
                     "order_action",
@@ -608,33 +689,43 @@ impl Engine {
         }
     }
 
-    /// What a confirmed action changes on the order in Layan at once: cancelled, refunded in
-    /// full or in part (every confirmed refund of it counted). A replacement order arrives as
-    /// an order of its own.
+    /// What a confirmed action changes on the order in Layan at once: the order as the store
+    /// has it now (its payment status, cancellation and time), or when the store cannot be
+    /// read, cancelled / refunded in full or in part as of the store's time of the action
+    /// (every confirmed refund counted). A replacement order arrives as an order of its own.
     async fn confirmed_change(
         &self,
+        admin: &ShopifyAdmin,
         o: &Order,
         kind: OrderActionKind,
         amount: Option<&str>,
         done: &StoreDone,
-    ) -> EngineResult<Option<OrderChange>> {
-        let now = layan_core::now_millis();
-        let at = done.at.unwrap_or(now);
-        Ok(match kind {
+    ) -> Option<OrderChange> {
+        if kind == OrderActionKind::Resend {
+            return None;
+        }
+        match admin.order_state(o).await {
+            Ok(state) => return Some(state),
+            Err(e) => tracing::warn!(error = %e, "the order could not be read back from the store"),
+        }
+        // The store's time of the action; without one, the order's as it is (never this
+        // machine's clock, which a webhook's store time cannot be compared with).
+        let at = done.at.unwrap_or(o.store_updated_at);
+        match kind {
             OrderActionKind::Cancel => Some(OrderChange {
                 financial_status: None,
-                cancelled_at: Some(at),
+                cancelled_at: Some(done.at.unwrap_or_else(layan_core::now_millis)),
                 store_updated_at: at.max(o.store_updated_at),
             }),
             OrderActionKind::Refund => {
-                let earlier: i64 = self
-                    .store
-                    .order_actions(o.id)
-                    .await?
-                    .iter()
-                    .filter(|a| a.kind == "refund" && a.state == "done")
-                    .filter_map(|a| a.amount.as_deref().and_then(layan_core::amount_minor))
-                    .sum();
+                let earlier: i64 = match self.store.order_actions(o.id).await {
+                    Ok(list) => list
+                        .iter()
+                        .filter(|a| a.kind == "refund" && a.state == "done")
+                        .filter_map(|a| a.amount.as_deref().and_then(layan_core::amount_minor))
+                        .sum(),
+                    Err(_) => 0,
+                };
                 let refunded = earlier + amount.and_then(layan_core::amount_minor).unwrap_or(0);
                 let total = layan_core::amount_minor(&o.total).unwrap_or(i64::MAX);
                 Some(OrderChange {
@@ -651,7 +742,15 @@ impl Engine {
                 })
             }
             OrderActionKind::Resend => None,
-        })
+        }
+    }
+
+    /// A note after the store did something: a failure to write it is logged, never answered
+    /// as an error (the agent would try again and the store would do it twice).
+    async fn note_after_done(&self, conversation: ConversationId, text: &str) {
+        if let Err(e) = self.note(conversation, text).await {
+            tracing::error!(error = %e, "the note of a done order action could not be written");
+        }
     }
 
     /// A private note in the conversation.

@@ -21,7 +21,7 @@ pub struct OrderActionRecord {
     pub amount: Option<String>,
     /// Sent with the request so the store's records can be searched for it.
     pub reference: String,
-    /// `pending`, `done`, `failed` or `unknown`.
+    /// `pending`, `checking`, `done`, `failed` or `unknown`.
     pub state: String,
     /// The store's id for what it did (a refund's id, a replacement order's name), or why not.
     pub result: Option<String>,
@@ -39,7 +39,9 @@ pub struct OrderChange {
 
 impl Store {
     /// Records an action as pending. `Err(existing)` when an action of this kind is pending or
-    /// in doubt for the order already (at most one at a time).
+    /// in doubt for the order already (at most one at a time). With `replacing`, that earlier
+    /// action (claimed by this request: `checking`) is recorded as not done by the store in the
+    /// same transaction — only if it is still this request's claim.
     pub async fn begin_order_action(
         &self,
         order: OrderId,
@@ -47,8 +49,20 @@ impl Store {
         kind: &str,
         amount: Option<&str>,
         reference: &str,
-    ) -> StoreResult<Result<i64, OrderActionRecord>> {
-        dispatch!(self, s => s.begin_order_action(order, agent, kind, amount, reference).await)
+        replacing: Option<i64>,
+    ) -> StoreResult<Result<i64, Option<OrderActionRecord>>> {
+        dispatch!(self, s => s.begin_order_action(order, agent, kind, amount, reference, replacing).await)
+    }
+
+    /// Claims an open action to ask the store about it: `checking`, only if it is still as it
+    /// was read (`state` and `updated_at`); whether this request won the claim.
+    pub async fn claim_order_action(
+        &self,
+        id: i64,
+        seen_state: &str,
+        seen_updated_at: Millis,
+    ) -> StoreResult<bool> {
+        dispatch!(self, s => s.claim_order_action(id, seen_state, seen_updated_at).await)
     }
 
     /// The action of this kind pending or in doubt for the order, if any.
@@ -65,15 +79,16 @@ impl Store {
         dispatch!(self, s => s.order_actions(order).await)
     }
 
-    /// Records an action's outcome and, in the same transaction, what it changed on the order
-    /// (applied only if no newer store version is recorded).
+    /// Records an action's outcome (only while it is `pending` or `checking`: whether it was)
+    /// and, in the same transaction, what it changed on the order (applied only if no newer
+    /// store version is recorded).
     pub async fn finish_order_action(
         &self,
         id: i64,
         state: &str,
         result: Option<&str>,
         change: Option<&OrderChange>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         dispatch!(self, s => s.finish_order_action(id, state, result, change).await)
     }
 }
@@ -98,8 +113,24 @@ fn order_action_from_row(row: &$row) -> StoreResult<crate::order_actions::OrderA
 }
 
 impl $store {
-    pub async fn begin_order_action(&self, order: layan_core::OrderId, agent: layan_core::AgentId, kind: &str, amount: Option<&str>, reference: &str) -> StoreResult<Result<i64, crate::order_actions::OrderActionRecord>> {
+    pub async fn begin_order_action(&self, order: layan_core::OrderId, agent: layan_core::AgentId, kind: &str, amount: Option<&str>, reference: &str, replacing: Option<i64>) -> StoreResult<Result<i64, Option<crate::order_actions::OrderActionRecord>>> {
         let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        if let Some(old) = replacing {
+            let done = sqlx::query(&q(
+                "UPDATE order_actions SET state = 'failed', result = 'not done by the store', updated_at = ? \
+                 WHERE id = ? AND state = 'checking'",
+            ))
+            .bind(now)
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            if done.rows_affected() == 0 {
+                // Someone else's now.
+                return Ok(Err(None));
+            }
+        }
         let inserted = sqlx::query(&q(
             "INSERT INTO order_actions (order_id, agent_id, kind, amount, reference, state, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -111,23 +142,37 @@ impl $store {
         .bind(reference)
         .bind(now)
         .bind(now)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        if let Some(row) = inserted {
-            return Ok(Ok(row.try_get("id").map_err(db)?));
-        }
-        match self.open_order_action(order, kind).await? {
-            Some(existing) => Ok(Err(existing)),
-            // The other one finished in between: try once more.
-            None => Box::pin(self.begin_order_action(order, agent, kind, amount, reference)).await,
-        }
+        let Some(row) = inserted else {
+            drop(tx);
+            return Ok(Err(self.open_order_action(order, kind).await?));
+        };
+        let id: i64 = row.try_get("id").map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Ok(id))
+    }
+
+    pub async fn claim_order_action(&self, id: i64, seen_state: &str, seen_updated_at: i64) -> StoreResult<bool> {
+        let done = sqlx::query(&q(
+            "UPDATE order_actions SET state = 'checking', updated_at = ? \
+             WHERE id = ? AND state = ? AND updated_at = ?",
+        ))
+        .bind(now_millis().max(seen_updated_at + 1))
+        .bind(id)
+        .bind(seen_state)
+        .bind(seen_updated_at)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn open_order_action(&self, order: layan_core::OrderId, kind: &str) -> StoreResult<Option<crate::order_actions::OrderActionRecord>> {
         let row = sqlx::query(&q(&format!(
             "SELECT {ORDER_ACTION_COLS} FROM order_actions WHERE order_id = ? AND kind = ? \
-             AND state IN ('pending', 'unknown')"
+             AND state IN ('pending', 'checking', 'unknown')"
         )))
         .bind(order.0)
         .bind(kind)
@@ -148,10 +193,11 @@ impl $store {
         rows.iter().map(order_action_from_row).collect()
     }
 
-    pub async fn finish_order_action(&self, id: i64, state: &str, result: Option<&str>, change: Option<&crate::order_actions::OrderChange>) -> StoreResult<()> {
+    pub async fn finish_order_action(&self, id: i64, state: &str, result: Option<&str>, change: Option<&crate::order_actions::OrderChange>) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let order: Option<i64> = sqlx::query_scalar(&q(
-            "UPDATE order_actions SET state = ?, result = ?, updated_at = ? WHERE id = ? RETURNING order_id",
+            "UPDATE order_actions SET state = ?, result = ?, updated_at = ? \
+             WHERE id = ? AND state IN ('pending', 'checking') RETURNING order_id",
         ))
         .bind(state)
         .bind(result)
@@ -161,7 +207,8 @@ impl $store {
         .await
         .map_err(db)?;
         let Some(order) = order else {
-            return Err(StoreError::NotFound);
+            // Gone (the order was erased) or decided by another request meanwhile.
+            return Ok(false);
         };
         if let Some(c) = change {
             sqlx::query(&q(
@@ -178,7 +225,8 @@ impl $store {
             .await
             .map_err(db)?;
         }
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 }
     };

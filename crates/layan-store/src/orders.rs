@@ -142,9 +142,9 @@ async fn record_event(tx: &mut sqlx::Transaction<'_, $db>, event: Option<crate::
 }
 
 /// A shipment written or merged. Each field follows the newer store time, except that a
-/// delivery is never undone by an in-transit report dated earlier or arriving later (carriers'
-/// events arrive out of order; the after-delivery follow-up depends on it), and the delivery
-/// time kept is the earliest reported.
+/// delivery is undone only by a newer failure or cancellation — never by an in-transit report,
+/// whenever dated or received (carriers' events arrive out of order; the after-delivery
+/// follow-up depends on it) — and the delivery time kept is the earliest reported.
 async fn upsert_shipment(tx: &mut sqlx::Transaction<'_, $db>, order: i64, s: &layan_core::Shipment) -> StoreResult<()> {
     sqlx::query(&q(
         "INSERT INTO shipments (order_id, external_id, carrier, tracking_number, tracking_url, status, \
@@ -158,7 +158,8 @@ async fn upsert_shipment(tx: &mut sqlx::Transaction<'_, $db>, order: i64, s: &la
              THEN COALESCE(excluded.tracking_url, shipments.tracking_url) ELSE COALESCE(shipments.tracking_url, excluded.tracking_url) END, \
          status = CASE \
              WHEN excluded.status = 'delivered' THEN 'delivered' \
-             WHEN shipments.status = 'delivered' AND (excluded.status IS NULL OR excluded.status IN ('confirmed', 'label_printed', 'label_purchased', 'in_transit', 'out_for_delivery', 'attempted_delivery', 'ready_for_pickup', 'picked_up')) THEN 'delivered' \
+             WHEN shipments.status = 'delivered' AND NOT (shipments.store_updated_at <= excluded.store_updated_at \
+                 AND excluded.status IN ('failure', 'cancelled', 'error')) THEN 'delivered' \
              WHEN shipments.store_updated_at <= excluded.store_updated_at THEN COALESCE(excluded.status, shipments.status) \
              ELSE COALESCE(shipments.status, excluded.status) END, \
          expected_delivery_at = CASE WHEN shipments.store_updated_at <= excluded.store_updated_at \

@@ -275,7 +275,7 @@ pub async fn conversation_orders(
                 .order_actions(o.id)
                 .await?
                 .into_iter()
-                .filter(|a| a.state == "unknown")
+                .filter(|a| a.state == "unknown" || a.state == "checking")
                 .map(|a| a.kind)
                 .collect()
         } else {
@@ -375,6 +375,11 @@ pub async fn order_action(
                 "already_done",
                 "the store had already done this (an earlier request that went unanswered); it was not sent again",
             ),
+            layan_engine::EngineError::Conflict("still_in_doubt") => ApiError::new(
+                StatusCode::CONFLICT,
+                "still_in_doubt",
+                "the store has not answered the earlier request yet and it may still be carried out: nothing was sent; try again in a few minutes",
+            ).retry_after(60),
             layan_engine::EngineError::Conflict("action_in_progress") => ApiError::new(
                 StatusCode::CONFLICT,
                 "action_in_progress",

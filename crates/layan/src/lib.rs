@@ -129,7 +129,7 @@ pub async fn start(
                 url,
                 &token,
                 &outbound,
-                Duration::from_secs(settings.shopify_admin_timeout_seconds.max(1)),
+                Duration::from_secs(settings.shopify_admin_timeout_seconds.clamp(1, 120)),
             )
             .map_err(|e| anyhow::anyhow!("shopify_admin_url: {e}"))?;
             engine = engine.with_shopify_admin(admin);

@@ -104,9 +104,10 @@ pub struct Settings {
     pub shopify_admin_url: Option<String>,
     /// A Shopify Admin API access token with the `write_orders` scope. Redacted when printed.
     pub shopify_admin_token: Option<Secret>,
-    /// Seconds a request to the store's API may take. An order action the store has not
-    /// answered by then is recorded as in doubt: trying it again first asks the store whether
-    /// it was done.
+    /// Seconds a request to the store's API may take (1–120). An order action the store has
+    /// not answered by then is recorded as in doubt: trying it again first asks the store
+    /// whether it was done, and counts it as not done only eight times as long after it was
+    /// sent (the store has finished anything it received by then).
     pub shopify_admin_timeout_seconds: u64,
     /// The shop's Shopify domain (`your-shop.myshopify.com`); defaults to the host of
     /// `shopify_admin_url`. Privacy webhooks (`customers/redact`) are carried out only for this

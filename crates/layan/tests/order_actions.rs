@@ -32,6 +32,8 @@ struct Shop {
     slow: Arc<AtomicBool>,
     /// Take each change and lose it, answering too late (a request that never arrived).
     lose: Arc<AtomicBool>,
+    /// Do each change only after Layan stopped waiting (a slow payment gateway).
+    late: Arc<AtomicBool>,
     /// What the store did: refunds (id, note), cancelled, replacement orders (name, source id).
     refunds: Arc<Mutex<Vec<(u64, String)>>>,
     cancelled: Arc<AtomicBool>,
@@ -40,6 +42,9 @@ struct Shop {
 
 /// Longer than the 1 s the tests' server waits for the store.
 const SLOW: std::time::Duration = std::time::Duration::from_millis(2_500);
+/// How long after an unanswered request "not found" means "not done" (8 × the 1 s timeout),
+/// with a margin.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(8_300);
 
 fn authorised(headers: &HeaderMap) -> Result<(), (StatusCode, Json<Value>)> {
     if headers
@@ -64,11 +69,15 @@ impl Shop {
     fn record(&self, what: String, body: Value) {
         self.calls.lock().unwrap().push((what, body));
     }
-    /// Before a change: in `lose` mode, wait and do nothing (`true`: do not apply it).
+    /// Before a change: in `lose` mode, wait and do nothing (`true`: do not apply it); in
+    /// `late` mode, wait, then apply it.
     async fn lost(&self) -> bool {
         if self.lose.load(Ordering::SeqCst) {
             tokio::time::sleep(SLOW).await;
             return true;
+        }
+        if self.late.load(Ordering::SeqCst) {
+            tokio::time::sleep(SLOW).await;
         }
         false
     }
@@ -176,29 +185,37 @@ async fn create_order(
 ) -> Reply {
     authorised(&headers)?;
     shop.record("POST orders".into(), body.clone());
-    if shop.lost().await {
-        return Err((
+    // The store goes on with a request whose client stopped waiting: the work runs apart from
+    // the connection.
+    let work = tokio::spawn(async move {
+        if shop.lost().await {
+            return None;
+        }
+        let name = {
+            let mut created = shop.created.lock().unwrap();
+            let name = format!("#{}", 1043 + created.len());
+            created.push((
+                name.clone(),
+                body["order"]["source_identifier"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            ));
+            name
+        };
+        shop.late().await;
+        Some(name)
+    });
+    match work.await.unwrap() {
+        Some(name) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"order": {"id": 1073459999u64, "name": name}})),
+        )),
+        None => Err((
             StatusCode::GATEWAY_TIMEOUT,
             Json(json!({"errors": "timeout"})),
-        ));
+        )),
     }
-    let name = {
-        let mut created = shop.created.lock().unwrap();
-        let name = format!("#{}", 1043 + created.len());
-        created.push((
-            name.clone(),
-            body["order"]["source_identifier"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned(),
-        ));
-        name
-    };
-    shop.late().await;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"order": {"id": 1073459999u64, "name": name}})),
-    ))
 }
 
 /// `GET orders/{id}/refunds.json`: the refunds made, with their notes.
@@ -224,10 +241,17 @@ async fn one_order(State(shop): State<Shop>, headers: HeaderMap, Path(id): Path<
         .cancelled
         .load(Ordering::SeqCst)
         .then_some("2026-11-23T10:00:00+07:00");
+    let refunds = shop.refunds.lock().unwrap().len();
+    let financial = match refunds {
+        0 => "paid",
+        1 => "partially_refunded",
+        _ => "refunded",
+    };
     Ok((
         StatusCode::OK,
         Json(
-            json!({"order": {"id": id, "cancelled_at": cancelled, "updated_at": "2026-11-23T10:00:00+07:00"}}),
+            json!({"order": {"id": id, "cancelled_at": cancelled, "financial_status": financial,
+            "updated_at": format!("2026-11-23T10:0{refunds}:00+07:00")}}),
         ),
     ))
 }
@@ -544,8 +568,9 @@ async fn without_the_stores_api_or_with_a_wrong_token_nothing_is_done() {
 /// The store does the refund, cancellation or replacement but answers only after Layan stopped
 /// waiting: the agent is told it may have been done (504, a note, the order marked in doubt),
 /// and trying again asks the store first — it finds the earlier one and sends nothing twice.
-/// A request the store never got is sent again. Two agents at once: one waits. An older webhook
-/// never rolls back what a confirmed action changed.
+/// One the store carries out later still is not sent again while it may appear; one the store
+/// never got is sent again once the store has had time. Two agents at once: one waits. An
+/// older webhook never rolls back what a confirmed action changed.
 #[tokio::test]
 async fn an_action_the_store_did_without_answering_is_never_done_twice() {
     let (url, shop) = stand_in().await;
@@ -610,7 +635,7 @@ async fn an_action_the_store_did_without_answering_is_never_done_twice() {
         notes(&ana, conv)
             .await
             .iter()
-            .any(|n| n.contains("The store confirms the earlier request on order #1042 was done"))
+            .any(|n| n == "The store confirms the earlier refund of Rp100,000 on order #1042 was made (#509562969); Ana's new request was not sent, so nothing was refunded twice.")
     );
     // A second refund, meant: sent, and the order is refunded in full.
     let res = ana
@@ -620,22 +645,40 @@ async fn an_action_the_store_did_without_answering_is_never_done_twice() {
     assert_eq!(shop.refunds.lock().unwrap().len(), 2);
     assert_eq!(orders().await["financial_status"], "refunded");
 
-    // A replacement the store never received: asked, not found, sent again (once more).
-    shop.lose.store(true, Ordering::SeqCst);
+    // A replacement the store makes only after Layan stopped waiting: asked at once, it is
+    // not there yet — nothing is sent; asked once the store has had time, it is found.
+    shop.late.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
     let res = ana.post(&path, json!({"action": "resend"})).await;
     assert_eq!(res.status(), 504);
-    shop.lose.store(false, Ordering::SeqCst);
+    shop.late.store(false, Ordering::SeqCst);
     let res = ana.post(&path, json!({"action": "resend"})).await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "still_in_doubt"
+    );
+    assert_eq!(posts("POST orders"), 1);
+    // (The settle time is eight times the 1 s timeout.)
+    tokio::time::sleep(SETTLE.saturating_sub(started.elapsed())).await;
+    let res = ana.post(&path, json!({"action": "resend"})).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "already_done"
+    );
     assert_eq!(shop.created.lock().unwrap().len(), 1, "one replacement");
-    assert_eq!(posts("POST orders"), 2, "the lost one and the real one");
+    assert_eq!(posts("POST orders"), 1);
 
-    // Two agents cancel at once while the store is slow: one is sent, the other waits.
-    shop.slow.store(true, Ordering::SeqCst);
-    let sabar = app.login("ana@shop.test").await;
+    // A cancellation the store never receives, while a second agent tries too: one is sent,
+    // the other waits; retries at the same moment send nothing (one of them asks the store);
+    // once the store has had time and has nothing, it is sent again, once.
+    shop.lose.store(true, Ordering::SeqCst);
+    let budi = app.login("ana@shop.test").await;
+    let started = std::time::Instant::now();
     let (first, second) = tokio::join!(ana.post(&path, json!({"action": "cancel"})), async {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        sabar.post(&path, json!({"action": "cancel"})).await
+        budi.post(&path, json!({"action": "cancel"})).await
     });
     assert_eq!(first.status(), 504);
     assert_eq!(second.status(), 409);
@@ -643,16 +686,20 @@ async fn an_action_the_store_did_without_answering_is_never_done_twice() {
         second.json::<Value>().await.unwrap()["error"]["code"],
         "action_in_progress"
     );
-    shop.slow.store(false, Ordering::SeqCst);
-    // Asked again once the first is past its time: the store had cancelled it.
-    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
-    let res = ana.post(&path, json!({"action": "cancel"})).await;
-    assert_eq!(res.status(), 409);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "already_done"
+    shop.lose.store(false, Ordering::SeqCst);
+    let (a, b) = tokio::join!(
+        ana.post(&path, json!({"action": "cancel"})),
+        budi.post(&path, json!({"action": "cancel"}))
     );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (409, 409));
     assert_eq!(posts("POST cancel"), 1);
+    tokio::time::sleep(SETTLE.saturating_sub(started.elapsed())).await;
+    let res = ana.post(&path, json!({"action": "cancel"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(posts("POST cancel"), 2);
+    let res = budi.post(&path, json!({"action": "cancel"})).await;
+    assert_eq!(res.status(), 409, "cancelled already");
+    assert_eq!(posts("POST cancel"), 2);
     let o = orders().await;
     assert!(o["cancelled_at"].is_i64(), "{o}");
     assert_eq!(o["status"], "cancelled");
