@@ -1269,6 +1269,7 @@
     name.placeholder = t("tokenName");
     var mk = el("button", "ghost", t("createToken")); mk.type = "submit";
     var shown = el("pre", "snippet"); shown.hidden = true;
+    tf.classList.add("token-form");
     var keep = checkbox(false);
     var keepLabel = el("label", "check"); keepLabel.appendChild(keep); keepLabel.appendChild(document.createTextNode(" " + t("tokenSurvives")));
     // Such a token outlives a password change: the current password is asked for.
