@@ -6,10 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ConversationId, InboxId, InvalidValue, MessageId, Millis};
 
-/// The job that turns one stored inbound mail into a message.
-pub const JOB_EMAIL_INGEST: &str = "email.ingest";
-/// The job that sends one outgoing message by SMTP.
-pub const JOB_EMAIL_SEND: &str = "email.send";
+pub use crate::jobs::{JOB_EMAIL_INGEST, JOB_EMAIL_SEND};
 
 /// How a connection to a mail server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -13,10 +13,7 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use layan_channels::email as mail;
-use layan_core::email::{
-    JOB_EMAIL_INGEST, JOB_EMAIL_SEND, KEEP_PASSWORD, MAX_ATTACHMENT_BYTES, reply_subject,
-    safe_filename,
-};
+use layan_core::email::{KEEP_PASSWORD, MAX_ATTACHMENT_BYTES, reply_subject, safe_filename};
 use layan_core::{
     Agent, Author, ChannelKind, Conversation, ConversationId, ConversationStatus, Delivery,
     Direction, EmailInbox, EmailMeta, EmailSettings, InboundEmailInfo, InboundStatus, Inbox,
@@ -1454,29 +1451,6 @@ fn build_mail(m: &OutgoingMail<'_>) -> Result<lettre::Message, String> {
         );
     }
     b.multipart(mixed).map_err(|e| e.to_string())
-}
-
-/// Dispatches the email jobs (called by the worker).
-pub(crate) async fn handle_email_job(
-    engine: &Engine,
-    kind: &str,
-    payload: &serde_json::Value,
-) -> Option<Result<(), JobError>> {
-    match kind {
-        JOB_EMAIL_INGEST => Some(match payload["inbound_id"].as_i64() {
-            Some(id) => {
-                engine
-                    .email_ingest(id, payload["again"].as_bool().unwrap_or(false))
-                    .await
-            }
-            None => Err(JobError::Permanent("payload without inbound_id".into())),
-        }),
-        JOB_EMAIL_SEND => Some(match payload["message_id"].as_i64() {
-            Some(id) => engine.email_send(MessageId(id)).await,
-            None => Err(JobError::Permanent("payload without message_id".into())),
-        }),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use layan_core::{
-    Author, Direction, JOB_MESSAGE_FOLLOWUP, Job, Locale, MessageBody, MessageId, NewMessage,
-    Target, now_millis,
+    Author, Direction, Job, JobWork, Locale, MessageBody, MessageId, NewMessage, Target, now_millis,
 };
 
 use crate::{Engine, EngineError, EngineResult};
@@ -254,40 +253,19 @@ impl Engine {
         None
     }
 
+    /// Runs one job: its work read back typed, then the one handler for that work.
     async fn handle_job(&self, job: &Job) -> Result<(), JobError> {
+        #[cfg(test)]
         match job.kind.as_str() {
-            #[cfg(test)]
             tests::PANICS => panic!("poisoned job {}", job.id),
-            #[cfg(test)]
-            tests::SUCCEEDS => Ok(()),
-            JOB_MESSAGE_FOLLOWUP => {
-                let payload: serde_json::Value = serde_json::from_str(&job.payload)
-                    .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
-                let id = payload["message_id"]
-                    .as_i64()
-                    .ok_or_else(|| JobError::Permanent("payload without message_id".into()))?;
-                Ok(self.message_followup(MessageId(id)).await?)
-            }
-            crate::proactive::JOB_PROACTIVE => {
-                let payload: serde_json::Value = serde_json::from_str(&job.payload)
-                    .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
-                let (Some(order), Some(rule)) =
-                    (payload["order_id"].as_i64(), payload["rule"].as_str())
-                else {
-                    return Err(JobError::Permanent(
-                        "payload without order_id and rule".into(),
-                    ));
-                };
-                self.proactive_send(layan_core::OrderId(order), rule).await
-            }
-            other => {
-                let payload: serde_json::Value = serde_json::from_str(&job.payload)
-                    .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
-                match crate::email::handle_email_job(self, other, &payload).await {
-                    Some(r) => r,
-                    None => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
-                }
-            }
+            tests::SUCCEEDS => return Ok(()),
+            _ => {}
+        }
+        match job.work().map_err(JobError::Permanent)? {
+            JobWork::MessageFollowup { message } => Ok(self.message_followup(message).await?),
+            JobWork::EmailSend { message } => self.email_send(message).await,
+            JobWork::EmailIngest { inbound, again } => self.email_ingest(inbound, again).await,
+            JobWork::ProactiveSend { order, rule } => self.proactive_send(order, &rule).await,
         }
     }
 

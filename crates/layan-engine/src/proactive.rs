@@ -9,7 +9,7 @@
 use std::{net::IpAddr, time::Duration};
 
 use layan_core::{
-    Agent, Author, ClientMessageId, Direction, Locale, MessageBody, NewMessage, OrderId,
+    Agent, Author, ClientMessageId, Direction, JobWork, Locale, MessageBody, NewMessage, OrderId,
     ProactiveKind, ProactiveRules, Target, now_millis, proactive::proactive_text,
 };
 use layan_store::{NewJob, ProactiveRule};
@@ -17,7 +17,6 @@ use layan_store::{NewJob, ProactiveRule};
 use crate::{Engine, EngineError, EngineResult, jobs::JobError};
 
 const RULES: &str = "proactive_rules";
-pub(crate) const JOB_PROACTIVE: &str = "proactive.send";
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 /// Orders looked at per rule and sweep.
@@ -112,12 +111,15 @@ impl Engine {
                 .await?
             {
                 let key = format!("proactive:{}:{}", rule.name(), order.id.0);
-                let payload =
-                    serde_json::json!({"order_id": order.id.0, "rule": rule.name()}).to_string();
+                let work = JobWork::ProactiveSend {
+                    order: order.id,
+                    rule: rule.name().to_owned(),
+                };
+                let payload = work.payload();
                 if self
                     .store
                     .enqueue_job(NewJob {
-                        kind: JOB_PROACTIVE,
+                        kind: work.kind(),
                         payload: &payload,
                         dedupe_key: Some(&key),
                         run_at,

@@ -118,10 +118,11 @@ pub(crate) fn advance_in_place(conversation: &mut Conversation, direction: Direc
 
 /// Whether the jobs of `new` depend on its inbox's channel (replies and bot answers).
 pub(crate) fn needs_channel(new: &NewMessage) -> bool {
-    matches!(new.direction, Direction::Outgoing | Direction::Bot)
+    layan_core::JobWork::needs_channel(new)
 }
 
-/// A job committed with a message (payload and dedupe key owned here; see [`Self::job`]).
+/// A job committed with a message, decided by `layan_core::JobWork::for_message` (the domain
+/// decides which jobs a message brings; storage only writes them in the same transaction).
 pub(crate) struct MessageJob {
     kind: &'static str,
     payload: String,
@@ -130,35 +131,19 @@ pub(crate) struct MessageJob {
 }
 
 impl MessageJob {
-    /// The jobs committed with message `id`: a reply in an email inbox goes out by mail (so a
-    /// crash cannot lose the delivery), a customer message's automations follow it. `channel` is
-    /// the inbox's, read only when [`needs_channel`] says so.
+    /// The jobs committed with message `id`; `channel` is the inbox's, read only when
+    /// [`needs_channel`] says so.
     pub(crate) fn for_message(new: &NewMessage, id: i64, channel: Option<&str>) -> Vec<Self> {
-        let mut jobs = Vec::new();
-        if needs_channel(new) && channel == Some("email") {
-            jobs.push(Self::email_out(id));
-        }
-        if new.automations {
-            jobs.push(Self::followup(id));
-        }
-        jobs
-    }
-
-    fn email_out(message: i64) -> Self {
-        Self::new(layan_core::email::JOB_EMAIL_SEND, "email-out", message, 10)
-    }
-
-    fn followup(message: i64) -> Self {
-        Self::new(layan_core::JOB_MESSAGE_FOLLOWUP, "followup", message, 8)
-    }
-
-    fn new(kind: &'static str, prefix: &str, message: i64, max_attempts: i64) -> Self {
-        Self {
-            kind,
-            payload: format!("{{\"message_id\":{message}}}"),
-            key: format!("{prefix}:{message}"),
-            max_attempts,
-        }
+        let channel = channel.and_then(layan_core::ChannelKind::parse);
+        layan_core::JobWork::for_message(new, MessageId(id), channel)
+            .into_iter()
+            .map(|spec| Self {
+                kind: spec.work.kind(),
+                payload: spec.work.payload(),
+                key: spec.dedupe_key,
+                max_attempts: spec.max_attempts,
+            })
+            .collect()
     }
 
     pub(crate) fn job(&self, now: Millis) -> NewJob<'_> {

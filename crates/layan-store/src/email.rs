@@ -433,10 +433,11 @@ impl $store {
             tx.commit().await.map_err(db)?;
             return Ok((id, false));
         };
-        let payload = format!("{{\"inbound_id\":{id}}}");
+        let work = layan_core::JobWork::EmailIngest { inbound: id, again: false };
+        let payload = work.payload();
         let key = format!("email-in:{id}");
         insert_job(&mut tx, &crate::jobs::NewJob {
-            kind: layan_core::email::JOB_EMAIL_INGEST,
+            kind: work.kind(),
             payload: &payload,
             dedupe_key: Some(&key),
             run_at: now,
@@ -502,10 +503,11 @@ impl $store {
             return Err(StoreError::NotFound);
         }
         let now = now_millis();
-        let payload = format!("{{\"inbound_id\":{id},\"again\":true}}");
+        let work = layan_core::JobWork::EmailIngest { inbound: id, again: true };
+        let payload = work.payload();
         let key = format!("email-in:{id}:{now}");
         insert_job(&mut tx, &crate::jobs::NewJob {
-            kind: layan_core::email::JOB_EMAIL_INGEST,
+            kind: work.kind(),
             payload: &payload,
             dedupe_key: Some(&key),
             run_at: now,
