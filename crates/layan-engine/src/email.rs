@@ -64,6 +64,15 @@ pub struct Resealed {
     pub raced: usize,
 }
 
+/// Whether settings sent back ask to keep a stored password (shown as `********`).
+fn keeps_a_hidden_password(settings: &EmailSettings) -> bool {
+    settings
+        .imap
+        .iter()
+        .chain(settings.smtp.iter())
+        .any(|s| s.password == KEEP_PASSWORD)
+}
+
 /// Settings as stored: the passwords sealed.
 fn sealed_settings(
     secrets: &crate::secrets::SecretBox,
@@ -205,12 +214,7 @@ impl Engine {
             );
         }
         settings.check()?;
-        if settings
-            .imap
-            .iter()
-            .chain(settings.smtp.iter())
-            .any(|s| s.password == KEEP_PASSWORD)
-        {
+        if keeps_a_hidden_password(&settings) {
             return Err(layan_core::InvalidValue::new(
                 "invalid_email_settings",
                 "password: give the password",
@@ -296,12 +300,7 @@ impl Engine {
             Err(e) => {
                 new_secret = Some(self.secrets.seal(REPLY_SECRET, &random_hex(32)));
                 tracing::warn!(inbox = %inbox, error = %e, "the stored mail passwords do not open");
-                if settings
-                    .imap
-                    .iter()
-                    .chain(settings.smtp.iter())
-                    .any(|s| s.password == KEEP_PASSWORD)
-                {
+                if keeps_a_hidden_password(&settings) {
                     return Err(layan_core::InvalidValue::new(
                         "invalid_email_settings",
                         "password: the stored password cannot be read any more; give it again",

@@ -1327,29 +1327,9 @@ async fn tokens_end_with_the_password_or_the_account_unless_marked_to_survive() 
     let ana_id = ana.json("/api/v1/me").await["agent"]["id"]
         .as_i64()
         .unwrap();
-    let res = budi
-        .call(
-            "PUT",
-            &format!("/api/v1/agents/{ana_id}/active"),
-            Some(json!({"active": false})),
-        )
-        .await;
-    assert_eq!(res.status(), 403);
-    let res = ana
-        .call(
-            "PUT",
-            &format!("/api/v1/agents/{ana_id}/active"),
-            Some(json!({"active": false})),
-        )
-        .await;
-    assert_eq!(res.status(), 403);
-    let res = ana
-        .call(
-            "PUT",
-            &format!("/api/v1/agents/{budi_id}/active"),
-            Some(json!({"active": false})),
-        )
-        .await;
+    assert_eq!(set_active(&budi, ana_id, false).await.status(), 403);
+    assert_eq!(set_active(&ana, ana_id, false).await.status(), 403);
+    let res = set_active(&ana, budi_id, false).await;
     assert_eq!(res.status(), 200);
     assert!(res.json::<Value>().await.unwrap()["deactivated_at"].is_i64());
     assert_eq!(me(kept.clone()).await, 401);
@@ -1390,14 +1370,7 @@ async fn tokens_end_with_the_password_or_the_account_unless_marked_to_survive() 
     );
 
     // Activated again: he signs in; the tokens stay gone.
-    let res = ana
-        .call(
-            "PUT",
-            &format!("/api/v1/agents/{budi_id}/active"),
-            Some(json!({"active": true})),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(set_active(&ana, budi_id, true).await.status(), 200);
     assert!(
         app.try_login("budi@shop.test", "another-long-password")
             .await
@@ -1626,4 +1599,14 @@ async fn stored_secrets_are_sealed_and_the_key_rotates_while_the_server_runs() {
             .as_deref(),
         Some("sk-LEGACY-key")
     );
+}
+
+/// An admin (or someone trying) deactivates or activates account `id`.
+async fn set_active(by: &Agent, id: i64, active: bool) -> reqwest::Response {
+    by.call(
+        "PUT",
+        &format!("/api/v1/agents/{id}/active"),
+        Some(json!({ "active": active })),
+    )
+    .await
 }
